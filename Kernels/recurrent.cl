@@ -1,0 +1,83 @@
+#pragma OPENCL FP_CONTRACT OFF
+// Fused LSTM / GRU cells and the embedding; twin of CPUBackend+Recurrent.swift. Global (H, B).
+
+__kernel void lstm_forward(int B, int H, __global const float* gates, int go, __global const float* cp, int cpo,
+                           __global float* act, int ao, __global float* c, int co, __global float* h, int ho) {
+    int j = get_global_id(0), b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 4 * H + j;
+    float i = psigmoid(gates[go + g0]), f = psigmoid(gates[go + g0 + H]);
+    float g = ptanh(gates[go + g0 + 2 * H]), o = psigmoid(gates[go + g0 + 3 * H]);
+    float cn = fma(f, cp[cpo + e], i * g);
+    act[ao + g0] = i; act[ao + g0 + H] = f; act[ao + g0 + 2 * H] = g; act[ao + g0 + 3 * H] = o;
+    c[co + e] = cn;
+    h[ho + e] = o * ptanh(cn);
+}
+
+__kernel void lstm_backward(int B, int H, __global const float* act, int ao, __global const float* cp, int cpo,
+                            __global const float* c, int co, __global const float* dh, int dho,
+                            int hasNext, __global const float* dcn, int dcno,
+                            __global float* dg, int dgo, __global float* dcp, int dcpo) {
+    int j = get_global_id(0), b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 4 * H + j;
+    float i = act[ao + g0], f = act[ao + g0 + H], g = act[ao + g0 + 2 * H], o = act[ao + g0 + 3 * H];
+    float tc = ptanh(c[co + e]), d = dh[dho + e];
+    float next = hasNext ? dcn[dcno + e] : 0.0f;
+    float dc = fma(d * o, fma(-tc, tc, 1.0f), next);
+    dg[dgo + g0] = (dc * g) * fma(-i, i, i);
+    dg[dgo + g0 + H] = (dc * cp[cpo + e]) * fma(-f, f, f);
+    dg[dgo + g0 + 2 * H] = (dc * i) * fma(-g, g, 1.0f);
+    dg[dgo + g0 + 3 * H] = (d * tc) * fma(-o, o, o);
+    dcp[dcpo + e] = dc * f;
+}
+
+__kernel void gru_forward(int B, int H, __global const float* gi, int gio, __global const float* gh, int gho,
+                          __global const float* hp, int hpo, __global float* act, int ao, __global float* h, int ho) {
+    int j = get_global_id(0), b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 3 * H + j, a0 = b * 4 * H + j;
+    float r = psigmoid(gi[gio + g0] + gh[gho + g0]);
+    float z = psigmoid(gi[gio + g0 + H] + gh[gho + g0 + H]);
+    float ghn = gh[gho + g0 + 2 * H];
+    float n = ptanh(fma(r, ghn, gi[gio + g0 + 2 * H]));
+    act[ao + a0] = r; act[ao + a0 + H] = z; act[ao + a0 + 2 * H] = n; act[ao + a0 + 3 * H] = ghn;
+    h[ho + e] = fma(z, hp[hpo + e] - n, n);
+}
+
+__kernel void gru_backward(int B, int H, __global const float* act, int ao, __global const float* hp, int hpo,
+                           __global const float* dh, int dho, __global float* dgi, int dgio,
+                           __global float* dgh, int dgho, __global float* dhp, int dhpo) {
+    int j = get_global_id(0), b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 3 * H + j, a0 = b * 4 * H + j;
+    float r = act[ao + a0], z = act[ao + a0 + H], n = act[ao + a0 + 2 * H], ghn = act[ao + a0 + 3 * H];
+    float d = dh[dho + e];
+    float dnPre = (d * (1.0f - z)) * fma(-n, n, 1.0f);
+    float dzPre = (d * (hp[hpo + e] - n)) * fma(-z, z, z);
+    float drPre = (dnPre * ghn) * fma(-r, r, r);
+    dgi[dgio + g0] = drPre; dgi[dgio + g0 + H] = dzPre; dgi[dgio + g0 + 2 * H] = dnPre;
+    dgh[dgho + g0] = drPre; dgh[dgho + g0 + H] = dzPre; dgh[dgho + g0 + 2 * H] = dnPre * r;
+    dhp[dhpo + e] = d * z;
+}
+
+// Global (D, N). An index outside [0, V) gives a NaN row.
+__kernel void embedding_forward(int V, int D, int N, __global const float* table, int to,
+                                __global const int* idx, int io, __global float* out, int oo) {
+    int d = get_global_id(0), p = get_global_id(1);
+    if (d >= D || p >= N) return;
+    int v = idx[io + p];
+    out[oo + p * D + d] = (v >= 0 && v < V) ? table[to + v * D + d] : RECUR_NAN;
+}
+
+// Global (D, V). dTable[v, d] sums dOut rows of the positions holding v, ascending, from +0. No atomics.
+__kernel void embedding_backward(int V, int D, int N, __global const float* dout, int doo,
+                                 __global const int* idx, int io, __global float* dt, int dto) {
+    int d = get_global_id(0), v = get_global_id(1);
+    if (d >= D || v >= V) return;
+    float acc = 0.0f;
+    for (int p = 0; p < N; p++) {
+        if (idx[io + p] == v) acc = acc + dout[doo + p * D + d];
+    }
+    dt[dto + v * D + d] = acc;
+}

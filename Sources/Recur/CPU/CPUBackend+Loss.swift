@@ -1,0 +1,143 @@
+/// Losses, reductions and optimizer steps, each in its documented order.
+extension CPUBackend {
+    static let reduceChunk = 256
+
+    public func softmaxCrossEntropy(rows: Int, cols: Int, logits: View, targets: View, losses: View, stats: View) throws {
+        let X = logits.f, T = targets.i, L = losses.f, S = stats.f
+        parallel(rows, cost: cols * 8) { range in
+            for r in range {
+                let x = X + r * cols
+                var m = x[0]
+                for j in 1..<max(1, cols) where takesMax(x[j], m) { m = x[j] }
+                var s: Float = 0
+                for j in 0..<cols { s = s + PortableMath.exp(x[j] - m) }
+                let t = Int(T[r])
+                L[r] = t >= 0 && t < cols ? PortableMath.log(s) - (x[t] - m) : recurNaN
+                S[2 * r] = m; S[2 * r + 1] = s
+            }
+        }
+    }
+
+    public func softmaxCrossEntropyBackward(rows: Int, cols: Int, scale: Float, logits: View, targets: View,
+                                            stats: View, dLogits: View) throws {
+        let X = logits.f, T = targets.i, S = stats.f, D = dLogits.f
+        parallel(rows, cost: cols * 8) { range in
+            for r in range {
+                let m = S[2 * r], s = S[2 * r + 1], t = Int(T[r]), valid = t >= 0 && t < cols
+                for j in 0..<cols {
+                    let p = PortableMath.exp(X[r * cols + j] - m) / s
+                    let q = valid ? (j == t ? p - 1 : p) : recurNaN
+                    D[r * cols + j] = q * scale
+                }
+            }
+        }
+    }
+
+    public func reduce(_ mode: ReduceMode, x: View, y: View?, divisor: Float, out: View) throws {
+        let X = x.f, Y = y?.f, n = x.count, chunks = (n + Self.reduceChunk - 1) / Self.reduceChunk
+        var partial = [Float](repeating: 0, count: chunks)
+        partial.withUnsafeMutableBufferPointer { P in
+            parallel(chunks, cost: Self.reduceChunk) { range in
+                for ch in range {
+                    var acc: Float = 0
+                    for e in (ch * Self.reduceChunk)..<min(n, (ch + 1) * Self.reduceChunk) {
+                        switch mode {
+                        case .sum: acc = acc + X[e]
+                        case .sumOfSquares: acc = fused(X[e], X[e], acc)
+                        case .squaredDifference: let d = X[e] - Y![e]; acc = fused(d, d, acc)
+                        }
+                    }
+                    P[ch] = acc
+                }
+            }
+        }
+        var total: Float = 0
+        for p in partial { total = total + p }
+        out.f[0] = total / divisor
+    }
+
+    public func rowSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
+        let X = x.f, Y = y.f
+        parallel(rows, cost: cols) { range in
+            for r in range {
+                var acc: Float = accumulate ? Y[r] : 0
+                for j in 0..<cols { acc = acc + X[r * cols + j] }
+                Y[r] = acc
+            }
+        }
+    }
+
+    public func colSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
+        let X = x.f, Y = y.f
+        parallel(cols, cost: rows) { range in
+            for j in range {
+                var acc: Float = accumulate ? Y[j] : 0
+                for r in 0..<rows { acc = acc + X[r * cols + j] }
+                Y[j] = acc
+            }
+        }
+    }
+
+    public func argmaxRows(rows: Int, cols: Int, x: View, out: View) throws {
+        let X = x.f, O = out.i
+        for r in 0..<rows {
+            var best = X[r * cols], at = 0
+            for j in 1..<max(1, cols) where takesMax(X[r * cols + j], best) { best = X[r * cols + j]; at = j }
+            O[r] = Int32(at)
+        }
+    }
+
+    public func clipCoefficient(norms: View, maxNorm: Float, out: View) throws {
+        let N = norms.f
+        var total: Float = 0
+        for k in 0..<norms.count { total = total + N[k] }
+        let norm = total.squareRoot()
+        let coef = maxNorm / (norm + 1e-6)
+        out.f[0] = coef < 1 ? coef : 1
+        out.f[1] = norm
+    }
+
+    public func sgd(_ p: SGDParams, param: View, grad: View, velocity: View?) throws {
+        let P = param.f, G = grad.f, V = velocity?.f, lr = -p.lr, mu = p.momentum, wd = p.weightDecay
+        parallel(param.count, cost: 4) { range in
+            for e in range {
+                let g = fused(wd, P[e], G[e])
+                var d = g
+                if let V {
+                    let v = fused(mu, V[e], g)
+                    V[e] = v
+                    d = p.nesterov ? fused(mu, v, g) : v
+                }
+                P[e] = fused(lr, d, P[e])
+            }
+        }
+    }
+
+    public func adam(_ p: AdamParams, corrections: (Float, Float), param: View, grad: View, m: View, v: View) throws {
+        let P = param.f, G = grad.f, M = m.f, Vv = v.f
+        let k = AdamConstants(p, corrections)
+        parallel(param.count, cost: 8) { range in
+            for e in range {
+                var g = G[e], w = P[e]
+                if k.decoupled { w = fused(k.lrwd, w, w) } else { g = fused(k.wd, w, g) }
+                let mt = fused(k.b1, M[e], k.omb1 * g)
+                let vt = fused(k.b2, Vv[e], (k.omb2 * g) * g)
+                M[e] = mt; Vv[e] = vt
+                let mhat = mt / k.c1, vhat = vt / k.c2
+                P[e] = fused(k.nlr, mhat / (vhat.squareRoot() + k.eps), w)
+            }
+        }
+    }
+}
+
+/// The scalars of one Adam step, computed once on the host for every device alike.
+struct AdamConstants {
+    let b1, b2, omb1, omb2, c1, c2, eps, wd, lrwd, nlr: Float
+    let decoupled: Bool
+    init(_ p: AdamParams, _ corrections: (Float, Float)) {
+        b1 = p.beta1; b2 = p.beta2; omb1 = 1 - p.beta1; omb2 = 1 - p.beta2
+        (c1, c2) = corrections
+        eps = p.eps; wd = p.weightDecay; lrwd = -(p.lr * p.weightDecay); nlr = -p.lr
+        decoupled = p.decoupled
+    }
+}

@@ -1,0 +1,102 @@
+/// Fused LSTM and GRU cells and the embedding. Each output element is computed by the same
+/// scalar formula as Kernels/recurrent.cl; see the doc comments on `Device` for the equations.
+extension CPUBackend {
+    public func lstmForward(batch: Int, hidden H: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws {
+        let G = gates.f, CP = cPrev.f, A = act.f, C = c.f, Hh = h.f
+        parallel(batch * H, cost: 64) { range in
+            for e in range {
+                let b = e / H, j = e % H, g0 = b * 4 * H + j
+                let i = PortableMath.sigmoid(G[g0]), f = PortableMath.sigmoid(G[g0 + H])
+                let g = PortableMath.tanh(G[g0 + 2 * H]), o = PortableMath.sigmoid(G[g0 + 3 * H])
+                let cn = fused(f, CP[e], i * g)
+                A[g0] = i; A[g0 + H] = f; A[g0 + 2 * H] = g; A[g0 + 3 * H] = o
+                C[e] = cn
+                Hh[e] = o * PortableMath.tanh(cn)
+            }
+        }
+    }
+
+    public func lstmBackward(batch: Int, hidden H: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
+                             dGates: View, dcPrev: View) throws {
+        let A = act.f, CP = cPrev.f, C = c.f, DH = dh.f, DCN = dcNext?.f, DG = dGates.f, DCP = dcPrev.f
+        parallel(batch * H, cost: 64) { range in
+            for e in range {
+                let b = e / H, j = e % H, g0 = b * 4 * H + j
+                let i = A[g0], f = A[g0 + H], g = A[g0 + 2 * H], o = A[g0 + 3 * H]
+                let tc = PortableMath.tanh(C[e]), d = DH[e]
+                let dc = fused(d * o, fused(-tc, tc, 1), DCN?[e] ?? 0)
+                DG[g0] = (dc * g) * fused(-i, i, i)
+                DG[g0 + H] = (dc * CP[e]) * fused(-f, f, f)
+                DG[g0 + 2 * H] = (dc * i) * fused(-g, g, 1)
+                DG[g0 + 3 * H] = (d * tc) * fused(-o, o, o)
+                DCP[e] = dc * f
+            }
+        }
+    }
+
+    public func gruForward(batch: Int, hidden H: Int, gi: View, gh: View, hPrev: View, act: View, h: View) throws {
+        let GI = gi.f, GH = gh.f, HP = hPrev.f, A = act.f, Hh = h.f
+        parallel(batch * H, cost: 64) { range in
+            for e in range {
+                let b = e / H, j = e % H, g0 = b * 3 * H + j, a0 = b * 4 * H + j
+                let r = PortableMath.sigmoid(GI[g0] + GH[g0])
+                let z = PortableMath.sigmoid(GI[g0 + H] + GH[g0 + H])
+                let ghn = GH[g0 + 2 * H]
+                let n = PortableMath.tanh(fused(r, ghn, GI[g0 + 2 * H]))
+                A[a0] = r; A[a0 + H] = z; A[a0 + 2 * H] = n; A[a0 + 3 * H] = ghn
+                Hh[e] = fused(z, HP[e] - n, n)
+            }
+        }
+    }
+
+    public func gruBackward(batch: Int, hidden H: Int, act: View, hPrev: View, dh: View,
+                            dgi: View, dgh: View, dhPrev: View) throws {
+        let A = act.f, HP = hPrev.f, DH = dh.f, DGI = dgi.f, DGH = dgh.f, DHP = dhPrev.f
+        parallel(batch * H, cost: 64) { range in
+            for e in range {
+                let b = e / H, j = e % H, g0 = b * 3 * H + j, a0 = b * 4 * H + j
+                let r = A[a0], z = A[a0 + H], n = A[a0 + 2 * H], ghn = A[a0 + 3 * H], d = DH[e]
+                let dnPre = (d * (1 - z)) * fused(-n, n, 1)
+                let dzPre = (d * (HP[e] - n)) * fused(-z, z, z)
+                let drPre = (dnPre * ghn) * fused(-r, r, r)
+                DGI[g0] = drPre; DGI[g0 + H] = dzPre; DGI[g0 + 2 * H] = dnPre
+                DGH[g0] = drPre; DGH[g0 + H] = dzPre; DGH[g0 + 2 * H] = dnPre * r
+                DHP[e] = d * z
+            }
+        }
+    }
+
+    public func embeddingForward(vocab: Int, dim: Int, table: View, indices: View, out: View) throws {
+        let T = table.f, I = indices.i, O = out.f, n = indices.count
+        parallel(n, cost: dim) { range in
+            for p in range {
+                let v = Int(I[p]), row = O + p * dim
+                if v >= 0 && v < vocab { row.update(from: T + v * dim, count: dim) } else { row.update(repeating: recurNaN, count: dim) }
+            }
+        }
+    }
+
+    public func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
+        let D = dOut.f, I = indices.i, DT = dTable.f, n = indices.count
+        // Positions of each token in ascending order (a counting sort), then one chain per (v, d).
+        var starts = [Int](repeating: 0, count: vocab + 1)
+        for p in 0..<n { let v = Int(I[p]); if v >= 0 && v < vocab { starts[v + 1] += 1 } }
+        for v in 0..<vocab { starts[v + 1] += starts[v] }
+        var order = [Int](repeating: 0, count: starts[vocab]), fillAt = starts
+        for p in 0..<n { let v = Int(I[p]); if v >= 0 && v < vocab { order[fillAt[v]] = p; fillAt[v] += 1 } }
+        order.withUnsafeBufferPointer { ord in
+            starts.withUnsafeBufferPointer { st in
+                parallel(vocab, cost: dim * max(1, n / vocab)) { range in
+                    for v in range {
+                        let row = DT + v * dim
+                        row.update(repeating: 0, count: dim)
+                        for q in st[v]..<st[v + 1] {
+                            let src = D + ord[q] * dim
+                            for d in 0..<dim { row[d] = row[d] + src[d] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

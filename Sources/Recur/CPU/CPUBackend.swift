@@ -1,0 +1,97 @@
+import Dispatch
+import Foundation
+
+/// The pure-Swift CPU device: the reference arithmetic every other device must match bit for bit.
+/// Work is split over threads by output ranges only, so every output keeps the one chain of
+/// operations it has with a single thread: the thread count never changes the bits.
+public final class CPUBackend: DeviceBackend, @unchecked Sendable {
+    public let threads: Int
+    public let info: DeviceInfo
+
+    public init(threads: Int? = nil) {
+        let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        self.threads = max(1, threads ?? cores)
+        let memory = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
+        info = DeviceInfo(kind: .cpu, name: "CPU (pure Swift)", vendor: CPUBackend.cpuModel(), driver: "recur",
+                          version: "Swift SIMD\(CPUBackend.simdWidth)", computeUnits: cores,
+                          globalMemoryBytes: memory, maxAllocationBytes: memory,
+                          admitted: true, reason: "reference device", selector: "cpu",
+                          simdWidth: CPUBackend.simdWidth, hardwareFMA: CPUBackend.hardwareFMA)
+    }
+
+    /// Lanes per vector in the CPU kernels (SIMD16<Float>).
+    public static let simdWidth = 16
+
+    /// Whether this build was compiled for a CPU with FMA instructions (see Package.swift).
+    public static var hardwareFMA: Bool {
+        #if RECUR_HARDWARE_FMA
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    static func cpuModel() -> String {
+        guard let text = try? readFile("/proc/cpuinfo") else { return "unknown" }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters() } ?? "unknown"
+        }
+        return "unknown"
+    }
+
+    // MARK: Allocator
+
+    public func allocate(count: Int) throws -> Buffer {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        return Buffer(count: count, storage: .host(p), owner: ObjectIdentifier(self))
+    }
+
+    public func write(_ source: UnsafeRawBufferPointer, to: View) throws {
+        UnsafeMutableRawPointer(to.f).copyMemory(from: source.baseAddress!, byteCount: source.count)
+    }
+
+    public func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
+        into.baseAddress!.copyMemory(from: view.f, byteCount: view.count * 4)
+    }
+
+    public func fill(_ view: View, bits: UInt32) throws {
+        let p = UnsafeMutableRawPointer(view.f).bindMemory(to: UInt32.self, capacity: view.count)
+        p.update(repeating: bits, count: view.count)
+    }
+
+    public func synchronize() throws {}
+
+    // MARK: Threads
+
+    /// Runs body over `0..<n` split into contiguous ranges, one per thread, when the work
+    /// (n × costPerItem) is large enough to pay for it.
+    func parallel(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
+        let t = min(threads, n, max(1, n * cost / 32_768))
+        if t <= 1 { body(0..<n); return }
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let work = body
+            DispatchQueue.concurrentPerform(iterations: t) { i in
+                work((n * i / t)..<(n * (i + 1) / t))
+            }
+        }
+    }
+}
+
+extension View {
+    /// Host pointer to the first element (CPU buffers only; the Device front guarantees that).
+    var f: UnsafeMutablePointer<Float> {
+        guard case .host(let p) = buffer.storage else { preconditionFailure("CPU op on a non-CPU buffer") }
+        return p + offset
+    }
+    /// The same memory read as Int32 (indices, targets, argmax).
+    var i: UnsafeMutablePointer<Int32> {
+        UnsafeMutableRawPointer(f).assumingMemoryBound(to: Int32.self)
+    }
+}
+
+/// NUMERICS rule 6: a candidate replaces the best if greater, or if it is NaN and the best is not.
+@inline(__always) func takesMax(_ candidate: Float, _ best: Float) -> Bool {
+    candidate > best || (candidate.isNaN && !best.isNaN)
+}
+
+let recurNaN = Float(bitPattern: 0x7fc0_0000)

@@ -1,0 +1,76 @@
+/// A compute device: the CPU or one OpenCL device, behind one API with identical arithmetic.
+///
+/// Every op checks its views (owner and size) before it reaches the backend, so a wrong shape is a
+/// thrown `DeviceError.shape`, never an out-of-bounds access. Ops are enqueued; results are
+/// guaranteed visible after `download` or `synchronize`.
+public final class Device: @unchecked Sendable {
+    public let backend: any DeviceBackend
+    public var info: DeviceInfo { backend.info }
+
+    public init(backend: any DeviceBackend) { self.backend = backend }
+
+    /// The pure-Swift CPU device with `threads` worker threads (default: every core).
+    public static func cpu(threads: Int? = nil) -> Device { Device(backend: CPUBackend(threads: threads)) }
+
+    // MARK: Allocator
+
+    /// A buffer of `count` four-byte elements, refused up front if larger than the device allows.
+    public func allocate(_ count: Int) throws -> Buffer {
+        guard count > 0 else { throw DeviceError.shape("allocation of \(count) elements") }
+        let bytes = UInt64(count) * 4
+        if bytes > info.maxAllocationBytes {
+            throw DeviceError.tooLarge("allocation of \(bytes) bytes exceeds \(info.name)'s maximum allocation of \(info.maxAllocationBytes) bytes (global memory \(info.globalMemoryBytes) bytes)")
+        }
+        return try backend.allocate(count: count)
+    }
+
+    /// A buffer holding `values`.
+    public func buffer<T: BitwiseCopyable>(_ values: [T]) throws -> Buffer {
+        let b = try allocate(values.count)
+        try upload(values, to: b.view)
+        return b
+    }
+
+    public func upload<T: BitwiseCopyable>(_ values: [T], to view: View) throws {
+        try fourBytes(T.self)
+        try check(view, values.count, "upload destination")
+        try values.withUnsafeBytes { try backend.write($0, to: view.slice(0, values.count)) }
+    }
+
+    public func download<T: BitwiseCopyable>(_ view: View, as: T.Type = Float.self) throws -> [T] {
+        try fourBytes(T.self)
+        try check(view, view.count, "download source")
+        var out = [T](unsafeUninitializedCapacity: view.count) { _, n in n = view.count }
+        try out.withUnsafeMutableBytes { try backend.read(view, into: $0) }
+        return out
+    }
+
+    public func fill(_ view: View, _ value: Float) throws { try fill(view, bits: value.bitPattern) }
+    public func fill(_ view: View, bits: UInt32) throws {
+        try check(view, view.count, "fill")
+        try backend.fill(view, bits: bits)
+    }
+    public func synchronize() throws { try backend.synchronize() }
+
+    // MARK: Checks
+
+    func check(_ v: View, _ need: Int, _ what: String) throws {
+        guard v.buffer.owner == ObjectIdentifier(backend) else {
+            throw DeviceError.shape("\(what) is a buffer of another device")
+        }
+        guard need >= 0, v.offset >= 0, v.count >= need, v.offset + v.count <= v.buffer.count else {
+            throw DeviceError.shape("\(what) needs \(need) elements, view has \(v.count) at offset \(v.offset) of \(v.buffer.count)")
+        }
+        guard v.buffer.count <= Int(Int32.max) else { throw DeviceError.shape("\(what) exceeds 2^31 elements") }
+    }
+
+    func positive(_ values: [Int], _ what: String) throws {
+        guard values.allSatisfy({ $0 > 0 }), values.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) < Int(Int32.max) else {
+            throw DeviceError.shape("\(what): sizes must be positive and their product below 2^31, got \(values)")
+        }
+    }
+
+    func fourBytes<T>(_: T.Type) throws {
+        guard MemoryLayout<T>.stride == 4 else { throw DeviceError.shape("element type \(T.self) is not four bytes") }
+    }
+}

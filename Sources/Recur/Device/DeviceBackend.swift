@@ -1,0 +1,62 @@
+/// The device protocol: an allocator (allocate, write, read, fill), a synchronize, and every op
+/// training needs. The CPU device and the OpenCL device both implement all of it, with the same
+/// arithmetic to the bit. Callers go through `Device`, which checks shapes and ownership first,
+/// so a backend sees only views that are large enough and its own.
+///
+/// Int32 data (token indices, class targets, argmax positions) lives in the same four-byte buffers.
+public protocol DeviceBackend: AnyObject, Sendable {
+    var info: DeviceInfo { get }
+
+    // Allocator.
+    func allocate(count: Int) throws -> Buffer
+    func write(_ source: UnsafeRawBufferPointer, to: View) throws
+    func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws
+    func fill(_ view: View, bits: UInt32) throws
+    /// Waits until every enqueued op has finished.
+    func synchronize() throws
+
+    // Dense algebra.
+    func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws
+    func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws
+    func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws
+    func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws
+    func maxPoolForward(_ s: PoolShape, x: View, y: View, argmax: View) throws
+    func maxPoolBackward(_ s: PoolShape, dy: View, argmax: View, dx: View) throws
+
+    // Fused recurrent cells.
+    func lstmForward(batch: Int, hidden: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws
+    func lstmBackward(batch: Int, hidden: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
+                      dGates: View, dcPrev: View) throws
+    func gruForward(batch: Int, hidden: Int, gi: View, gh: View, hPrev: View, act: View, h: View) throws
+    func gruBackward(batch: Int, hidden: Int, act: View, hPrev: View, dh: View,
+                     dgi: View, dgh: View, dhPrev: View) throws
+
+    // Embedding.
+    func embeddingForward(vocab: Int, dim: Int, table: View, indices: View, out: View) throws
+    func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws
+
+    // Elementwise.
+    func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws
+    func unaryBackward(_ op: UnaryOp, saved: View, dy: View, dx: View) throws
+    func binary(_ op: BinaryOp, alpha: Float, a: View, b: View, y: View) throws
+    func scaleBy(factor: View, x: View, y: View) throws
+    func dropout(seed: UInt64, stream: UInt64, threshold: UInt32, scale: Float, x: View, y: View) throws
+
+    // Losses and reductions.
+    func softmaxCrossEntropy(rows: Int, cols: Int, logits: View, targets: View, losses: View, stats: View) throws
+    func softmaxCrossEntropyBackward(rows: Int, cols: Int, scale: Float, logits: View, targets: View,
+                                     stats: View, dLogits: View) throws
+    func reduce(_ mode: ReduceMode, x: View, y: View?, divisor: Float, out: View) throws
+    func rowSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws
+    func colSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws
+    func argmaxRows(rows: Int, cols: Int, x: View, out: View) throws
+
+    // Optimizers.
+    func clipCoefficient(norms: View, maxNorm: Float, out: View) throws
+    func sgd(_ p: SGDParams, param: View, grad: View, velocity: View?) throws
+    func adam(_ p: AdamParams, corrections: (Float, Float), param: View, grad: View, m: View, v: View) throws
+
+    // Data movement.
+    func copy2D(rows: Int, cols: Int, src: View, srcStride: Int, dst: View, dstStride: Int) throws
+    func transpose(batch: Int, rows: Int, cols: Int, src: View, dst: View) throws
+}

@@ -1,0 +1,135 @@
+import COpenCL
+import Foundation
+
+/// An OpenCL device: a context, an in-order queue and the one Recur program (Kernels/*.cl).
+/// Ops are enqueued without waiting; `read` and `synchronize` wait.
+public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
+    public internal(set) var info: DeviceInfo
+    let device: cl_device_id
+    let context: cl_context
+    let queue: cl_command_queue
+    let program: cl_program
+    private var kernels: [String: cl_kernel] = [:]
+    private var scratch: Buffer?
+    private let lock = NSLock()
+
+    /// Opens OpenCL device `index` in the order `CL.devices()` lists them (`recur devices`).
+    public init(index: Int) throws {
+        let all = try CL.devices()
+        guard index >= 0, index < all.count else {
+            throw DeviceError.unavailable(all.isEmpty ? "no OpenCL device found (no ICD or platform)"
+                                          : "no OpenCL device \(index); there are \(all.count) (opencl:0 ... opencl:\(all.count - 1))")
+        }
+        device = all[index].device
+        info = try CL.describe(all[index].platform, device, index: index)
+        var status: cl_int = 0
+        var dev: cl_device_id? = device
+        guard let ctx = clCreateContext(nil, 1, &dev, nil, nil, &status), status == CL_SUCCESS else {
+            throw DeviceError.openCL(call: "clCreateContext", code: status, detail: info.name)
+        }
+        context = ctx
+        guard let q = clCreateCommandQueue(ctx, device, 0, &status), status == CL_SUCCESS else {
+            clReleaseContext(ctx)
+            throw DeviceError.openCL(call: "clCreateCommandQueue", code: status, detail: info.name)
+        }
+        queue = q
+        do { program = try ProgramCache.build(context: ctx, device: device, info: info) } catch {
+            clReleaseCommandQueue(q); clReleaseContext(ctx)
+            throw error
+        }
+    }
+
+    deinit {
+        clFinish(queue)
+        scratch = nil
+        for k in kernels.values { clReleaseKernel(k) }
+        clReleaseProgram(program)
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    // MARK: Allocator
+
+    public func allocate(count: Int) throws -> Buffer {
+        var status: cl_int = 0
+        let bytes = count * 4
+        guard let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS else {
+            throw DeviceError.openCL(call: "clCreateBuffer", code: status,
+                                     detail: "\(bytes) bytes on \(info.name), global memory \(info.globalMemoryBytes) bytes")
+        }
+        return Buffer(count: count, storage: .opencl(mem), owner: ObjectIdentifier(self))
+    }
+
+    public func write(_ source: UnsafeRawBufferPointer, to: View) throws {
+        try CL.check(clEnqueueWriteBuffer(queue, to.mem, cl_bool(CL_TRUE), to.offset * 4, source.count, source.baseAddress, 0, nil, nil),
+                     "clEnqueueWriteBuffer", "\(source.count) bytes")
+    }
+
+    public func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
+        try CL.check(clEnqueueReadBuffer(queue, view.mem, cl_bool(CL_TRUE), view.offset * 4, view.count * 4, into.baseAddress, 0, nil, nil),
+                     "clEnqueueReadBuffer", "\(view.count * 4) bytes")
+    }
+
+    public func fill(_ view: View, bits: UInt32) throws {
+        var pattern = bits
+        try CL.check(clEnqueueFillBuffer(queue, view.mem, &pattern, 4, view.offset * 4, view.count * 4, 0, nil, nil),
+                     "clEnqueueFillBuffer", "\(view.count * 4) bytes")
+    }
+
+    public func synchronize() throws { try CL.check(clFinish(queue), "clFinish") }
+
+    // MARK: Launching
+
+    enum Arg {
+        case int(Int), uint(UInt32), float(Float), view(View)
+    }
+
+    /// Sets the arguments of kernel `name` and enqueues it over `global` work-items (no local size:
+    /// every kernel bounds-checks, and no result depends on the work-group shape).
+    func launch(_ name: String, _ global: [Int], _ args: [Arg]) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let kernel: cl_kernel
+        if let k = kernels[name] { kernel = k } else {
+            var status: cl_int = 0
+            guard let k = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
+                throw DeviceError.openCL(call: "clCreateKernel", code: status, detail: name)
+            }
+            kernels[name] = k
+            kernel = k
+        }
+        var index: cl_uint = 0
+        func set<T: BitwiseCopyable>(_ value: T) throws {
+            var v = value
+            try CL.check(clSetKernelArg(kernel, index, MemoryLayout<T>.size, &v), "clSetKernelArg", "\(name) argument \(index)")
+            index += 1
+        }
+        for arg in args {
+            switch arg {
+            case .int(let v): try set(Int32(v))
+            case .uint(let v): try set(v)
+            case .float(let v): try set(v)
+            case .view(let v): try set(v.mem); try set(Int32(v.offset))
+            }
+        }
+        guard global.allSatisfy({ $0 > 0 }) else { return }
+        var sizes = global
+        try CL.check(clEnqueueNDRangeKernel(queue, kernel, cl_uint(sizes.count), nil, &sizes, nil, 0, nil, nil),
+                     "clEnqueueNDRangeKernel", "\(name) over \(global)")
+    }
+
+    /// A grow-only scratch buffer for partial sums; safe to reuse because the queue is in order.
+    func scratchBuffer(_ count: Int) throws -> Buffer {
+        if let s = scratch, s.count >= count { return s }
+        let s = try allocate(count: max(count, 1024))
+        scratch = s
+        return s
+    }
+}
+
+extension View {
+    var mem: cl_mem {
+        guard case .opencl(let m) = buffer.storage else { preconditionFailure("OpenCL op on a non-OpenCL buffer") }
+        return m
+    }
+}

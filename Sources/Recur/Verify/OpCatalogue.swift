@@ -1,0 +1,88 @@
+/// The one catalogue of op cases (ggml's test-backend-ops in Swift): a fixed sweep over shapes —
+/// 1, primes, sizes that are no multiple of any tile, large K, batch 1 and many, subnormal and
+/// special inputs — and any number of extra cases with shapes drawn from a seed. `recur verify`
+/// and the test suite both run it on the CPU and on another device and compare bits.
+public enum OpCatalogue {
+    /// Every op name the catalogue covers (`recur verify` reports each).
+    public static var ops: [String] {
+        var seen: [String] = []
+        for c in fixed where !seen.contains(c.op) { seen.append(c.op) }
+        return seen
+    }
+
+    /// The fixed sweep.
+    public static let fixed: [OpCase] = {
+        var cases: [OpCase] = []
+        let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 17, 5), (7, 13, 31), (16, 16, 16), (33, 47, 129), (64, 65, 300), (5, 3, 1031)]
+        for (m, n, k) in shapes {
+            cases.append(matmul(MatmulShape(m: m, n: n, k: k), start: 0))
+        }
+        cases += [
+            matmul(MatmulShape(m: 19, n: 37, k: 23, transA: true), start: 1),
+            matmul(MatmulShape(m: 19, n: 37, k: 23, transB: true), start: 2),
+            matmul(MatmulShape(m: 11, n: 18, k: 29, transA: true, transB: true), start: 0),
+            matmul(MatmulShape(batch: 6, m: 9, n: 21, k: 17), start: 2),
+            matmul(MatmulShape(batch: 5, m: 8, n: 40, k: 12, strideB: 0), start: 1),
+            matmul(MatmulShape(batch: 3, m: 4, n: 20, k: 7, transB: true, strideA: 0), start: 0),
+            matmul(MatmulShape(m: 6, n: 10, k: 9, lda: 12, ldb: 11, ldc: 13), start: 1),
+            matmul(MatmulShape(m: 23, n: 33, k: 41), start: 0, special: true),
+        ]
+        cases += conv(Conv1DShape(batch: 1, inChannels: 1, outChannels: 1, length: 1, kernel: 1))
+        cases += conv(Conv1DShape(batch: 3, inChannels: 5, outChannels: 7, length: 29, kernel: 3, padding: 1))
+        cases += conv(Conv1DShape(batch: 2, inChannels: 4, outChannels: 6, length: 31, kernel: 5, stride: 2, padding: 3, dilation: 2))
+        cases += conv(Conv1DShape(batch: 4, inChannels: 16, outChannels: 9, length: 50, kernel: 4, stride: 3), special: true)
+        cases += pool(PoolShape(batch: 1, channels: 1, length: 1, window: 1))
+        cases += pool(PoolShape(batch: 3, channels: 5, length: 23, window: 23))
+        cases += pool(PoolShape(batch: 2, channels: 7, length: 30, window: 4, stride: 3))
+        cases += pool(PoolShape(batch: 2, channels: 3, length: 17, window: 3, stride: 3))
+        cases += cells(batch: 1, hidden: 1)
+        cases += cells(batch: 3, hidden: 37)
+        cases += cells(batch: 8, hidden: 64, special: true)
+        cases += embedding(vocab: 1, dim: 1, count: 1)
+        cases += embedding(vocab: 11, dim: 13, count: 97)
+        cases += elementwise(1)
+        cases += elementwise(1000, special: true)
+        cases += elementwise(4099)
+        cases += loss(rows: 1, cols: 1)
+        cases += loss(rows: 13, cols: 65, special: true)
+        cases += loss(rows: 300, cols: 7)
+        cases += optimizers(1)
+        cases += optimizers(1031)
+        return cases
+    }()
+
+    /// `count` extra cases with shapes drawn from `seed`, cycling through the op families.
+    public static func random(seed: UInt64, count: Int) -> [OpCase] {
+        var rng = PhiloxStream(seed: seed, stream: 0x5A9E)
+        func dim(_ hi: Int) -> Int { [1, 2, 3, 5, 7, 13, 16, 17, 31, 32, 33, 64, 97, 127, 128, 129].filter { $0 <= hi }.randomElement(&rng) }
+        var cases: [OpCase] = []
+        var family = 0
+        while cases.count < count {
+            switch family % 8 {
+            case 0:
+                let tA = rng.next() % 2 == 0, tB = rng.next() % 2 == 0
+                cases.append(matmul(MatmulShape(batch: dim(5), m: dim(129), n: dim(129), k: dim(129) + rng.int(in: 0...300), transA: tA, transB: tB),
+                                    start: rng.int(in: 0...2), special: rng.next() % 3 == 0))
+            case 1:
+                let k = dim(7), d = rng.int(in: 1...3), p = rng.int(in: 0...3)
+                let t = max(dim(97), d * (k - 1) + 1)
+                cases += conv(Conv1DShape(batch: dim(5), inChannels: dim(17), outChannels: dim(17), length: t, kernel: k,
+                                          stride: rng.int(in: 1...3), padding: p, dilation: d), special: rng.next() % 3 == 0)
+            case 2:
+                let t = dim(97), w = rng.int(in: 1...t)
+                cases += pool(PoolShape(batch: dim(5), channels: dim(17), length: t, window: w, stride: rng.int(in: 1...max(1, w))))
+            case 3: cases += cells(batch: dim(33), hidden: dim(129), special: rng.next() % 2 == 0)
+            case 4: cases += embedding(vocab: dim(97), dim: dim(64), count: dim(129) * dim(5))
+            case 5: cases += elementwise(dim(129) * dim(129), special: rng.next() % 2 == 0)
+            case 6: cases += loss(rows: dim(129), cols: dim(129), special: rng.next() % 2 == 0)
+            default: cases += optimizers(dim(129) * dim(33))
+            }
+            family += 1
+        }
+        return Array(cases.prefix(count))
+    }
+}
+
+extension Array {
+    func randomElement(_ rng: inout PhiloxStream) -> Element { self[Int(rng.next() % UInt32(count))] }
+}

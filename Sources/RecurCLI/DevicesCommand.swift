@@ -1,0 +1,29 @@
+import ArgumentParser
+import Recur
+
+struct DevicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "List the CPU device and every OpenCL device, and whether each is admitted for bit-identical work.")
+
+    @Flag(name: .long, help: "Print a JSON array.")
+    var json = false
+
+    func run() throws {
+        try guarded {
+            let infos = Devices.all()
+            if json { print(try Console.json(infos)); return }
+            for i in infos {
+                print("\(i.selector)  \(i.name)")
+                if i.kind == .cpu {
+                    print("    \(i.vendor); \(i.computeUnits) cores, SIMD width \(i.simdWidth ?? 0) floats, hardware FMA in this build: \(i.hardwareFMA == true ? "yes" : "NO (slow fmaf calls; see README)")")
+                } else {
+                    print("    platform \(i.platform); vendor \(i.vendor); driver \(i.driver); \(i.version); \(i.openCLCVersion)")
+                    print("    \(i.computeUnits) compute units, \(i.globalMemoryBytes >> 20) MiB global memory, max allocation \(i.maxAllocationBytes >> 20) MiB")
+                    print("    fp32: \((i.fpCapabilities ?? []).joined(separator: ", "))")
+                }
+                print("    admitted: \(i.admitted ? "yes" : "no") — \(i.reason)")
+            }
+        }
+    }
+}

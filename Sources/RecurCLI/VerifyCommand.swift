@@ -1,0 +1,76 @@
+import ArgumentParser
+import Recur
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Run the op catalogue on the CPU and on a device and compare the bits.",
+        discussion: "Exit status 0 only if every op is bit-identical. With --device cpu the CPU device with all threads is compared against one thread.")
+
+    @OptionGroup var options: DeviceOptions
+    @Option(help: "Seed for inputs and for the extra shapes.") var seed: UInt64 = 1
+    @Option(help: "Extra cases with shapes drawn from the seed, beyond the fixed sweep.") var cases: Int = 48
+    @Flag(help: "Print a JSON object.") var json = false
+
+    struct OpReport: Codable {
+        var op: String
+        var cases: Int
+        var identical: Bool
+        var maxUlp: UInt64
+        var firstDifference: String?
+    }
+    struct Report: Codable {
+        var device: String
+        var seed: UInt64
+        var allIdentical: Bool
+        var ops: [OpReport]
+    }
+
+    func validate() throws {
+        if cases < 0 { throw ValidationError("--cases must be ≥ 0, got \(cases)") }
+    }
+
+    func run() throws {
+        try guarded {
+            let device = try options.open()
+            let reference = Device.cpu(threads: device.info.kind == .cpu ? 1 : nil)
+            var reports: [String: OpReport] = [:]
+            let all = OpCatalogue.fixed + OpCatalogue.random(seed: seed, count: cases)
+            for c in all {
+                let cmp = OpComparison(try c.run(on: reference, seed: seed), try c.run(on: device, seed: seed))
+                var r = reports[c.op] ?? OpReport(op: c.op, cases: 0, identical: true, maxUlp: 0)
+                r.cases += 1
+                if !cmp.identical {
+                    r.identical = false
+                    r.maxUlp = max(r.maxUlp, cmp.maxUlp)
+                    if r.firstDifference == nil {
+                        r.firstDifference = cmp.unwritten > 0 ? "\(c.label): \(cmp.unwritten) elements not written"
+                            : "\(c.label): output \(cmp.firstDifference!.output) index \(cmp.firstDifference!.index)"
+                    }
+                }
+                reports[c.op] = r
+            }
+            let ops = OpCatalogue.ops.compactMap { reports[$0] }
+            let report = Report(device: "\(device.info.selector) \(device.info.name)", seed: seed,
+                                allIdentical: ops.allSatisfy(\.identical), ops: ops)
+            if json {
+                print(try Console.json(report))
+            } else {
+                print("verify \(report.device) against the CPU, seed \(seed), \(all.count) cases")
+                for r in ops {
+                    let verdict = r.identical ? "identical" : "DIFFERS (max \(r.maxUlp) ulp; first: \(r.firstDifference ?? "?"))"
+                    print("  \(r.op.padding(24)) \(String(r.cases).padding(4, left: true)) cases  \(verdict)")
+                }
+                print(report.allIdentical ? "all ops identical" : "NOT identical")
+            }
+            if !report.allIdentical { throw ExitCode(1) }
+        }
+    }
+}
+
+extension String {
+    func padding(_ width: Int, left: Bool = false) -> String {
+        let pad = String(repeating: " ", count: max(0, width - count))
+        return left ? pad + self : self + pad
+    }
+}
