@@ -60,12 +60,17 @@ inline float plog(float x) {
     return fma(ef, 0x1.62e400p-1f, fma(ef, 0x1.7f7d1cp-20f, r));
 }
 
-inline float psigmoid(float x) { return 1.0f / (1.0f + pexp(-x)); }
+inline float psigmoid(float x) {
+    if (x >= 0.0f) return 1.0f / (1.0f + pexp(-x));
+    float e = pexp(x);
+    return e / (1.0f + e);
+}
 
 inline float ptanh(float x) {
     float a = as_float(as_uint(x) & 0x7fffffffu);
+    float r;
     if (a < 0.6f) {
-        float x2 = x * x;
+        float x2 = a * a;
         float p = -0x1.f57d78p-13f;
         p = fma(p, x2, 0x1.355824p-11f);
         p = fma(p, x2, -0x1.7da364p-10f);
@@ -75,10 +80,11 @@ inline float ptanh(float x) {
         p = fma(p, x2, -0x1.ba1ba2p-5f);
         p = fma(p, x2, 0x1.111112p-3f);
         p = fma(p, x2, -0x1.555556p-2f);
-        return fma(x * x2, p, x);
+        r = fma(a * x2, p, a);
+    } else {
+        float e = pexp(a + a);
+        r = 1.0f - 2.0f / (e + 1.0f);
     }
-    float e = pexp(a + a);
-    float r = 1.0f - 2.0f / (e + 1.0f);
     return as_float(as_uint(r) | (as_uint(x) & 0x80000000u));
 }
 

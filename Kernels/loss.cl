@@ -1,7 +1,7 @@
 #pragma OPENCL FP_CONTRACT OFF
 // Losses, reductions and optimizer steps; twin of CPUBackend+Loss.swift.
 
-// Global (R). stats[2r] = row max m, stats[2r+1] = sum_j exp(x_j - m) in order.
+// Global (R). stats[2r] = row max m, stats[2r+1] = the sum over j of pexp(x_j - m), in order.
 __kernel void xent_forward(int R, int C, __global const float* x, int xo, __global const int* tg, int to,
                            __global float* loss, int lo, __global float* st, int so) {
     int r = get_global_id(0);
@@ -17,7 +17,7 @@ __kernel void xent_forward(int R, int C, __global const float* x, int xo, __glob
     st[so + 2 * r + 1] = s;
 }
 
-// Global (C, R). d = (exp(x - m) / s - [j == t]) * scale.
+// Global (C, R). d = (pexp(x - m) / s - [j == t]) * scale.
 __kernel void xent_backward(int R, int C, float scale, __global const float* x, int xo, __global const int* tg, int to,
                             __global const float* st, int so, __global float* d, int dof) {
     int j = get_global_id(0), r = get_global_id(1);

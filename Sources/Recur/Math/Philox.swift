@@ -6,20 +6,28 @@ public enum Philox {
     /// Counter = (position / 4, 0, stream.lo, stream.hi), key = (seed.lo, seed.hi), word = position % 4.
     @inlinable
     public static func bits(seed: UInt64, stream: UInt64, position: UInt32) -> UInt32 {
-        var c0 = position >> 2, c1: UInt32 = 0, c2 = UInt32(truncatingIfNeeded: stream), c3 = UInt32(truncatingIfNeeded: stream >> 32)
-        var k0 = UInt32(truncatingIfNeeded: seed), k1 = UInt32(truncatingIfNeeded: seed >> 32)
+        let out = block(counter: (position >> 2, 0, UInt32(truncatingIfNeeded: stream), UInt32(truncatingIfNeeded: stream >> 32)),
+                        key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+        switch position & 3 {
+        case 0: return out.0
+        case 1: return out.1
+        case 2: return out.2
+        default: return out.3
+        }
+    }
+
+    /// One Philox-4x32-10 block: ten rounds over the counter with the key bumped between rounds.
+    @inlinable
+    public static func block(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
+        var (c0, c1, c2, c3) = counter
+        var (k0, k1) = key
         for round in 0..<10 {
             if round > 0 { k0 &+= 0x9E37_79B9; k1 &+= 0xBB67_AE85 }
             let (hi0, lo0) = UInt32(0xD251_1F53).multipliedFullWidth(by: c0)
             let (hi1, lo1) = UInt32(0xCD9E_8D57).multipliedFullWidth(by: c2)
             (c0, c1, c2, c3) = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0)
         }
-        switch position & 3 {
-        case 0: return c0
-        case 1: return c1
-        case 2: return c2
-        default: return c3
-        }
+        return (c0, c1, c2, c3)
     }
 
     /// A uniform float in [0, 1) with 24 random bits: (bits >> 8) · 2^-24, exact.

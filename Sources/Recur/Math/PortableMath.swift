@@ -76,16 +76,22 @@ public enum PortableMath {
         return fused(ef, 0x1.62e400p-1, fused(ef, 0x1.7f7d1cp-20, r))
     }
 
-    /// 1 / (1 + exp(-x)).
+    /// 1 / (1 + exp(−x)) for x ≥ 0, and e / (1 + e) with e = exp(x) below, so that tiny results keep
+    /// their relative accuracy instead of flushing to 0 when exp(−x) overflows.
     @inlinable
-    public static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+    public static func sigmoid(_ x: Float) -> Float {
+        if x >= 0 { return 1 / (1 + exp(-x)) }
+        let e = exp(x)
+        return e / (1 + e)
+    }
 
-    /// tanh: odd Taylor polynomial (to x^19) for |x| < 0.6, else 1 − 2/(exp(2|x|)+1) with the sign restored.
+    /// tanh of |x| — odd Taylor polynomial (to x^19) below 0.6, else 1 − 2/(exp(2|x|)+1) — with the sign of x restored.
     @inlinable
     public static func tanh(_ x: Float) -> Float {
         let a = Float(bitPattern: x.bitPattern & 0x7fff_ffff)
+        let r: Float
         if a < 0.6 {
-            let x2 = x * x
+            let x2 = a * a
             var p: Float = -0x1.f57d78p-13
             p = fused(p, x2, 0x1.355824p-11)
             p = fused(p, x2, -0x1.7da364p-10)
@@ -95,10 +101,11 @@ public enum PortableMath {
             p = fused(p, x2, -0x1.ba1ba2p-5)
             p = fused(p, x2, 0x1.111112p-3)
             p = fused(p, x2, -0x1.555556p-2)
-            return fused(x * x2, p, x)
+            r = fused(a * x2, p, a)
+        } else {
+            let e = exp(a + a)
+            r = 1 - 2 / (e + 1)
         }
-        let e = exp(a + a)
-        let r = 1 - 2 / (e + 1)
         return Float(bitPattern: r.bitPattern | (x.bitPattern & 0x8000_0000))
     }
 }

@@ -10,6 +10,9 @@ public enum KernelSource {
     /// Options every program is built with (NUMERICS rule 5). Nothing that relaxes IEEE arithmetic.
     public static let buildOptions = "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt"
 
+    /// The kernel text compiled into this binary, in build order.
+    public static var embedded: [(name: String, source: String)] { EmbeddedKernels.files }
+
     /// The files in build order: common.cl first, then the rest by name.
     public static func files() throws -> [(name: String, source: String)] {
         guard let dir = ProcessInfo.processInfo.environment[overrideVariable], !dir.isEmpty else {

@@ -1,0 +1,43 @@
+import Recur
+import Testing
+
+/// The op catalogue on every device: the OpenCL device and the CPU device at several thread
+/// counts must give the CPU's bits (NaN-aware), with every output element written.
+@Suite struct CatalogueTests {
+    @Test("OpenCL device is bit-identical to the CPU", arguments: OpCatalogue.fixed)
+    func openCLMatchesCPU(_ c: OpCase) throws {
+        guard let device = TestDevices.openCL() else { return }
+        let cmp = OpComparison(try c.run(on: TestDevices.cpu, seed: 11), try c.run(on: device, seed: 11))
+        #expect(cmp.unwritten == 0, "\(cmp.unwritten) output elements not written")
+        #expect(cmp.identical, "max \(cmp.maxUlp) ulp, first difference \(String(describing: cmp.firstDifference))")
+    }
+
+    @Test("CPU results do not depend on the thread count", arguments: OpCatalogue.fixed)
+    func threadCountInvariant(_ c: OpCase) throws {
+        let one = try c.run(on: TestDevices.cpuOneThread, seed: 5)
+        #expect(one == (try c.run(on: TestDevices.cpu, seed: 5)))
+        #expect(one == (try c.run(on: TestDevices.cpuThreeThreads, seed: 5)))
+    }
+
+    @Test("Random shapes drawn from several seeds are identical on OpenCL", arguments: [3, 1234, 99991] as [UInt64])
+    func randomShapes(_ seed: UInt64) throws {
+        guard let device = TestDevices.openCL() else { return }
+        for c in OpCatalogue.random(seed: seed, count: 24) {
+            let cmp = OpComparison(try c.run(on: TestDevices.cpu, seed: seed), try c.run(on: device, seed: seed))
+            #expect(cmp.identical, "\(c): max \(cmp.maxUlp) ulp, unwritten \(cmp.unwritten)")
+        }
+    }
+
+    @Test("The comparison catches a one-ulp difference, a NaN against a number, and unwritten output")
+    func comparisonCanFail() {
+        let one = Float(1).bitPattern
+        #expect(OpComparison([[one]], [[one]]).identical)
+        #expect(OpComparison([[0x7fc0_0000]], [[0xffc0_0001]]).identical)   // any NaN matches any NaN
+        let ulp = OpComparison([[one]], [[one + 1]])
+        #expect(!ulp.identical && ulp.maxUlp == 1)
+        #expect(!OpComparison([[Float(0).bitPattern]], [[Float(-0.0).bitPattern]]).identical)   // +0 and -0 differ
+        #expect(!OpComparison([[0x7fc0_0000]], [[one]]).identical)
+        #expect(OpComparison([[OpRun.poison, one]], [[OpRun.poison, one]]).unwritten == 1)
+        #expect(!OpComparison([[OpRun.poison]], [[OpRun.poison]]).identical)
+    }
+}

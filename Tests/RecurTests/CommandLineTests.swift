@@ -1,0 +1,116 @@
+import Foundation
+import Recur
+import Testing
+
+/// Runs the built `recur` executable (it sits beside the test bundle) and returns its exit status and output.
+struct RecurProcess {
+    static let executable: URL = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("recur")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("recur")
+    }()
+
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: Devices.environmentVariable)
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite struct CommandLineTests {
+    static let emptyVendors: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-empty-vendors-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.path
+    }()
+
+    @Test("recur exists beside the tests")
+    func executableFound() {
+        #expect(FileManager.default.isExecutableFile(atPath: RecurProcess.executable.path), "\(RecurProcess.executable.path)")
+    }
+
+    @Test("devices --json lists the CPU and an admitted PoCL/OpenCL device with every required field")
+    func devicesJSON() throws {
+        let r = try RecurProcess.run(["devices", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        for row in rows {
+            for key in ["kind", "name", "vendor", "driver", "version", "computeUnits", "globalMemoryBytes", "admitted", "reason"] {
+                #expect(row[key] != nil, "missing \(key) in \(row)")
+            }
+        }
+        #expect(rows.first?["kind"] as? String == "cpu")
+        #expect(rows.contains { $0["kind"] as? String == "opencl" && $0["admitted"] as? Bool == true }, "no admitted OpenCL device: \(r.stdout)")
+    }
+
+    @Test("With an empty ICD vendors folder, auto falls back to the CPU and says why")
+    func autoFallsBackToCPU() throws {
+        let r = try RecurProcess.run(["verify", "--cases", "0"], environment: ["OCL_ICD_VENDORS": Self.emptyVendors])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("using cpu: no OpenCL device found"), "\(r.stderr)")
+        let listed = try RecurProcess.run(["devices", "--json"], environment: ["OCL_ICD_VENDORS": Self.emptyVendors])
+        #expect(listed.status == 0 && !listed.stdout.contains("\"opencl\""))
+    }
+
+    @Test("An explicit --device opencl that cannot be had fails, never runs on the CPU")
+    func explicitOpenCLFails() throws {
+        for device in ["opencl", "opencl:0"] {
+            let r = try RecurProcess.run(["verify", "--cases", "0", "--device", device], environment: ["OCL_ICD_VENDORS": Self.emptyVendors])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("no OpenCL device"), "\(r.stderr)")
+            #expect(!r.stdout.contains("identical"))
+        }
+        let env = try RecurProcess.run(["verify", "--cases", "0"], environment: ["OCL_ICD_VENDORS": Self.emptyVendors, "RECUR_DEVICE": "opencl"])
+        #expect(env.status != 0 && env.stderr.contains("--device opencl"))
+    }
+
+    @Test("An unknown device is a one-line error with a non-zero exit")
+    func unknownDevice() throws {
+        let r = try RecurProcess.run(["verify", "--device", "tpu"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("unknown device 'tpu'"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("verify --json reports every op identical on the OpenCL device")
+    func verifyJSON() throws {
+        let r = try RecurProcess.run(["verify", "--device", "opencl", "--seed", "17", "--cases", "16", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(obj["allIdentical"] as? Bool == true)
+        #expect(obj["seed"] as? Int == 17)
+        #expect((obj["device"] as? String)?.hasPrefix("opencl:") == true)
+        let ops = try #require(obj["ops"] as? [[String: Any]])
+        #expect(Set(ops.compactMap { $0["op"] as? String }) == Set(OpCatalogue.ops))
+        #expect(ops.allSatisfy { $0["identical"] as? Bool == true && $0["maxUlp"] as? Int == 0 && ($0["cases"] as? Int ?? 0) > 0 })
+    }
+
+    @Test("Kernels from disk that do not compile: the error carries the build log")
+    func brokenKernelOverrideShowsLog() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-broken-kernels-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for f in try FileManager.default.contentsOfDirectory(atPath: Repo.kernels.path) where f.hasSuffix(".cl") {
+            try FileManager.default.copyItem(at: Repo.kernels.appendingPathComponent(f), to: dir.appendingPathComponent(f))
+        }
+        try "__kernel void broken(__global float* x) { x[0] = undefined_name; }\n".write(to: dir.appendingPathComponent("zz_broken.cl"), atomically: true, encoding: .utf8)
+        let r = try RecurProcess.run(["verify", "--device", "opencl:0", "--cases", "0"], environment: ["RECUR_KERNELS_DIR": dir.path, "RECUR_NO_CACHE": "1"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("build failed"), "\(r.stderr)")
+        #expect(r.stderr.contains("undefined_name"), "build log missing: \(r.stderr)")
+    }
+}
