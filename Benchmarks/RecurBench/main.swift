@@ -21,7 +21,7 @@ enum MathSweep {
     }
 
     static func run() {
-        let functions: [(String, (Float) -> Float, (Double) -> Double)] = [
+        let functions: [(String, @Sendable (Float) -> Float, @Sendable (Double) -> Double)] = [
             ("exp", PortableMath.exp, { Foundation.exp($0) }),
             ("log", PortableMath.log, { $0 < 0 ? .nan : Foundation.log($0) }),
             ("sigmoid", PortableMath.sigmoid, { 1 / (1 + Foundation.exp(-$0)) }),
@@ -29,7 +29,7 @@ enum MathSweep {
         ]
         for (name, f, ref) in functions {
             let parts = 64
-            let worst = UnsafeMutablePointer<(Double, UInt32)>.allocate(capacity: parts)
+            nonisolated(unsafe) let worst = UnsafeMutablePointer<(Double, UInt32)>.allocate(capacity: parts)
             worst.initialize(repeating: (0, 0), count: parts)
             DispatchQueue.concurrentPerform(iterations: parts) { p in
                 let lo = UInt64(p) << 26, hi = UInt64(p + 1) << 26

@@ -253,7 +253,7 @@ extension Device {
         try backend.adam(p, corrections: (c1, c2), param: param, grad: grad, m: m, v: v)
     }
 
-    static func power(_ x: Double, _ n: Int) -> Double {
+    public static func power(_ x: Double, _ n: Int) -> Double {
         var result = 1.0, base = x, e = n
         while e > 0 {
             if e & 1 == 1 { result *= base }

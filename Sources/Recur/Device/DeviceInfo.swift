@@ -22,6 +22,8 @@ public struct DeviceInfo: Sendable, Codable, Equatable {
     public var simdWidth: Int? = nil
     /// CPU only: whether this build uses hardware FMA instructions (else glibc `fmaf`, ~130x slower).
     public var hardwareFMA: Bool? = nil
+    /// OpenCL only: "cpu", "gpu", "accelerator" or "other" (CL_DEVICE_TYPE).
+    public var deviceType: String? = nil
     /// OpenCL only: the floating-point capabilities found in CL_DEVICE_SINGLE_FP_CONFIG.
     public var fpCapabilities: [String]? = nil
 }

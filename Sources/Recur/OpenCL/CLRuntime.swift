@@ -73,6 +73,9 @@ enum CL {
         info.platform = try platformName(platform)
         info.openCLCVersion = try string(device, CL_DEVICE_OPENCL_C_VERSION)
         info.fpCapabilities = have
+        let type = try value(device, CL_DEVICE_TYPE, cl_device_type.self)
+        info.deviceType = type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 ? "gpu" : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? "cpu"
+            : type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? "accelerator" : "other"
         return info
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+
+/// `charlm`: any UTF-8 text; the vocabulary is its Unicode scalars (sorted); the last 10% is validation.
+/// Training: b parallel streams over the training text, each batch continuing where the last one
+/// ended (truncated BPTT with the carried state). Reports validation loss and bits per character.
+public final class CharLMTask: TrainingTask {
+    public let data: DataDescription
+    let train: [Int32], validation: [Int32]
+    let seed: UInt64
+    /// Validation batches per evaluation (at most).
+    public var evalBatches = 16
+
+    public init(path: String, seed: UInt64, vocab known: [String]? = nil, wholeFileIsValidation: Bool = false) throws {
+        let text = try DataFile.text(path)
+        let scalars = Array(text.unicodeScalars)
+        let vocab = known ?? Array(Set(scalars.map { String($0) })).sorted()
+        let index = Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, Int32($0)) })
+        var ids: [Int32] = []
+        ids.reserveCapacity(scalars.count)
+        for s in scalars {
+            guard let i = index[String(s)] else { throw DataError("--data \(path): character U+\(String(s.value, radix: 16, uppercase: true)) is not in the checkpoint's vocabulary") }
+            ids.append(i)
+        }
+        let cut = wholeFileIsValidation ? 0 : ids.count - ids.count / 10
+        train = Array(ids[..<cut]); validation = Array(ids[cut...])
+        self.seed = seed
+        var d = DataDescription(task: "charlm")
+        d.vocab = vocab
+        data = d
+    }
+
+    public func configure(_ c: inout ModelConfig) throws {
+        c.vocab = data.vocab!.count
+        let need = c.batch * (c.sequence + 1)
+        if !train.isEmpty && train.count < need {
+            throw DataError("--data: the training text has \(train.count) characters, shorter than one batch (\(c.batch) × \(c.sequence + 1)); lower --batch or --seq")
+        }
+        if validation.count < c.sequence + 1 {
+            throw DataError("--data: the validation text has \(validation.count) characters, fewer than --seq + 1 (\(c.sequence + 1))")
+        }
+    }
+
+    public func units(b: Int, T: Int) -> Int { b * T }
+
+    /// Stream i covers text[i·L ..< (i+1)·L]; batch k reads T+1 characters at offset (k·T) mod (L − T).
+    static func window(_ ids: [Int32], step: Int, b: Int, T: Int) -> Batch {
+        var batch = Batch(T: T, b: b)
+        let L = ids.count / b, span = max(1, L - T)
+        let offset = (step * T) % span
+        for i in 0..<b {
+            let start = i * L + offset
+            batch.tokens += ids[start..<(start + T)]
+            batch.labels += ids[(start + 1)..<(start + T + 1)]
+        }
+        return batch
+    }
+
+    public func batch(step: Int, b: Int, T: Int) -> Batch { Self.window(train, step: step, b: b, T: T) }
+
+    public func evaluate(_ model: Model) throws -> Evaluation {
+        let saved = try model.stateSnapshot()
+        defer { try? model.restoreState(saved) }
+        try model.resetState()
+        let T = model.config.sequence
+        let b = max(1, min(model.config.batch, (validation.count - 1) / (T + 1)))
+        let batches = max(1, min(evalBatches, (validation.count / b - 1) / T))
+        var total: Float = 0
+        for k in 0..<batches {
+            try model.forward(Self.window(validation, step: k, b: b, T: T), step: nil)
+            try model.carryState()
+            total = total + (try model.lossValue())
+        }
+        var e = Evaluation(loss: total / Float(batches))
+        e.bitsPerCharacter = e.loss / Float(M_LN2)
+        return e
+    }
+}

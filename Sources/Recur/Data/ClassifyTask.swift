@@ -1,0 +1,109 @@
+import Foundation
+
+/// `classify`: a TSV file of `label<TAB>text` lines. Characters are tokens (0 = <pad>, 1 = <unk>),
+/// texts are cut to --seq characters and left-padded. Validation is the --test file, or else every
+/// tenth example of a seeded shuffle. Reports accuracy and per-class counts.
+public final class ClassifyTask: TrainingTask {
+    public let data: DataDescription
+    let train: [([Int32], Int32)], validation: [([Int32], Int32)]
+    public var trainingExamples: Int { train.count }
+    let seed: UInt64
+    private var permutations: [Int: [Int]] = [:]
+
+    /// Parses `label<TAB>text` lines; blank lines are skipped; every other defect names file and line.
+    static func parse(_ path: String, flag: String) throws -> [(label: String, text: String)] {
+        let text = try DataFile.text(path, flag: flag)
+        var rows: [(String, String)] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let l = line.hasSuffix("\r") ? line.dropLast() : line
+            if l.allSatisfy({ $0 == " " }) { continue }
+            guard let tab = l.firstIndex(of: "\t") else { throw DataError("\(flag) \(path):\(n + 1): no tab between label and text") }
+            let label = l[..<tab].trimmingCharacters(in: .whitespaces)
+            guard !label.isEmpty else { throw DataError("\(flag) \(path):\(n + 1): empty label") }
+            rows.append((label, String(l[l.index(after: tab)...])))
+        }
+        guard !rows.isEmpty else { throw DataError("\(flag) \(path): no examples") }
+        return rows
+    }
+
+    public init(trainPath: String?, testPath: String?, seed: UInt64, known: DataDescription? = nil) throws {
+        self.seed = seed
+        let trainRows = try trainPath.map { try Self.parse($0, flag: "--data") } ?? []
+        let vocab = known?.vocab ?? (["<pad>", "<unk>"] + Set(trainRows.flatMap { $0.text.unicodeScalars.map { String($0) } }).sorted())
+        let labels = known?.labels ?? Set(trainRows.map(\.label)).sorted()
+        let index = Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, Int32($0)) })
+        let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, Int32($0)) })
+        func encode(_ rows: [(label: String, text: String)], _ flag: String, _ path: String) throws -> [([Int32], Int32)] {
+            try rows.enumerated().map { n, r in
+                guard let y = labelIndex[r.label] else { throw DataError("\(flag) \(path): example \(n + 1) has label '\(r.label)' that training never saw") }
+                return (r.text.unicodeScalars.map { index[String($0)] ?? 1 }, y)
+            }
+        }
+        var all = try encode(trainRows, "--data", trainPath ?? "")
+        if let testPath {
+            validation = try encode(try Self.parse(testPath, flag: "--test"), "--test", testPath)
+            train = all
+        } else {
+            let p = permutation(all.count, seed: seed, stream: 0xC1A55)
+            all = p.map { all[$0] }
+            validation = all.enumerated().filter { $0.offset % 10 == 9 }.map(\.element)
+            train = all.enumerated().filter { $0.offset % 10 != 9 }.map(\.element)
+        }
+        var d = DataDescription(task: "classify")
+        d.vocab = vocab; d.labels = labels
+        data = d
+    }
+
+    public func configure(_ c: inout ModelConfig) throws {
+        c.vocab = data.vocab!.count
+        c.outputs = data.labels!.count
+        guard c.outputs >= 2 else { throw DataError("--data: classification needs at least two labels, found \(c.outputs)") }
+        guard !train.isEmpty else { throw DataError("--data: no training examples") }
+        guard !validation.isEmpty else { throw DataError("--data: too few examples to hold out a validation tenth; give --test") }
+    }
+
+    public func units(b: Int, T: Int) -> Int { b }
+
+    static func row(_ ids: [Int32], T: Int) -> [Int32] {
+        let cut = ids.prefix(T)
+        return [Int32](repeating: 0, count: T - cut.count) + cut
+    }
+
+    /// Position p = step·b + i walks through seeded epoch permutations of the training set.
+    public func batch(step: Int, b: Int, T: Int) -> Batch {
+        var batch = Batch(T: T, b: b)
+        for i in 0..<b {
+            let p = step * b + i, epoch = p / train.count
+            if permutations[epoch] == nil {
+                permutations = [epoch: permutation(train.count, seed: seed, stream: UInt64(epoch) + 1)]
+            }
+            let (x, y) = train[permutations[epoch]![p % train.count]]
+            batch.tokens += Self.row(x, T: T); batch.labels.append(y)
+        }
+        return batch
+    }
+
+    public func evaluate(_ model: Model) throws -> Evaluation {
+        let T = model.config.sequence, B = model.config.batch, C = model.config.outputs
+        var correct = [Int](repeating: 0, count: C), total = correct
+        var lossSum = 0.0, start = 0
+        while start < validation.count {
+            let b = min(B, validation.count - start)
+            var batch = Batch(T: T, b: b)
+            for (x, y) in validation[start..<(start + b)] { batch.tokens += Self.row(x, T: T); batch.labels.append(y) }
+            try model.forward(batch, step: nil)
+            lossSum += Double(try model.lossValue()) * Double(b)
+            let logits = try model.outputs()
+            for i in 0..<b {
+                let y = Int(batch.labels[i])
+                total[y] += 1
+                if Host.argmax(logits[(i * C)..<((i + 1) * C)]) == y { correct[y] += 1 }
+            }
+            start += b
+        }
+        var e = Evaluation(loss: Float(lossSum / Double(validation.count)))
+        e.accuracy = Float(correct.reduce(0, +)) / Float(validation.count)
+        e.perClass = data.labels!.enumerated().map { ClassCount(label: $1, correct: correct[$0], total: total[$0]) }
+        return e
+    }
+}

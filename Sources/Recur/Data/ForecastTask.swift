@@ -1,0 +1,121 @@
+import Foundation
+
+/// `forecast`: one numeric column of a CSV file with a header. Windows of --seq values predict the
+/// next value. Missing values (empty, NA, nan) are an error unless `fill` says previous, linear or
+/// zero. Values are normalised by the training part's mean and standard deviation. The last 20% of
+/// targets are validation; evaluation reports MSE in the data's units and the naive and
+/// seasonal-naive baselines' MSE on the same targets.
+public final class ForecastTask: TrainingTask {
+    public let data: DataDescription
+    let series: [Float]      // normalised
+    let raw: [Float]
+    let trainEnd: Int        // targets before this index are training targets
+    let seed: UInt64
+    public private(set) var filled = 0
+
+    public init(path: String, column: String, seed: UInt64, fill: String?, season: Int, known: DataDescription? = nil) throws {
+        self.seed = seed
+        guard fill == nil || ["previous", "linear", "zero"].contains(fill!) else {
+            throw DataError("--fill must be previous, linear or zero, got '\(fill!)'")
+        }
+        guard season >= 1 else { throw DataError("--season must be at least 1, got \(season)") }
+        let text = try DataFile.text(path)
+        var lines = text.split(separator: "\n").map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }.filter { !$0.isEmpty }
+        guard !lines.isEmpty else { throw DataError("--data \(path): no header line") }
+        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")) }
+        guard let col = header.firstIndex(of: column) else {
+            throw DataError("--data \(path): no column '\(column)' (columns: \(header.joined(separator: ", ")))")
+        }
+        var values: [Float?] = []
+        for (n, line) in lines.enumerated() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            let cell = col < fields.count ? fields[col].trimmingCharacters(in: CharacterSet(charactersIn: " \"")) : ""
+            if cell.isEmpty || ["na", "nan", "null"].contains(cell.lowercased()) { values.append(nil); continue }
+            guard let v = Float(cell), v.isFinite else { throw DataError("--data \(path):\(n + 2): '\(cell)' in column '\(column)' is not a number") }
+            values.append(v)
+        }
+        let missing = values.filter { $0 == nil }.count
+        if missing > 0 && fill == nil {
+            let first = values.firstIndex { $0 == nil }! + 2
+            throw DataError("--data \(path): \(missing) missing values in column '\(column)' (first on line \(first)); pass --fill previous|linear|zero")
+        }
+        raw = Self.fill(values, how: fill ?? "zero")
+        filled = missing
+        trainEnd = raw.count - raw.count / 5
+        let trainPart = raw[..<trainEnd]
+        let mean = known?.mean ?? Float(trainPart.reduce(0.0) { $0 + Double($1) } / Double(max(1, trainPart.count)))
+        let variance = trainPart.reduce(0.0) { $0 + (Double($1) - Double(mean)) * (Double($1) - Double(mean)) } / Double(max(1, trainPart.count))
+        let std = known?.std ?? Float(max(variance.squareRoot(), 1e-6))
+        series = raw.map { ($0 - mean) / std }
+        var d = DataDescription(task: "forecast")
+        d.column = column; d.mean = mean; d.std = std; d.fill = fill; d.season = season
+        data = d
+    }
+
+    static func fill(_ v: [Float?], how: String) -> [Float] {
+        var out = [Float](repeating: 0, count: v.count)
+        for i in v.indices {
+            if let x = v[i] { out[i] = x; continue }
+            switch how {
+            case "previous": out[i] = i > 0 ? out[i - 1] : (v.first { $0 != nil } ?? 0) ?? 0
+            case "linear":
+                let prev = i > 0 ? out[i - 1] : nil
+                let nextIndex = v[(i + 1)...].firstIndex { $0 != nil }
+                if let p = prev, let j = nextIndex { out[i] = p + (v[j]! - p) / Float(j - i + 1) }
+                else { out[i] = prev ?? nextIndex.map { v[$0]! } ?? 0 }
+            default: out[i] = 0
+            }
+        }
+        return out
+    }
+
+    public func configure(_ c: inout ModelConfig) throws {
+        c.inputs = 1; c.outputs = 1
+        guard trainEnd - c.sequence >= c.batch else {
+            throw DataError("--data: the series has \(raw.count) values; its training part (\(trainEnd)) is too short for windows of --seq \(c.sequence) and --batch \(c.batch)")
+        }
+        guard raw.count - trainEnd >= 1, trainEnd > max(c.sequence, data.season!) else {
+            throw DataError("--data: the series of \(raw.count) values is shorter than the window (--seq \(c.sequence)) plus a validation part")
+        }
+    }
+
+    public func units(b: Int, T: Int) -> Int { b }
+
+    func window(_ target: Int, T: Int, into batch: inout Batch) {
+        batch.values += series[(target - T)..<target]
+        batch.targets.append(series[target])
+    }
+
+    public func batch(step: Int, b: Int, T: Int) -> Batch {
+        var rng = PhiloxStream(seed: seed, stream: UInt64(step) << 1)
+        var batch = Batch(T: T, b: b)
+        for _ in 0..<b { window(rng.int(in: T...(trainEnd - 1)), T: T, into: &batch) }
+        return batch
+    }
+
+    public func evaluate(_ model: Model) throws -> Evaluation {
+        let T = model.config.sequence, B = model.config.batch, std = Double(data.std!), s = data.season!
+        var t = trainEnd, sq = 0.0, naive = 0.0, seasonal = 0.0, n = 0, lossSum = 0.0
+        while t < raw.count {
+            let b = min(B, raw.count - t)
+            var batch = Batch(T: T, b: b)
+            for i in 0..<b { window(t + i, T: T, into: &batch) }
+            try model.forward(batch, step: nil)
+            lossSum += Double(try model.lossValue()) * Double(b)
+            let out = try model.outputs()
+            for i in 0..<b {
+                let target = Double(raw[t + i])
+                let e = Double(out[i]) * std - (target - Double(data.mean!))
+                sq += e * e
+                naive += (Double(raw[t + i - 1]) - target) * (Double(raw[t + i - 1]) - target)
+                seasonal += (Double(raw[t + i - s]) - target) * (Double(raw[t + i - s]) - target)
+            }
+            n += b; t += b
+        }
+        var e = Evaluation(loss: Float(lossSum / Double(n)))
+        e.mse = Float(sq / Double(n))
+        e.baselineMSE = Float(seasonal / Double(n))
+        e.baselineName = "seasonal naive (season \(s)); naive MSE \(Float(naive / Double(n)))"
+        return e
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// A source of training batches and an evaluation, for one of the built-in tasks.
+/// Training batch k is a pure function of (seed, k), so a run resumed at step k sees exactly the
+/// batches an uninterrupted run would have seen: the data position is the step.
+public protocol TrainingTask: AnyObject {
+    /// What a checkpoint must remember to rebuild the task's encoding (vocabulary, labels, normalisation).
+    var data: DataDescription { get }
+    /// Fills in what the data decides: vocabulary, classes, inputs.
+    func configure(_ config: inout ModelConfig) throws
+    /// Training batch number `step` (0-based) of b sequences of T steps.
+    func batch(step: Int, b: Int, T: Int) -> Batch
+    /// Evaluation on the held-out data (no dropout, no parameter change).
+    func evaluate(_ model: Model) throws -> Evaluation
+    /// The unit of throughput: tokens (or samples) per batch.
+    func units(b: Int, T: Int) -> Int
+}
+
+/// The encoding of a task's data, stored as JSON in the checkpoint metadata ("recur.data").
+public struct DataDescription: Codable, Sendable, Equatable {
+    public var task: String
+    public var vocab: [String]? = nil
+    public var labels: [String]? = nil
+    public var column: String? = nil
+    public var mean: Float? = nil
+    public var std: Float? = nil
+    public var fill: String? = nil
+    public var season: Int? = nil
+    public var minDistance: Int? = nil
+    public var maxDistance: Int? = nil
+    public init(task: String) { self.task = task }
+}
+
+/// Results of an evaluation; the fields that apply to the task are set.
+public struct Evaluation: Codable, Sendable {
+    public var loss: Float
+    public var accuracy: Float? = nil
+    public var bitsPerCharacter: Float? = nil
+    public var mse: Float? = nil
+    public var baselineMSE: Float? = nil
+    public var baselineName: String? = nil
+    public var byDistance: [DistanceAccuracy]? = nil
+    public var perClass: [ClassCount]? = nil
+    public init(loss: Float) { self.loss = loss }
+
+    /// The number early stopping minimises.
+    public var objective: Float { mse ?? loss }
+}
+
+public struct DistanceAccuracy: Codable, Sendable { public var distance: Int; public var accuracy: Float; public var samples: Int }
+public struct ClassCount: Codable, Sendable { public var label: String; public var correct: Int; public var total: Int }
+
+/// Bad data: a one-line message naming the file (and line) and the problem.
+public struct DataError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ s: String) { description = s }
+}
+
+enum DataFile {
+    /// Reads a UTF-8 text file: missing, folder, empty, binary (NUL bytes) and invalid UTF-8 are errors.
+    static func text(_ path: String, flag: String = "--data") throws -> String {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError("\(flag) \(path): no such file") }
+        guard !isDir.boolValue else { throw DataError("\(flag) \(path): is a folder, not a file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw DataError("\(flag) \(path): cannot read (permission?)") }
+        guard !data.isEmpty else { throw DataError("\(flag) \(path): the file is empty") }
+        guard !data.contains(0) else { throw DataError("\(flag) \(path): binary data (NUL bytes), not text") }
+        guard let s = String(data: data, encoding: .utf8) else { throw DataError("\(flag) \(path): not valid UTF-8") }
+        return s
+    }
+}
+
+extension Model {
+    /// The carried recurrent state, for an evaluation that must not disturb training.
+    func stateSnapshot() throws -> [[UInt32]] { try stateBuffers.map { try device.download($0.view, as: UInt32.self) } }
+    func restoreState(_ s: [[UInt32]]) throws { for (b, v) in zip(stateBuffers, s) { try device.upload(v, to: b.view) } }
+}
+
+/// Philox-driven Fisher–Yates shuffle of 0..<n for (seed, stream).
+func permutation(_ n: Int, seed: UInt64, stream: UInt64) -> [Int] {
+    var rng = PhiloxStream(seed: seed, stream: stream)
+    var p = Array(0..<n)
+    if n > 1 { for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, rng.int(in: 0...i)) } }
+    return p
+}
+
+/// Log-softmax argmax helpers on the host.
+enum Host {
+    static func argmax(_ row: ArraySlice<Float>) -> Int {
+        var best = row.startIndex
+        for j in row.indices where row[j] > row[best] || (row[j].isNaN && !row[best].isNaN) { best = j }
+        return best - row.startIndex
+    }
+}

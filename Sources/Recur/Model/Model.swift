@@ -1,0 +1,181 @@
+/// A trainable model of one of the three families, on one device, with every buffer allocated at
+/// construction for (batch, sequence) at most. `forward` and `backward` run a batch; nothing is
+/// allocated afterwards. Parameter names and layouts are PyTorch's `state_dict` (see docs/CHECKPOINTS.md).
+public final class Model: @unchecked Sendable {
+    public let config: ModelConfig
+    public let device: Device
+    public let seed: UInt64
+    let embedding: Embedding?
+    let stack: RecurrentStack?
+    let convs: ConvBank?
+    let head: Linear
+    let tokens: Buffer, labels: Buffer, values: Buffer, targets: Buffer
+    let losses: Buffer, stats: Buffer, dLogits: Buffer, dH: Buffer, dropped: Buffer, dDropped: Buffer
+    /// [mean loss] after `forward`.
+    public let loss: Buffer
+    public let parameters: [Parameter]
+    private var last: (T: Int, b: Int, features: View?)? = nil
+
+    public init(_ config: ModelConfig, device: Device, seed: UInt64) throws {
+        try config.validate()
+        self.config = config; self.device = device; self.seed = seed
+        let d = device, B = config.batch, T = config.sequence
+        let recurrentInput = config.family == .regressor ? config.inputs : config.embedding
+        embedding = config.family == .regressor ? nil
+            : try Embedding(d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: B * T)
+        stack = config.encoder == .cnn ? nil
+            : try RecurrentStack(d, kind: config.cell, inputs: recurrentInput, hidden: config.hidden, layers: config.layers,
+                                 dropout: config.dropout, maxT: T, maxB: B)
+        convs = config.encoder == .cnn
+            ? try ConvBank(d, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B) : nil
+        let features = convs?.width ?? config.hidden
+        let headRows = config.family == .languageModel ? B * T : B
+        let outputs = config.family == .languageModel ? config.vocab : config.outputs
+        head = try Linear(d, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows)
+        tokens = try d.allocate(B * T)
+        labels = try d.allocate(headRows)
+        values = try d.allocate(config.family == .regressor ? B * T * config.inputs : 1)
+        targets = try d.allocate(B * config.outputs)
+        losses = try d.allocate(headRows)
+        stats = try d.allocate(2 * headRows)
+        dLogits = try d.allocate(headRows * outputs)
+        dH = try d.allocate(B * T * config.hidden)
+        dropped = try d.allocate(B * features)
+        dDropped = try d.allocate(B * features)
+        loss = try d.allocate(1)
+        parameters = (embedding?.parameters ?? []) + (convs?.parameters ?? []) + (stack?.parameters ?? []) + head.parameters
+        try initialize()
+    }
+
+    /// PyTorch's default initialisation, drawn uniformly from Philox(seed, parameter index):
+    /// embedding U(−√3, √3) (unit variance like N(0, 1)); recurrent U(−1/√H, 1/√H);
+    /// linear and conv U(−1/√fan_in, 1/√fan_in).
+    func initialize() throws {
+        for (i, p) in parameters.enumerated() {
+            let bound: Float
+            if p.name.hasPrefix("embedding") { bound = Float(3).squareRoot() }
+            else if p.name.hasPrefix("rnn.") { bound = 1 / Float(config.hidden).squareRoot() }
+            else if p.name.hasPrefix("convs.") {
+                let k = config.convWidths[Int(p.name.split(separator: ".")[1])!]
+                bound = 1 / Float(config.embedding * k).squareRoot()
+            } else { bound = 1 / Float(head.inputs).squareRoot() }
+            try p.initialize(device, seed: seed, stream: UInt64(i), bound: bound)
+        }
+    }
+
+    /// Buffers holding state carried between batches (truncated BPTT): part of a checkpoint.
+    var stateBuffers: [Buffer] { stack?.layers.flatMap(\.stateBuffers) ?? [] }
+
+    public func resetState() throws { try stack?.resetState(device) }
+
+    func check(_ batch: Batch) throws {
+        guard batch.T > 0, batch.b > 0, batch.T <= config.sequence, batch.b <= config.batch else {
+            throw ModelError.config("batch \(batch.b)×\(batch.T) exceeds the model's \(config.batch)×\(config.sequence)")
+        }
+    }
+
+    /// Runs the batch forward and writes the mean loss into `loss`. `step` keys dropout (nil: evaluation).
+    /// A language model starts from its carried state (see `carryState`, `resetState`).
+    public func forward(_ batch: Batch, step: Int?) throws {
+        try check(batch)
+        let d = device, T = batch.T, b = batch.b
+        let features: View
+        switch config.family {
+        case .languageModel:
+            try d.upload(Batch.timeMajor(batch.tokens, T: T, b: b), to: tokens.view)
+            try d.upload(Batch.timeMajor(batch.labels, T: T, b: b), to: labels.view)
+            let e = try embedding!.forward(d, indices: tokens.view.slice(0, T * b))
+            features = try stack!.forward(d, x: e, T: T, b: b, seed: seed, step: step)
+        case .classifier:
+            try d.upload(batch.labels, to: labels.view)
+            if let convs {
+                try d.upload(batch.tokens, to: tokens.view)
+                let e = try embedding!.forward(d, indices: tokens.view.slice(0, T * b))
+                features = try dropout(try convs.forward(d, emb: e, T: T, b: b), step: step)
+            } else {
+                try d.upload(Batch.timeMajor(batch.tokens, T: T, b: b), to: tokens.view)
+                let e = try embedding!.forward(d, indices: tokens.view.slice(0, T * b))
+                try stack!.resetState(d)
+                let h = try stack!.forward(d, x: e, T: T, b: b, seed: seed, step: step)
+                features = try dropout(h.slice((T - 1) * b * config.hidden, b * config.hidden), step: step)
+            }
+        case .regressor:
+            try d.upload(Batch.timeMajor(batch.values, T: T, b: b, width: config.inputs), to: values.view)
+            try d.upload(batch.targets, to: targets.view)
+            try stack!.resetState(d)
+            let h = try stack!.forward(d, x: values.view.slice(0, T * b * config.inputs), T: T, b: b, seed: seed, step: step)
+            features = h.slice((T - 1) * b * config.hidden, b * config.hidden)
+        }
+        let rows = config.family == .languageModel ? T * b : b
+        let y = try head.forward(d, features, rows: rows)
+        if config.family == .regressor {
+            try d.reduce(.squaredDifference, x: y, y: targets.view.slice(0, y.count), divisor: Float(y.count), out: loss.view)
+        } else {
+            try d.softmaxCrossEntropy(rows: rows, cols: head.outputs, logits: y, targets: labels.view.slice(0, rows),
+                                      losses: losses.view.slice(0, rows), stats: stats.view.slice(0, 2 * rows))
+            try d.mean(losses.view.slice(0, rows), out: loss.view)
+        }
+        last = (T, b, features)
+    }
+
+    private func dropout(_ x: View, step: Int?) throws -> View {
+        guard let step, config.dropout > 0 else { return x }
+        let out = dropped.view.slice(0, x.count)
+        try device.dropout(seed: seed, stream: RecurrentStack.stream(step: step, slot: 255), p: config.dropout, x: x, y: out)
+        return out
+    }
+
+    /// Gradients of the mean loss of the last `forward` into every parameter's `grad` (overwritten).
+    public func backward(step: Int) throws {
+        guard let (T, b, features) = last, let features else { throw ModelError.config("backward before forward") }
+        let d = device, rows = config.family == .languageModel ? T * b : b
+        let y = head.output.view.slice(0, rows * head.outputs), dy = dLogits.view.slice(0, y.count)
+        if config.family == .regressor {
+            try d.binary(.sub, a: y, b: targets.view.slice(0, y.count), y: dy)
+            try d.unary(.scale, alpha: 2 / Float(y.count), x: dy, y: dy)
+        } else {
+            try d.softmaxCrossEntropyBackward(rows: rows, cols: head.outputs, scale: 1 / Float(rows), logits: y,
+                                              targets: labels.view.slice(0, rows), stats: stats.view.slice(0, 2 * rows), dLogits: dy)
+        }
+        var dFeatures = try head.backward(d, x: features, dy: dy, rows: rows)!
+        if config.dropout > 0, config.family == .classifier {
+            let out = dDropped.view.slice(0, dFeatures.count)
+            try d.dropout(seed: seed, stream: RecurrentStack.stream(step: step, slot: 255), p: config.dropout, x: dFeatures, y: out)
+            dFeatures = out
+        }
+        let tokenView = tokens.view.slice(0, T * b)
+        switch (config.family, convs) {
+        case (.languageModel, _):
+            let de = try stack!.backward(d, x: embedding!.output.view.slice(0, T * b * config.embedding), dH: dFeatures, T: T, b: b,
+                                         seed: seed, step: step, needInput: true)!
+            try embedding!.backward(d, indices: tokenView, dOut: de)
+        case (.classifier, let convs?):
+            let de = try convs.backward(d, dConcat: dFeatures, T: T, b: b)
+            try embedding!.backward(d, indices: tokenView, dOut: de)
+        default:
+            let H = config.hidden, all = dH.view.slice(0, T * b * H)
+            if T > 1 { try d.fill(all.slice(0, (T - 1) * b * H), 0) }
+            try d.copy(dFeatures, to: all.slice((T - 1) * b * H, b * H))
+            let x = config.family == .regressor ? values.view.slice(0, T * b * config.inputs)
+                : embedding!.output.view.slice(0, T * b * config.embedding)
+            let de = try stack!.backward(d, x: x, dH: all, T: T, b: b, seed: seed, step: step, needInput: config.family == .classifier)
+            if let de { try embedding!.backward(d, indices: tokenView, dOut: de) }
+        }
+    }
+
+    /// The logits (classifier, language model) or predictions (regressor) of the last forward, downloaded.
+    public func outputs() throws -> [Float] {
+        guard let (T, b, _) = last else { return [] }
+        let rows = config.family == .languageModel ? T * b : b
+        return try device.download(head.output.view.slice(0, rows * head.outputs))
+    }
+
+    /// Language model: the next batch starts from this batch's final state (truncated BPTT).
+    /// Call after `backward`, which needs the initial state.
+    public func carryState() throws {
+        guard let (T, b, _) = last else { return }
+        try stack?.carryState(device, T: T, b: b)
+    }
+
+    public func lossValue() throws -> Float { try device.download(loss.view)[0] }
+}

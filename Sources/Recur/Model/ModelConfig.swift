@@ -1,0 +1,57 @@
+/// Everything that defines a model's architecture; stored in checkpoint metadata.
+public struct ModelConfig: Codable, Sendable, Equatable {
+    public enum Family: String, Codable, Sendable {
+        /// embedding → recurrent stack → linear over the vocabulary at every step; cross-entropy.
+        case languageModel = "charlm"
+        /// embedding → (Conv1D bank → ReLU → max over time | recurrent stack → last state) → dropout → linear; cross-entropy.
+        case classifier
+        /// numeric input vectors → recurrent stack → last state → linear; mean squared error.
+        case regressor
+    }
+    public enum Encoder: String, Codable, Sendable { case recurrent, cnn }
+
+    public var family: Family
+    public var encoder: Encoder = .recurrent
+    public var cell: CellKind = .lstm
+    /// Token vocabulary (0 for the regressor).
+    public var vocab: Int = 0
+    /// Numeric features per step (regressor).
+    public var inputs: Int = 1
+    public var embedding: Int = 64
+    public var hidden: Int = 128
+    public var layers: Int = 1
+    /// Dropout between recurrent layers, and before the classifier's linear layer.
+    public var dropout: Float = 0
+    /// Classes (classifier) or outputs (regressor: 1).
+    public var outputs: Int = 1
+    public var convWidths: [Int] = [3, 4, 5]
+    public var convFilters: Int = 100
+    public var batch: Int = 32
+    public var sequence: Int = 64
+
+    public init(family: Family) { self.family = family }
+
+    /// Throws a one-line message naming the bad field.
+    public func validate() throws {
+        func need(_ ok: Bool, _ what: String) throws { if !ok { throw ModelError.config(what) } }
+        try need(batch > 0, "--batch must be positive, got \(batch)")
+        try need(sequence > 0, "--seq must be positive, got \(sequence)")
+        try need(hidden > 0, "--hidden must be positive, got \(hidden)")
+        try need(layers > 0, "--layers must be positive, got \(layers)")
+        try need(embedding > 0, "--embedding must be positive, got \(embedding)")
+        try need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1), got \(dropout)")
+        try need(family == .regressor || vocab > 0, "the vocabulary is empty")
+        try need(outputs > 0, "the model needs at least one output")
+        if encoder == .cnn {
+            try need(!convWidths.isEmpty && convWidths.allSatisfy { $0 > 0 && $0 <= sequence }, "--conv-widths must be positive and at most --seq (\(sequence)), got \(convWidths)")
+            try need(convFilters > 0, "--filters must be positive, got \(convFilters)")
+        }
+    }
+}
+
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case config(String)
+    public var description: String {
+        switch self { case .config(let s): s }
+    }
+}

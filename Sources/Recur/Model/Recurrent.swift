@@ -1,0 +1,195 @@
+/// The recurrent cell of a layer.
+public enum CellKind: String, Codable, Sendable, CaseIterable {
+    case lstm, gru, rnn
+    /// Plain RNN with ReLU.
+    case rnnRelu = "rnn-relu"
+    /// Gates per hidden unit: the rows of weight_ih / weight_hh are gates × hidden.
+    var gates: Int { self == .lstm ? 4 : self == .gru ? 3 : 1 }
+}
+
+/// One layer of nn.LSTM / nn.GRU / nn.RNN with PyTorch's parameters weight_ih_lK (G·H, in),
+/// weight_hh_lK (G·H, H), bias_ih_lK, bias_hh_lK. Sequences are time-major: x (T, b, in).
+///
+/// Forward: one matmul projects all T steps (x·W_ihᵀ + bias), then each step adds h·W_hhᵀ with one
+/// accumulating matmul and applies one fused cell kernel. Backward through time mirrors it, and the
+/// weight gradients are single matmuls over all T·b rows. All buffers are sized once for (T_max, B_max).
+final class RecurrentLayer {
+    let kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int
+    let wih: Parameter, whh: Parameter, bih: Parameter, bhh: Parameter
+    let gi: Buffer          // (T, B, G·H) pre-activations; LSTM keeps its activated gates here in place
+    let act: Buffer?        // GRU: (T, B, 4H) r, z, n, gh_n
+    let gh: Buffer?         // GRU: (B, 3H) per step
+    let hs: Buffer          // (T+1, B, H): slot 0 = initial state, slot t+1 = h_t
+    let cs: Buffer?         // LSTM: (T+1, B, H)
+    let biasSum: Buffer?    // LSTM, RNN: b_ih + b_hh
+    let dG: Buffer, dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
+    private var lastB = 0
+
+    init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int) throws {
+        self.kind = kind; self.inputs = inputs; self.hidden = hidden; self.maxT = maxT; self.maxB = maxB
+        let gh = kind.gates * hidden, p = "rnn.", l = "_l\(index)"
+        wih = try Parameter(d, p + "weight_ih" + l, [gh, inputs])
+        whh = try Parameter(d, p + "weight_hh" + l, [gh, hidden])
+        bih = try Parameter(d, p + "bias_ih" + l, [gh])
+        bhh = try Parameter(d, p + "bias_hh" + l, [gh])
+        gi = try d.allocate(maxT * maxB * gh)
+        act = kind == .gru ? try d.allocate(maxT * maxB * 4 * hidden) : nil
+        self.gh = kind == .gru ? try d.allocate(maxB * gh) : nil
+        hs = try d.allocate((maxT + 1) * maxB * hidden)
+        cs = kind == .lstm ? try d.allocate((maxT + 1) * maxB * hidden) : nil
+        biasSum = kind == .gru ? nil : try d.allocate(gh)
+        dG = try d.allocate(maxT * maxB * gh)
+        dGH = kind == .gru ? try d.allocate(maxT * maxB * gh) : nil
+        dX = try d.allocate(maxT * maxB * inputs)
+        dh = try d.allocate(maxB * hidden)
+        dhNext = try d.allocate(maxB * hidden)
+        dc = [try d.allocate(maxB * hidden), try d.allocate(maxB * hidden)]
+        try resetState(d)
+    }
+
+    var parameters: [Parameter] { [wih, whh, bih, bhh] }
+    var stateBuffers: [Buffer] { [hs] + (cs.map { [$0] } ?? []) }
+
+    /// Zeroes the carried state (slot 0 of h and c).
+    func resetState(_ d: Device) throws {
+        try d.fill(hs.view.slice(0, maxB * hidden), 0)
+        if let cs { try d.fill(cs.view.slice(0, maxB * hidden), 0) }
+    }
+
+    /// Moves h_T (and c_T) into slot 0, so the next batch continues from this one (truncated BPTT).
+    func carryState(_ d: Device, T: Int, b: Int) throws {
+        let n = b * hidden
+        try d.copy(hs.view.slice(T * n, n), to: hs.view.slice(0, n))
+        if let cs { try d.copy(cs.view.slice(T * n, n), to: cs.view.slice(0, n)) }
+    }
+
+    func slot(_ buffer: Buffer, _ t: Int, _ b: Int) -> View { buffer.view.slice(t * b * hidden, b * hidden) }
+
+    // x (T, b, in) → h (T, b, H), the view of slots 1...T
+    func forward(_ d: Device, x: View, T: Int, b: Int) throws -> View {
+        let G = kind.gates * hidden, rows = T * b
+        let all = gi.view.slice(0, rows * G)
+        switch kind {
+        case .gru:
+            try d.matmul(MatmulShape(m: rows, n: G, k: inputs, transB: true), a: x, b: wih.value.view, c: all, start: .bias(bih.value.view))
+        default:
+            try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!.view)
+            try d.matmul(MatmulShape(m: rows, n: G, k: inputs, transB: true), a: x, b: wih.value.view, c: all, start: .bias(biasSum!.view))
+        }
+        let step = MatmulShape(m: b, n: G, k: hidden, transB: true)
+        for t in 0..<T {
+            let g = gi.view.slice(t * b * G, b * G), hPrev = slot(hs, t, b), h = slot(hs, t + 1, b)
+            switch kind {
+            case .lstm:
+                try d.matmul(step, a: hPrev, b: whh.value.view, c: g, start: .accumulate)
+                try d.lstmForward(batch: b, hidden: hidden, gates: g, cPrev: slot(cs!, t, b), act: g, c: slot(cs!, t + 1, b), h: h)
+            case .rnn, .rnnRelu:
+                try d.matmul(step, a: hPrev, b: whh.value.view, c: g, start: .accumulate)
+                try d.rnnForward(kind == .rnn ? .tanh : .relu, pre: g, h: h)
+            case .gru:
+                let ghv = gh!.view.slice(0, b * G)
+                try d.matmul(step, a: hPrev, b: whh.value.view, c: ghv, start: .bias(bhh.value.view))
+                try d.gruForward(batch: b, hidden: hidden, gi: g, gh: ghv, hPrev: hPrev, act: act!.view.slice(t * b * 4 * hidden, b * 4 * hidden), h: h)
+            }
+        }
+        lastB = b
+        return hs.view.slice(b * hidden, rows * hidden)
+    }
+
+    // dH (T, b, H) → parameter gradients (overwritten) and dX (T, b, in) when wanted
+    func backward(_ d: Device, x: View, dH: View, T: Int, b: Int, needInput: Bool) throws -> View? {
+        let G = kind.gates * hidden, rows = T * b, n = b * hidden
+        try d.fill(dhNext.view.slice(0, n), 0)
+        var cur = 0
+        let stepBack = MatmulShape(m: b, n: hidden, k: G)
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            let dht = dh.view.slice(0, n), dg = dG.view.slice(t * b * G, b * G)
+            try d.binary(.add, a: dH.slice(t * n, n), b: dhNext.view.slice(0, n), y: dht)
+            switch kind {
+            case .lstm:
+                try d.lstmBackward(batch: b, hidden: hidden, act: gi.view.slice(t * b * G, b * G), cPrev: slot(cs!, t, b), c: slot(cs!, t + 1, b),
+                                   dh: dht, dcNext: t == T - 1 ? nil : dc[cur].view.slice(0, n), dGates: dg, dcPrev: dc[1 - cur].view.slice(0, n))
+                cur = 1 - cur
+                try d.matmul(stepBack, a: dg, b: whh.value.view, c: dhNext.view.slice(0, n))
+            case .rnn, .rnnRelu:
+                try d.rnnBackward(kind == .rnn ? .tanh : .relu, h: slot(hs, t + 1, b), dh: dht, dPre: dg)
+                try d.matmul(stepBack, a: dg, b: whh.value.view, c: dhNext.view.slice(0, n))
+            case .gru:
+                let dgh = dGH!.view.slice(t * b * G, b * G)
+                try d.gruBackward(batch: b, hidden: hidden, act: act!.view.slice(t * b * 4 * hidden, b * 4 * hidden), hPrev: slot(hs, t, b),
+                                  dh: dht, dgi: dg, dgh: dgh, dhPrev: dhNext.view.slice(0, n))
+                try d.matmul(stepBack, a: dgh, b: whh.value.view, c: dhNext.view.slice(0, n), start: .accumulate)
+            }
+        }
+        let dgAll = dG.view.slice(0, rows * G), dghAll = (dGH ?? dG).view.slice(0, rows * G)
+        try d.matmul(MatmulShape(m: G, n: inputs, k: rows, transA: true), a: dgAll, b: x, c: wih.grad.view)
+        try d.matmul(MatmulShape(m: G, n: hidden, k: rows, transA: true), a: dghAll, b: hs.view.slice(0, rows * hidden), c: whh.grad.view)
+        try d.colSum(rows: rows, cols: G, x: dgAll, y: bih.grad.view)
+        try d.colSum(rows: rows, cols: G, x: dghAll, y: bhh.grad.view)
+        guard needInput else { return nil }
+        let dx = dX.view.slice(0, rows * inputs)
+        try d.matmul(MatmulShape(m: rows, n: inputs, k: G), a: dgAll, b: wih.value.view, c: dx)
+        return dx
+    }
+}
+
+/// A stack of recurrent layers with optional dropout between them (as nn.LSTM's `dropout`).
+final class RecurrentStack {
+    let layers: [RecurrentLayer]
+    let dropout: Float
+    let dropped: [Buffer]   // (T, B, H) per layer but the last: the dropout outputs
+    let dDropped: Buffer
+
+    init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int) throws {
+        layers = try (0..<count).map { try RecurrentLayer(d, index: $0, kind: kind, inputs: $0 == 0 ? inputs : hidden, hidden: hidden, maxT: maxT, maxB: maxB) }
+        self.dropout = dropout
+        dropped = dropout > 0 ? try (0..<max(0, count - 1)).map { _ in try d.allocate(maxT * maxB * hidden) } : []
+        dDropped = try d.allocate(maxT * maxB * hidden)
+    }
+
+    var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    var hidden: Int { layers[0].hidden }
+
+    /// Dropout mask key for layer l at training step `step`: (seed, stream) shared by forward and backward.
+    static func stream(step: Int, slot: Int) -> UInt64 { UInt64(step) << 8 | UInt64(slot) }
+
+    // x (T, b, in) → (T, b, H); `step` keys dropout (nil: no dropout, as in evaluation)
+    func forward(_ d: Device, x: View, T: Int, b: Int, seed: UInt64, step: Int?) throws -> View {
+        var input = x
+        for (l, layer) in layers.enumerated() {
+            var y = try layer.forward(d, x: input, T: T, b: b)
+            if let step, dropout > 0, l < layers.count - 1 {
+                let out = dropped[l].view.slice(0, y.count)
+                try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l), p: dropout, x: y, y: out)
+                y = out
+            }
+            input = y
+        }
+        return input
+    }
+
+    /// Layer inputs as the forward saw them.
+    func input(of l: Int, x: View, T: Int, b: Int, training: Bool) -> View {
+        if l == 0 { return x }
+        let n = T * b * hidden
+        return training && dropout > 0 ? dropped[l - 1].view.slice(0, n) : layers[l - 1].hs.view.slice(b * hidden, n)
+    }
+
+    func backward(_ d: Device, x: View, dH: View, T: Int, b: Int, seed: UInt64, step: Int, needInput: Bool) throws -> View? {
+        var grad = dH
+        for l in stride(from: layers.count - 1, through: 0, by: -1) {
+            if l < layers.count - 1, dropout > 0 {
+                let out = dDropped.view.slice(0, grad.count)
+                try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l), p: dropout, x: grad, y: out)
+                grad = out
+            }
+            let inp = input(of: l, x: x, T: T, b: b, training: true)
+            guard let g = try layers[l].backward(d, x: inp, dH: grad, T: T, b: b, needInput: l > 0 || needInput) else { return nil }
+            grad = g
+        }
+        return grad
+    }
+
+    func resetState(_ d: Device) throws { for l in layers { try l.resetState(d) } }
+    func carryState(_ d: Device, T: Int, b: Int) throws { for l in layers { try l.carryState(d, T: T, b: b) } }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Options of a training run that do not change its arithmetic.
+public struct TrainOptions: Sendable {
+    public var steps: Int
+    public var evalEvery = 200
+    public var logEvery = 50
+    /// Stop after this many evaluations without improvement (nil: never).
+    public var patience: Int? = nil
+    /// Skip (and count) steps whose loss or gradient norm is not finite instead of stopping.
+    public var skipNonFinite = false
+    public init(steps: Int) { self.steps = steps }
+}
+
+public enum TrainEvent {
+    case step(step: Int, loss: Float, unitsPerSecond: Double, lr: Float)
+    case evaluation(step: Int, Evaluation)
+    case checkpoint(step: Int, URL)
+}
+
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// What `recur train --json` prints last.
+public struct TrainSummary: Codable, Sendable {
+    public var task: String
+    public var device: String
+    public var steps: Int
+    public var trainLoss: Float
+    public var valLoss: Float
+    public var valAccuracy: Float?
+    public var valMSE: Float?
+    public var baselineMSE: Float?
+    public var bitsPerCharacter: Float?
+    public var tokensPerSecond: Double
+    public var seconds: Double
+    public var checkpoint: String?
+    public var stoppedEarly: Bool
+    public var skippedSteps: Int
+    public var evaluation: Evaluation?
+}
+
+/// Drives a model on a task: forward, backward, clip and update on the device, evaluation every N
+/// steps, early stopping, checkpoints. The data of step k is a function of (seed, k), so a resumed
+/// run continues bit for bit.
+public final class Trainer {
+    public let model: Model
+    public let task: any TrainingTask
+    public let options: TrainOptions
+    let optimizer: Optimizer
+    public private(set) var step = 0
+    var best: Float = .infinity, badEvaluations = 0, skipped = 0
+    public var onEvent: ((TrainEvent) -> Void)?
+    /// Set (e.g. by a signal handler) to stop after the current step with a checkpoint.
+    nonisolated(unsafe) public static var stopRequested = false
+
+    public init(model: Model, task: any TrainingTask, optimizer: OptimizerConfig, options: TrainOptions) throws {
+        try optimizer.validate()
+        guard options.steps > 0, options.evalEvery > 0, options.logEvery > 0 else {
+            throw ModelError.config("--steps, --eval-every and --log-every must be positive")
+        }
+        self.model = model; self.task = task; self.options = options
+        self.optimizer = try Optimizer(optimizer, parameters: model.parameters, device: model.device)
+    }
+
+    var trainerMetadata: [String: String] {
+        ["recur.step": String(step), "recur.best": String(best.bitPattern), "recur.bad_evaluations": String(badEvaluations),
+         "recur.skipped": String(skipped)]
+    }
+
+    /// Continues from a checkpoint written by `save`: parameters, optimizer moments, carried state, step.
+    public func restore(_ c: Checkpoint) throws {
+        guard !c.trainer.isEmpty || c.trainerMetadata["recur.step"] != nil else {
+            throw Checkpoint.LoadError(description: "the checkpoint has no trainer state (trainer.safetensors) to resume from")
+        }
+        try c.restore(into: model, optimizer: optimizer)
+        step = Int(c.trainerMetadata["recur.step"] ?? "") ?? 0
+        best = Float(bitPattern: UInt32(c.trainerMetadata["recur.best"] ?? "") ?? Float.infinity.bitPattern)
+        badEvaluations = Int(c.trainerMetadata["recur.bad_evaluations"] ?? "") ?? 0
+        skipped = Int(c.trainerMetadata["recur.skipped"] ?? "") ?? 0
+    }
+
+    @discardableResult
+    public func save(to out: URL) throws -> URL {
+        var data = [String: String]()
+        data["recur.data"] = try Checkpoint.jsonString(task.data)
+        let c = try Checkpoint.capture(model, data: data, optimizer: optimizer, trainer: trainerMetadata)
+        let url = try c.save(to: out, step: step)
+        onEvent?(.checkpoint(step: step, url))
+        return url
+    }
+
+    /// Trains until `options.steps` steps are done, early stopping, a stop request, or an error.
+    public func run(out: URL?) throws -> TrainSummary {
+        let d = model.device, b = model.config.batch, T = model.config.sequence
+        let start = Date()
+        var lastLoss: Float = .nan, lastEval: Evaluation? = nil, stoppedEarly = false, units = 0
+        var windowStart = Date(), windowUnits = 0
+        let firstStep = step
+        while step < options.steps && !Trainer.stopRequested {
+            let batch = task.batch(step: step, b: b, T: T)
+            try model.forward(batch, step: step)
+            try model.backward(step: step)
+            if options.skipNonFinite {
+                // Look before updating: the norm and loss are read every step in this mode.
+                let loss = try model.lossValue()
+                if !loss.isFinite {
+                    skipped += 1; step += 1
+                    continue
+                }
+            }
+            try optimizer.step(model.parameters, device: d)
+            if model.config.family == .languageModel { try model.carryState() }
+            step += 1
+            units += task.units(b: b, T: T); windowUnits += task.units(b: b, T: T)
+            let evaluate = step % options.evalEvery == 0 || step == options.steps
+            if step % options.logEvery == 0 || evaluate || step == firstStep + 1 {
+                lastLoss = try model.lossValue()
+                let norm = try optimizer.lastGradientNorm(d)
+                guard lastLoss.isFinite, norm.isFinite else {
+                    throw TrainingError(description: "loss or gradient became \(lastLoss.isFinite ? "non-finite (gradient norm \(norm))" : "\(lastLoss)") at step \(step); stopped without saving: the last good checkpoint is \(out.map { $0.appendingPathComponent("checkpoint").path } ?? "none")")
+                }
+                let seconds = Date().timeIntervalSince(windowStart)
+                onEvent?(.step(step: step, loss: lastLoss, unitsPerSecond: Double(windowUnits) / max(seconds, 1e-9), lr: optimizer.config.rate(at: optimizer.t)))
+                windowStart = Date(); windowUnits = 0
+            }
+            if evaluate {
+                let e = try task.evaluate(model)
+                lastEval = e
+                onEvent?(.evaluation(step: step, e))
+                if e.objective < best { best = e.objective; badEvaluations = 0 } else { badEvaluations += 1 }
+                if let out { try save(to: out) }
+                if let p = options.patience, badEvaluations >= p { stoppedEarly = true; break }
+            }
+        }
+        if Trainer.stopRequested, let out, lastEval == nil || step % options.evalEvery != 0 { try save(to: out) }
+        if lastEval == nil { lastEval = try task.evaluate(model) }
+        let seconds = Date().timeIntervalSince(start)
+        if lastLoss.isNaN, step > 0 { lastLoss = try model.lossValue() }
+        let e = lastEval!
+        return TrainSummary(task: task.data.task, device: "\(d.info.selector) \(d.info.name)", steps: step, trainLoss: lastLoss,
+                            valLoss: e.loss, valAccuracy: e.accuracy, valMSE: e.mse, baselineMSE: e.baselineMSE,
+                            bitsPerCharacter: e.bitsPerCharacter, tokensPerSecond: Double(units) / max(seconds, 1e-9), seconds: seconds,
+                            checkpoint: out.map { $0.appendingPathComponent("checkpoint").path }, stoppedEarly: stoppedEarly,
+                            skippedSteps: skipped, evaluation: e)
+    }
+}

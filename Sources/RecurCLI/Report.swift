@@ -1,0 +1,90 @@
+import Foundation
+import Recur
+
+/// Progress for people (a bar on a terminal, plain lines otherwise), metrics as JSON lines, and the
+/// SVG loss curve at the end. With --json, progress goes to stderr so stdout ends with the summary.
+final class Report {
+    let json: Bool, out: URL?, units: String, total: Int
+    let terminal = isatty(STDERR_FILENO) == 1
+    var trainCurve: [(Double, Double)] = [], valCurve: [(Double, Double)] = []
+    let started = Date()
+    var firstStep: Int? = nil
+
+    init(json: Bool, out: URL?, units: String, total: Int) {
+        self.json = json; self.out = out; self.units = units; self.total = total
+        if let out { loadHistory(out) }
+    }
+
+    func say(_ s: String) {
+        if json || terminal { FileHandle.standardError.write(Data((s + "\n").utf8)) } else { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
+    }
+
+    func handle(_ e: TrainEvent) {
+        switch e {
+        case let .step(step, loss, rate, lr):
+            trainCurve.append((Double(step), Double(loss)))
+            append(["step": step, "loss": Double(loss), "lr": Double(lr), "\(units)PerSecond": rate.rounded()])
+            let done = step - (firstStep ?? step)
+            if firstStep == nil { firstStep = step }
+            let elapsed = Date().timeIntervalSince(started)
+            let eta = done > 0 ? elapsed / Double(done) * Double(total - step) : 0
+            let line = String(format: "step %d/%d  loss %.4f  %.0f %@/s  lr %.2e  ETA %@", step, total, loss, rate, units, lr, Self.clock(eta))
+            if terminal && !json {
+                let width = 24, filled = Int(Double(width) * Double(step) / Double(max(1, total)))
+                FileHandle.standardError.write(Data(("\r[" + String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled) + "] " + line + "   ").utf8))
+            } else {
+                say(line)
+            }
+        case let .evaluation(step, ev):
+            valCurve.append((Double(step), Double(ev.objective)))
+            var fields: [String: Any] = ["step": step, "valLoss": Double(ev.loss)]
+            var text = String(format: "eval step %d: val loss %.4f", step, ev.loss)
+            if let a = ev.accuracy { fields["valAccuracy"] = Double(a); text += String(format: ", accuracy %.1f%%", a * 100) }
+            if let b = ev.bitsPerCharacter { fields["bitsPerCharacter"] = Double(b); text += String(format: ", %.3f bits/char", b) }
+            if let m = ev.mse { fields["valMSE"] = Double(m); text += String(format: ", MSE %.4g", m) }
+            if let m = ev.baselineMSE { fields["baselineMSE"] = Double(m); text += String(format: " (baseline %.4g: %@)", m, ev.baselineName ?? "") }
+            append(fields)
+            if terminal && !json { FileHandle.standardError.write(Data("\n".utf8)) }
+            say(text)
+            if let rows = ev.byDistance {
+                say("  accuracy by distance: " + rows.map { "\($0.distance): \(String(format: "%.0f%%", $0.accuracy * 100))" }.joined(separator: "  "))
+            }
+        case let .checkpoint(step, url):
+            append(["step": step, "checkpoint": url.lastPathComponent])
+        }
+    }
+
+    func append(_ fields: [String: Any]) {
+        guard let out, let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
+        let url = out.appendingPathComponent("metrics.jsonl")
+        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+        guard let h = try? FileHandle(forWritingTo: url) else { return }
+        h.seekToEndOfFile(); h.write(data + Data("\n".utf8)); try? h.close()
+    }
+
+    /// A resumed run draws its whole history.
+    func loadHistory(_ out: URL) {
+        guard let text = try? String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8) else { return }
+        for line in text.split(separator: "\n") {
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let step = o["step"] as? Double else { continue }
+            if let l = o["loss"] as? Double { trainCurve.append((step, l)) }
+            if let v = (o["valMSE"] ?? o["valLoss"]) as? Double { valCurve.append((step, v)) }
+        }
+    }
+
+    func finish(_ s: TrainSummary) {
+        if terminal && !json { FileHandle.standardError.write(Data("\n".utf8)) }
+        say(String(format: "done: %d steps in %@, %.0f %@/s; train loss %.4f, val loss %.4f", s.steps, Self.clock(s.seconds), s.tokensPerSecond, units, s.trainLoss, s.valLoss)
+            + (s.checkpoint.map { "; checkpoint \($0)" } ?? ""))
+        guard let out else { return }
+        var chart = SVGChart(title: "Training loss", xLabel: "step", yLabel: s.valMSE != nil ? "loss (val: MSE)" : "loss",
+                             series: [.init("train", trainCurve, color: "#1f77b4"), .init("validation", valCurve, color: "#d62728")])
+        if let b = s.baselineMSE { chart.reference = (Double(b), "baseline") }
+        try? chart.write(to: out.appendingPathComponent("loss.svg"))
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
