@@ -14,7 +14,7 @@ public final class Model: @unchecked Sendable {
     /// [mean loss] after `forward`.
     public let loss: Buffer
     public let parameters: [Parameter]
-    private var last: (T: Int, b: Int, features: View?)? = nil
+    private var last: (T: Int, b: Int, features: View?, step: Int?)? = nil
 
     public init(_ config: ModelConfig, device: Device, seed: UInt64) throws {
         try config.validate()
@@ -115,7 +115,7 @@ public final class Model: @unchecked Sendable {
                                       losses: losses.view.slice(0, rows), stats: stats.view.slice(0, 2 * rows))
             try d.mean(losses.view.slice(0, rows), out: loss.view)
         }
-        last = (T, b, features)
+        last = (T, b, features, step)
     }
 
     private func dropout(_ x: View, step: Int?) throws -> View {
@@ -125,9 +125,10 @@ public final class Model: @unchecked Sendable {
         return out
     }
 
-    /// Gradients of the mean loss of the last `forward` into every parameter's `grad` (overwritten).
-    public func backward(step: Int) throws {
-        guard let (T, b, features) = last, let features else { throw ModelError.config("backward before forward") }
+    /// Gradients of the mean loss of the last `forward` into every parameter's `grad` (overwritten),
+    /// with the same dropout masks as that forward (none when it ran with `step: nil`).
+    public func backward() throws {
+        guard let (T, b, features, step) = last, let features else { throw ModelError.config("backward before forward") }
         let d = device, rows = config.family == .languageModel ? T * b : b
         let y = head.output.view.slice(0, rows * head.outputs), dy = dLogits.view.slice(0, y.count)
         if config.family == .regressor {
@@ -138,7 +139,7 @@ public final class Model: @unchecked Sendable {
                                               targets: labels.view.slice(0, rows), stats: stats.view.slice(0, 2 * rows), dLogits: dy)
         }
         var dFeatures = try head.backward(d, x: features, dy: dy, rows: rows)!
-        if config.dropout > 0, config.family == .classifier {
+        if let step, config.dropout > 0, config.family == .classifier {
             let out = dDropped.view.slice(0, dFeatures.count)
             try d.dropout(seed: seed, stream: RecurrentStack.stream(step: step, slot: 255), p: config.dropout, x: dFeatures, y: out)
             dFeatures = out
@@ -165,7 +166,7 @@ public final class Model: @unchecked Sendable {
 
     /// The logits (classifier, language model) or predictions (regressor) of the last forward, downloaded.
     public func outputs() throws -> [Float] {
-        guard let (T, b, _) = last else { return [] }
+        guard let (T, b, _, _) = last else { return [] }
         let rows = config.family == .languageModel ? T * b : b
         return try device.download(head.output.view.slice(0, rows * head.outputs))
     }
@@ -173,7 +174,7 @@ public final class Model: @unchecked Sendable {
     /// Language model: the next batch starts from this batch's final state (truncated BPTT).
     /// Call after `backward`, which needs the initial state.
     public func carryState() throws {
-        guard let (T, b, _) = last else { return }
+        guard let (T, b, _, _) = last else { return }
         try stack?.carryState(device, T: T, b: b)
     }
 

@@ -175,15 +175,15 @@ final class RecurrentStack {
         return training && dropout > 0 ? dropped[l - 1].view.slice(0, n) : layers[l - 1].hs.view.slice(b * hidden, n)
     }
 
-    func backward(_ d: Device, x: View, dH: View, T: Int, b: Int, seed: UInt64, step: Int, needInput: Bool) throws -> View? {
+    func backward(_ d: Device, x: View, dH: View, T: Int, b: Int, seed: UInt64, step: Int?, needInput: Bool) throws -> View? {
         var grad = dH
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
-            if l < layers.count - 1, dropout > 0 {
+            if let step, l < layers.count - 1, dropout > 0 {
                 let out = dDropped.view.slice(0, grad.count)
                 try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l), p: dropout, x: grad, y: out)
                 grad = out
             }
-            let inp = input(of: l, x: x, T: T, b: b, training: true)
+            let inp = input(of: l, x: x, T: T, b: b, training: step != nil)
             guard let g = try layers[l].backward(d, x: inp, dH: grad, T: T, b: b, needInput: l > 0 || needInput) else { return nil }
             grad = g
         }

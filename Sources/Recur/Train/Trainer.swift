@@ -101,7 +101,7 @@ public final class Trainer {
         while step < options.steps && !Trainer.stopRequested {
             let batch = task.batch(step: step, b: b, T: T)
             try model.forward(batch, step: step)
-            try model.backward(step: step)
+            try model.backward()
             if options.skipNonFinite {
                 // Look before updating: the norm and loss are read every step in this mode.
                 let loss = try model.lossValue()

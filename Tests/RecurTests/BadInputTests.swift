@@ -1,0 +1,136 @@
+import Foundation
+import Recur
+import Testing
+
+/// Bad input: a one-line error naming the file or flag and the problem, a non-zero exit, no trap,
+/// and nothing written or overwritten.
+@Suite struct BadInputTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let name: String, args: [String], expect: String
+        var description: String { name }
+    }
+
+    static let dir: URL = {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("recur-bad-\(getpid())")
+        try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        func put(_ name: String, _ data: Data) { _ = FileManager.default.createFile(atPath: d.appendingPathComponent(name).path, contents: data) }
+        put("empty.txt", Data())
+        put("invalid.txt", Data([0x68, 0x69, 0xff, 0xfe, 0x0a]))
+        put("binary.txt", Data([0x7f, 0x45, 0x4c, 0x46, 0x00, 0x01, 0x02]))
+        put("short.txt", Data("tiny text\n".utf8))
+        put("notab.tsv", Data("pos\tgood\nthis line has no tab\n".utf8))
+        put("emptylabel.tsv", Data("pos\tgood\n\tno label\n".utf8))
+        put("train.tsv", Data((0..<40).map { $0 % 2 == 0 ? "pos\tgood \($0)" : "neg\tbad \($0)" }.joined(separator: "\n").utf8))
+        put("unseen.tsv", Data("pos\tgood\nmeh\tnever seen\n".utf8))
+        put("series.csv", Data("t,value\n1,2\n2,3\n3,x\n".utf8))
+        put("missing.csv", Data(("t,value\n" + (0..<300).map { $0 == 7 ? "\($0)," : "\($0),\($0 % 12)" }.joined(separator: "\n")).utf8))
+        put("shortseries.csv", Data("t,value\n1,2\n2,3\n3,4\n".utf8))
+        put("afile", Data("x".utf8))
+        put("notsafetensors", Data("hello world, not a checkpoint".utf8))
+        try? FileManager.default.createDirectory(at: d.appendingPathComponent("folder"), withIntermediateDirectories: true)
+        return d
+    }()
+
+    static func p(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    static let cases: [Case] = [
+        Case(name: "missing file", args: ["train", "--task", "charlm", "--data", p("nope.txt"), "--steps", "1"], expect: "nope.txt: no such file"),
+        Case(name: "folder instead of file", args: ["train", "--task", "charlm", "--data", p("folder"), "--steps", "1"], expect: "is a folder"),
+        Case(name: "empty file", args: ["train", "--task", "charlm", "--data", p("empty.txt"), "--steps", "1"], expect: "empty"),
+        Case(name: "invalid UTF-8", args: ["train", "--task", "charlm", "--data", p("invalid.txt"), "--steps", "1"], expect: "not valid UTF-8"),
+        Case(name: "binary garbage", args: ["train", "--task", "charlm", "--data", p("binary.txt"), "--steps", "1"], expect: "binary"),
+        Case(name: "text shorter than one batch", args: ["train", "--task", "charlm", "--data", p("short.txt"), "--steps", "1"], expect: "shorter than one batch"),
+        Case(name: "TSV line without a tab", args: ["train", "--task", "classify", "--data", p("notab.tsv"), "--steps", "1"], expect: "notab.tsv:2: no tab"),
+        Case(name: "TSV empty label", args: ["train", "--task", "classify", "--data", p("emptylabel.tsv"), "--steps", "1"], expect: "emptylabel.tsv:2: empty label"),
+        Case(name: "label never seen in training", args: ["train", "--task", "classify", "--data", p("train.tsv"), "--test", p("unseen.tsv"), "--steps", "1"], expect: "'meh' that training never saw"),
+        Case(name: "CSV without the column", args: ["train", "--task", "forecast", "--data", p("series.csv"), "--column", "sales", "--steps", "1"], expect: "no column 'sales'"),
+        Case(name: "non-numeric value", args: ["train", "--task", "forecast", "--data", p("series.csv"), "--column", "value", "--steps", "1"], expect: "series.csv:4: 'x'"),
+        Case(name: "missing values without --fill", args: ["train", "--task", "forecast", "--data", p("missing.csv"), "--column", "value", "--steps", "1"], expect: "missing values"),
+        Case(name: "series shorter than the window", args: ["train", "--task", "forecast", "--data", p("shortseries.csv"), "--column", "value", "--steps", "1"], expect: "too short"),
+        Case(name: "zero batch", args: ["train", "--task", "memory", "--batch", "0", "--steps", "1"], expect: "--batch must be positive"),
+        Case(name: "negative hidden", args: ["train", "--task", "memory", "--hidden=-3", "--steps", "1"], expect: "--hidden must be positive"),
+        Case(name: "zero steps", args: ["train", "--task", "memory", "--steps", "0"], expect: "--steps must be positive"),
+        Case(name: "learning rate not finite", args: ["train", "--task", "memory", "--lr", "nan", "--steps", "1"], expect: "--lr must be a positive finite number"),
+        Case(name: "sequence longer than the data", args: ["train", "--task", "charlm", "--data", p("train.tsv"), "--seq", "5000", "--steps", "1"], expect: "shorter than one batch"),
+        Case(name: "unknown device", args: ["train", "--task", "memory", "--steps", "1", "--device", "gpu9"], expect: "unknown device 'gpu9'"),
+        Case(name: "unknown task", args: ["train", "--task", "poetry", "--steps", "1"], expect: "unknown task 'poetry'"),
+        Case(name: "unknown cell", args: ["train", "--task", "memory", "--cell", "transformer", "--steps", "1"], expect: "--cell must be"),
+        Case(name: "output folder is a file", args: ["train", "--task", "memory", "--steps", "1", "--out", p("afile")], expect: "is a file"),
+        Case(name: "checkpoint that is not safetensors", args: ["eval", "--checkpoint", p("notsafetensors")], expect: "header length"),
+        Case(name: "checkpoint missing", args: ["eval", "--checkpoint", p("nothing-here")], expect: "no such file"),
+        Case(name: "generate with a bad temperature", args: ["generate", "--checkpoint", p("notsafetensors"), "--temperature", "0"], expect: "--temperature must be a positive"),
+    ]
+
+    static func snapshot() throws -> [String: Data] {
+        var s: [String: Data] = [:]
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            s[f] = FileManager.default.contents(atPath: dir.appendingPathComponent(f).path) ?? Data()
+        }
+        return s
+    }
+
+    @Test(arguments: cases)
+    func rejected(_ c: Case) throws {
+        let before = try Self.snapshot()
+        let r = try RecurProcess.run(c.args + (c.args.contains("--device") ? [] : ["--device", "cpu"]))
+        #expect(r.status == 1 || r.status == 64, "exit \(r.status)")
+        let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("recur: using") }
+        #expect(lines.count == 1, "expected one line, got: \(r.stderr)")
+        #expect(r.stderr.contains(c.expect), "\(r.stderr)")
+        #expect(try Self.snapshot() == before, "files changed")
+    }
+
+    @Test("An output folder holding a checkpoint is not overwritten without --resume")
+    func existingCheckpointKept() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("recur-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        let first = try RecurProcess.run(["train", "--task", "memory", "--max-distance", "3", "--hidden", "8", "--batch", "4", "--steps", "2",
+                                          "--eval-every", "2", "--device", "cpu", "--out", out])
+        #expect(first.status == 0, "\(first.stderr)")
+        let model = out + "/checkpoint/model.safetensors"
+        let before = FileManager.default.contents(atPath: model)
+        let again = try RecurProcess.run(["train", "--task", "memory", "--steps", "2", "--device", "cpu", "--out", out])
+        #expect(again.status != 0 && again.stderr.contains("already holds a checkpoint"))
+        #expect(FileManager.default.contents(atPath: model) == before)
+    }
+}
+
+@Suite struct SafetensorsTests {
+    static let good = Safetensors.encode([("a", .init([1, 2, 3], shape: [3])), ("b", .init([4, 5], shape: [1, 2]))], metadata: ["k": "v"])
+
+    @Test func roundTrip() throws {
+        let (t, m) = try Safetensors.decode(Self.good)
+        #expect(m == ["k": "v"])
+        #expect(t["a"]?.floats == [1, 2, 3] && t["b"]?.shape == [1, 2])
+        #expect(Safetensors.encode([("a", .init([1, 2, 3], shape: [3])), ("b", .init([4, 5], shape: [1, 2]))], metadata: ["k": "v"]) == Self.good)
+    }
+
+    static func header(_ json: String, data: Int) -> Data {
+        var d = Data()
+        withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { d.append(contentsOf: $0) }
+        d.append(contentsOf: Array(json.utf8))
+        d.append(Data(count: data))
+        return d
+    }
+
+    @Test("Malformed files are rejected with a reason", arguments: [
+        ("truncated header", Data([1, 2, 3]), "not a safetensors"),
+        ("header longer than the file", header("{}", data: 0).prefix(9), "header length"),
+        ("header not JSON", header("{nope", data: 0), "not a JSON"),
+        ("offsets out of range", header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", data: 4), "outside"),
+        ("overlapping tensors", header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", data: 12), "overlap"),
+        ("wrong dtype", header("{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", data: 4), "not supported"),
+        ("shape and bytes disagree", header("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", data: 8), "needs 12 bytes"),
+    ] as [(String, Data, String)])
+    func malformed(_ name: String, _ data: Data, _ reason: String) {
+        #expect {
+            _ = try Safetensors.decode(data)
+        } throws: { "\($0)".contains(reason) }
+    }
+
+    @Test("Every truncation of a valid file is rejected, never a crash")
+    func truncatedAnywhere() {
+        for n in 0..<Self.good.count {
+            #expect(throws: (any Error).self) { _ = try Safetensors.decode(Self.good.prefix(n)) }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Recur
+import Testing
+
+/// Whole training runs: identical checkpoint bytes on the CPU and the OpenCL device, resume
+/// identical to an uninterrupted run, and the model's gradients against finite differences.
+@Suite(.serialized) struct TrainingTests {
+    struct Setup: Sendable, CustomStringConvertible {
+        let name: String
+        let spec: TaskSpec
+        let configure: @Sendable (inout ModelConfig) -> Void
+        var description: String { name }
+    }
+
+    static let tsv: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("recur-train-\(getpid()).tsv").path
+        var lines: [String] = []
+        for i in 0..<60 { lines.append(i % 3 == 0 ? "neg\tawful dull film \(i)" : i % 3 == 1 ? "pos\tgreat fine film \(i)" : "mid\tso so \(i)") }
+        try? lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }()
+
+    static let text: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("recur-train-\(getpid()).txt").path
+        try? String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 40).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }()
+
+    static let setups: [Setup] = [
+        Setup(name: "charlm 2-layer LSTM with dropout", spec: { var s = TaskSpec(task: "charlm"); s.data = text; return s }()) {
+            $0.cell = .lstm; $0.layers = 2; $0.dropout = 0.2; $0.hidden = 12; $0.embedding = 8; $0.batch = 4; $0.sequence = 7
+        },
+        Setup(name: "classify CNN", spec: { var s = TaskSpec(task: "classify"); s.data = tsv; return s }()) {
+            $0.encoder = .cnn; $0.convWidths = [2, 3]; $0.convFilters = 5; $0.embedding = 6; $0.batch = 5; $0.sequence = 12; $0.dropout = 0.3
+        },
+        Setup(name: "memory GRU", spec: { var s = TaskSpec(task: "memory"); s.maxDistance = 4; return s }()) {
+            $0.cell = .gru; $0.hidden = 10; $0.embedding = 6; $0.batch = 6
+        },
+        Setup(name: "adding RNN", spec: TaskSpec(task: "adding")) {
+            $0.cell = .rnn; $0.hidden = 9; $0.batch = 5; $0.sequence = 8
+        },
+    ]
+
+    /// A trainer for `steps` steps (the schedule's length) that stops after `stopAt` (default: all).
+    static func trainer(_ s: Setup, on d: Device, steps: Int, stopAt: Int? = nil) throws -> Trainer {
+        let task = try s.spec.make(seed: 3)
+        var c = ModelConfig(family: s.spec.family())
+        s.configure(&c)
+        try task.configure(&c)
+        if let m = task as? MemoryTask { m.samplesPerDistance = 4 }
+        if let a = task as? AddingTask { a.validationSamples = 8 }
+        if let l = task as? CharLMTask { l.evalBatches = 2 }
+        var o = OptimizerConfig()
+        o.kind = .adamw; o.weightDecay = 0.01; o.clip = 1; o.schedule = .cosine; o.warmup = 2; o.totalSteps = steps
+        var t = TrainOptions(steps: stopAt ?? steps)
+        t.evalEvery = 3; t.logEvery = 1
+        return try Trainer(model: try Model(c, device: d, seed: 3), task: task, optimizer: o, options: t)
+    }
+
+    static func files(_ dir: URL) throws -> [Data] {
+        let c = dir.appendingPathComponent("checkpoint")
+        return try ["model.safetensors", "trainer.safetensors"].map { try Data(contentsOf: c.appendingPathComponent($0)) }
+    }
+
+    static func tempDir(_ name: String) throws -> URL {
+        let u = FileManager.default.temporaryDirectory.appendingPathComponent("recur-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        return u
+    }
+
+    @Test("The same run on the CPU and the OpenCL device ends in identical checkpoint bytes", arguments: setups)
+    func cpuAndOpenCLCheckpointsIdentical(_ s: Setup) throws {
+        guard let device = TestDevices.openCL() else { return }
+        let a = try Self.tempDir("cpu"), b = try Self.tempDir("ocl")
+        let ra = try Self.trainer(s, on: TestDevices.cpu, steps: 4).run(out: a)
+        let rb = try Self.trainer(s, on: device, steps: 4).run(out: b)
+        #expect(ra.trainLoss.bitPattern == rb.trainLoss.bitPattern)
+        #expect(ra.valLoss.bitPattern == rb.valLoss.bitPattern)
+        #expect(try Self.files(a) == (try Self.files(b)))
+    }
+
+    @Test("Resuming from a checkpoint gives the bytes of an uninterrupted run", arguments: setups)
+    func resumeIsIdentical(_ s: Setup) throws {
+        let straight = try Self.tempDir("straight"), split = try Self.tempDir("split")
+        _ = try Self.trainer(s, on: TestDevices.cpu, steps: 6).run(out: straight)
+        _ = try Self.trainer(s, on: TestDevices.cpu, steps: 6, stopAt: 3).run(out: split)
+        let resumed = try Self.trainer(s, on: TestDevices.cpu, steps: 6)
+        try resumed.restore(try Checkpoint.load(split.appendingPathComponent("checkpoint").path))
+        #expect(resumed.step == 3)
+        _ = try resumed.run(out: split)
+        #expect(try Self.files(straight) == (try Self.files(split)))
+    }
+
+    @Test("Whole-model gradients match finite differences of the loss", arguments: setups)
+    func modelGradients(_ s: Setup) throws {
+        let t = try Self.trainer(s, on: TestDevices.cpu, steps: 1)
+        let m = t.model, d = m.device
+        let batch = t.task.batch(step: 0, b: m.config.batch, T: m.config.sequence)
+        // Without dropout (step nil) the loss is a deterministic function of the parameters.
+        func loss() throws -> Double {
+            try m.resetState()
+            try m.forward(batch, step: nil)
+            return Double(try m.lossValue())
+        }
+        try m.resetState()
+        try m.forward(batch, step: nil)
+        try m.backward()
+        var checked = 0
+        for p in m.parameters {
+            let g = try d.download(p.grad.view), v = try d.download(p.value.view)
+            for i in stride(from: 0, to: p.count, by: max(1, p.count / 5)) where abs(g[i]) > 2e-3 {
+                let h: Float = 1e-2
+                var w = v
+                w[i] = v[i] + h; try d.upload(w, to: p.value.view); let up = try loss()
+                w[i] = v[i] - h; try d.upload(w, to: p.value.view); let down = try loss()
+                try d.upload(v, to: p.value.view)
+                let fd = (up - down) / Double(2 * h)
+                #expect(abs(fd - Double(g[i])) <= 0.05 * abs(fd) + 2e-4, "\(p.name)[\(i)]: backward \(g[i]), finite difference \(fd)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 5)
+    }
+}
