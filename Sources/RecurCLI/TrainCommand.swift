@@ -44,6 +44,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Log every N steps.") var logEvery = 50
     @Option(help: "Early stop after N evaluations without improvement.") var patience: Int?
     @Flag(help: "Skip steps whose loss is not finite (counted) instead of stopping.") var skipNonfinite = false
+    @Option(help: "Stop after this step with a checkpoint, as on SIGINT; --resume continues.") var stopAfter: Int?
 
     @Option(help: "Seed for initialisation, data order, dropout.") var seed: UInt64 = 1
     @Option(help: "Output folder for checkpoints, metrics.jsonl and loss.svg.") var out: String?
@@ -112,6 +113,8 @@ struct TrainCommand: ParsableCommand {
         guard steps > 0 else { throw Failure("--steps must be positive, got \(steps)") }
         var o = TrainOptions(steps: steps)
         o.evalEvery = evalEvery; o.logEvery = logEvery; o.patience = patience; o.skipNonFinite = skipNonfinite
+        o.stopAfter = stopAfter
+        if let stopAfter, stopAfter < 1 { throw Failure("--stop-after must be positive, got \(stopAfter)") }
         guard evalEvery > 0, logEvery > 0 else { throw Failure("--eval-every and --log-every must be positive") }
         if let patience, patience < 1 { throw Failure("--patience must be at least 1, got \(patience)") }
         return o

@@ -7,8 +7,10 @@ public struct TrainOptions: Sendable {
     public var logEvery = 50
     /// Stop after this many evaluations without improvement (nil: never).
     public var patience: Int? = nil
-    /// Skip (and count) steps whose loss or gradient norm is not finite instead of stopping.
+    /// Skip (and count) steps whose loss is not finite instead of stopping.
     public var skipNonFinite = false
+    /// Stop after this step with a checkpoint, as on SIGINT (a time-boxed or interrupted run).
+    public var stopAfter: Int? = nil
     public init(steps: Int) { self.steps = steps }
 }
 
@@ -98,7 +100,8 @@ public final class Trainer {
         var lastLoss: Float = .nan, lastEval: Evaluation? = nil, stoppedEarly = false, units = 0
         var windowStart = Date(), windowUnits = 0
         let firstStep = step
-        while step < options.steps && !Trainer.stopRequested {
+        var savedAt = -1
+        while step < min(options.steps, options.stopAfter ?? Int.max) && !Trainer.stopRequested {
             let batch = task.batch(step: step, b: b, T: T)
             try model.forward(batch, step: step)
             try model.backward()
@@ -130,11 +133,11 @@ public final class Trainer {
                 lastEval = e
                 onEvent?(.evaluation(step: step, e))
                 if e.objective < best { best = e.objective; badEvaluations = 0 } else { badEvaluations += 1 }
-                if let out { try save(to: out) }
+                if let out { try save(to: out); savedAt = step }
                 if let p = options.patience, badEvaluations >= p { stoppedEarly = true; break }
             }
         }
-        if Trainer.stopRequested, let out, lastEval == nil || step % options.evalEvery != 0 { try save(to: out) }
+        if step < options.steps && !stoppedEarly, let out, savedAt != step { try save(to: out) }
         if lastEval == nil { lastEval = try task.evaluate(model) }
         let seconds = Date().timeIntervalSince(start)
         if lastLoss.isNaN, step > 0 { lastLoss = try model.lossValue() }
