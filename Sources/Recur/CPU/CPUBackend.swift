@@ -7,6 +7,11 @@ import Foundation
 public final class CPUBackend: DeviceBackend, @unchecked Sendable {
     public let threads: Int
     public let info: DeviceInfo
+    var scratchPointer: UnsafeMutablePointer<Float>? = nil
+    var scratchCapacity = 0
+    let scratchLock = NSLock()
+
+    deinit { scratchPointer?.deallocate() }
 
     public init(threads: Int? = nil) {
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))

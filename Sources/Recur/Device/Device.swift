@@ -64,9 +64,10 @@ public final class Device: @unchecked Sendable {
         guard v.buffer.count <= Int(Int32.max) else { throw DeviceError.shape("\(what) exceeds 2^31 elements") }
     }
 
+    /// Sizes must be positive; element counts are bounded by `check` (every view within a buffer of < 2^31 elements).
     func positive(_ values: [Int], _ what: String) throws {
-        guard values.allSatisfy({ $0 > 0 }), values.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) < Int(Int32.max) else {
-            throw DeviceError.shape("\(what): sizes must be positive and their product below 2^31, got \(values)")
+        guard values.allSatisfy({ $0 > 0 && $0 < Int(Int32.max) }) else {
+            throw DeviceError.shape("\(what): sizes must be positive, got \(values)")
         }
     }
 

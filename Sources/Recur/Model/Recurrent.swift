@@ -23,6 +23,7 @@ final class RecurrentLayer {
     let cs: Buffer?         // LSTM: (T+1, B, H)
     let biasSum: Buffer?    // LSTM, RNN: b_ih + b_hh
     let dG: Buffer, dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
+    let wihT: Buffer, whhT: Buffer  // (in, G·H) and (H, G·H): transposed once per forward, so steps need no Bᵀ
     private var lastB = 0
 
     init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int) throws {
@@ -44,6 +45,8 @@ final class RecurrentLayer {
         dh = try d.allocate(maxB * hidden)
         dhNext = try d.allocate(maxB * hidden)
         dc = [try d.allocate(maxB * hidden), try d.allocate(maxB * hidden)]
+        wihT = try d.allocate(inputs * gh)
+        whhT = try d.allocate(hidden * gh)
         try resetState(d)
     }
 
@@ -69,26 +72,29 @@ final class RecurrentLayer {
     func forward(_ d: Device, x: View, T: Int, b: Int) throws -> View {
         let G = kind.gates * hidden, rows = T * b
         let all = gi.view.slice(0, rows * G)
+        try d.transpose(rows: G, cols: inputs, src: wih.value.view, dst: wihT.view)
+        try d.transpose(rows: G, cols: hidden, src: whh.value.view, dst: whhT.view)
+        let projection = MatmulShape(m: rows, n: G, k: inputs)
         switch kind {
         case .gru:
-            try d.matmul(MatmulShape(m: rows, n: G, k: inputs, transB: true), a: x, b: wih.value.view, c: all, start: .bias(bih.value.view))
+            try d.matmul(projection, a: x, b: wihT.view, c: all, start: .bias(bih.value.view))
         default:
             try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!.view)
-            try d.matmul(MatmulShape(m: rows, n: G, k: inputs, transB: true), a: x, b: wih.value.view, c: all, start: .bias(biasSum!.view))
+            try d.matmul(projection, a: x, b: wihT.view, c: all, start: .bias(biasSum!.view))
         }
-        let step = MatmulShape(m: b, n: G, k: hidden, transB: true)
+        let step = MatmulShape(m: b, n: G, k: hidden)
         for t in 0..<T {
             let g = gi.view.slice(t * b * G, b * G), hPrev = slot(hs, t, b), h = slot(hs, t + 1, b)
             switch kind {
             case .lstm:
-                try d.matmul(step, a: hPrev, b: whh.value.view, c: g, start: .accumulate)
+                try d.matmul(step, a: hPrev, b: whhT.view, c: g, start: .accumulate)
                 try d.lstmForward(batch: b, hidden: hidden, gates: g, cPrev: slot(cs!, t, b), act: g, c: slot(cs!, t + 1, b), h: h)
             case .rnn, .rnnRelu:
-                try d.matmul(step, a: hPrev, b: whh.value.view, c: g, start: .accumulate)
+                try d.matmul(step, a: hPrev, b: whhT.view, c: g, start: .accumulate)
                 try d.rnnForward(kind == .rnn ? .tanh : .relu, pre: g, h: h)
             case .gru:
                 let ghv = gh!.view.slice(0, b * G)
-                try d.matmul(step, a: hPrev, b: whh.value.view, c: ghv, start: .bias(bhh.value.view))
+                try d.matmul(step, a: hPrev, b: whhT.view, c: ghv, start: .bias(bhh.value.view))
                 try d.gruForward(batch: b, hidden: hidden, gi: g, gh: ghv, hPrev: hPrev, act: act!.view.slice(t * b * 4 * hidden, b * 4 * hidden), h: h)
             }
         }
