@@ -44,6 +44,7 @@ let package = Package(
                           swiftSettings: fast),
         .executableTarget(name: "RecurBench", dependencies: ["Recur"], path: "Benchmarks/RecurBench",
                           swiftSettings: fast),
+        .executableTarget(name: "CharModelExample", dependencies: ["Recur"], path: "Examples/CharModel", swiftSettings: fast),
         .testTarget(name: "RecurTests", dependencies: ["Recur"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v6]

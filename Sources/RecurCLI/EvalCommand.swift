@@ -3,18 +3,9 @@ import Foundation
 import Recur
 
 /// Loads a checkpoint into a fresh model on the chosen device.
-func loadModel(_ path: String, options: DeviceOptions, batch: Int? = nil, sequence: Int? = nil) throws -> (Model, Checkpoint, DataDescription) {
-    let checkpoint = try Checkpoint.load(path)
-    var config = try checkpoint.config
-    if let batch { config.batch = batch }
-    if let sequence { config.sequence = sequence }
-    guard let text = checkpoint.modelMetadata["recur.data"], let known = try? JSONDecoder().decode(DataDescription.self, from: Data(text.utf8)) else {
-        throw Failure("--checkpoint \(path): no recur.data metadata (not a Recur checkpoint?)")
-    }
+func loadModel(_ path: String, options: DeviceOptions, batch: Int? = nil, sequence: Int? = nil) throws -> (Model, DataDescription) {
     let device = try options.open()
-    let model = try Model(config, device: device, seed: UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? 1)
-    try checkpoint.restore(into: model)
-    return (model, checkpoint, known)
+    return try Model.load(path, device: device, batch: batch, sequence: sequence)
 }
 
 struct EvalCommand: ParsableCommand {
@@ -28,7 +19,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let (model, _, known) = try loadModel(checkpoint, options: options)
+            let (model, known) = try loadModel(checkpoint, options: options)
             var spec = TaskSpec(task: known.task)
             spec.data = data; spec.column = column
             let task = try spec.make(seed: model.seed, known: known, evaluationOnly: true)
@@ -61,27 +52,12 @@ struct GenerateCommand: ParsableCommand {
             guard length >= 0 else { throw Failure("--length must be ≥ 0, got \(length)") }
             guard temperature.isFinite, temperature > 0 else { throw Failure("--temperature must be a positive number, got \(temperature)") }
             guard topK >= 0 else { throw Failure("--top-k must be ≥ 0, got \(topK)") }
-            let scalars = Array(prompt.unicodeScalars)
-            let (model, _, known) = try loadModel(checkpoint, options: options, batch: 1, sequence: max(1, scalars.count))
+            let (model, known) = try loadModel(checkpoint, options: options, batch: 1, sequence: max(1, prompt.unicodeScalars.count))
             guard known.task == "charlm", let vocab = known.vocab else { throw Failure("--checkpoint \(checkpoint): generate needs a charlm checkpoint, this is \(known.task)") }
-            let index = Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, Int32($0)) })
-            var ids: [Int32] = try scalars.map {
-                guard let i = index[String($0)] else { throw Failure("--prompt: character '\($0)' is not in the model's vocabulary") }
-                return i
-            }
-            if ids.isEmpty { ids = [index["\n"] ?? 0] }
-            var text = prompt
-            var batch = Batch(T: ids.count, b: 1)
-            batch.tokens = ids; batch.labels = ids
-            for i in 0..<length {
-                try model.forward(batch, step: nil)
-                try model.carryState()
-                let logits = try model.outputs().suffix(vocab.count)
-                let next = Sampler.sample(Array(logits), temperature: temperature, topK: topK, seed: seed, position: UInt32(i))
-                text += vocab[next]
-                batch = Batch(T: 1, b: 1)
-                batch.tokens = [Int32(next)]; batch.labels = [Int32(next)]
-            }
+            let text: String
+            do {
+                text = try model.generate(vocabulary: vocab, prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed)
+            } catch let e as ModelError { throw Failure("--prompt: \(e)") }
             print(text)
         }
     }

@@ -67,6 +67,12 @@ public enum Devices {
         return nil
     }
 
+    /// The device a user asked for in `RECUR_DEVICE` (default `auto`); the reason is returned in `note`.
+    public static func preferred(threads: Int? = nil) throws -> (device: Device, note: String) {
+        let spec = ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 } ?? "auto"
+        return try select(spec, threads: threads)
+    }
+
     /// Chooses a device from `auto`, `cpu`, `opencl` or `opencl:N`, and says why in `note`.
     ///
     /// `auto` takes the first admitted OpenCL device, else the CPU. `opencl` takes the first

@@ -1,0 +1,48 @@
+import Foundation
+
+extension Model {
+    /// A model rebuilt from a checkpoint (a folder, its `checkpoint` link, or a `model.safetensors`),
+    /// on `device`. `batch` and `sequence` override the trained sizes (e.g. 1 for sampling).
+    public static func load(_ path: String, device: Device, batch: Int? = nil, sequence: Int? = nil) throws -> (Model, DataDescription) {
+        let checkpoint = try Checkpoint.load(path)
+        var config = try checkpoint.config
+        if let batch { config.batch = batch }
+        if let sequence { config.sequence = sequence }
+        guard let text = checkpoint.modelMetadata["recur.data"], let data = try? JSONDecoder().decode(DataDescription.self, from: Data(text.utf8)) else {
+            throw Checkpoint.LoadError(description: "\(path): no recur.data metadata (not a Recur checkpoint?)")
+        }
+        let model = try Model(config, device: device, seed: UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? 1)
+        try checkpoint.restore(into: model)
+        return (model, data)
+    }
+
+    /// Samples `length` characters from a character language model after `prompt`.
+    /// The same seed gives the same text on every device. `vocabulary` is the task's (`DataDescription.vocab`).
+    public func generate(vocabulary: [String], prompt: String, length: Int, temperature: Float = 0.8, topK: Int = 0, seed: UInt64 = 1) throws -> String {
+        guard config.family == .languageModel else { throw ModelError.config("generate needs a character language model") }
+        guard temperature.isFinite, temperature > 0 else { throw ModelError.config("temperature must be positive, got \(temperature)") }
+        let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, Int32($0)) })
+        var ids: [Int32] = try prompt.unicodeScalars.map {
+            guard let i = index[String($0)] else { throw ModelError.config("prompt character '\($0)' is not in the vocabulary") }
+            return i
+        }
+        if ids.isEmpty { ids = [index["\n"] ?? 0] }
+        guard ids.count <= config.sequence, config.batch >= 1 else {
+            throw ModelError.config("prompt of \(ids.count) characters is longer than the model's sequence length \(config.sequence)")
+        }
+        try resetState()
+        var text = prompt
+        var batch = Batch(T: ids.count, b: 1)
+        batch.tokens = ids; batch.labels = ids
+        for i in 0..<length {
+            try forward(batch, step: nil)
+            try carryState()
+            let logits = Array(try outputs().suffix(vocabulary.count))
+            let next = Sampler.sample(logits, temperature: temperature, topK: topK, seed: seed, position: UInt32(i))
+            text += vocabulary[next]
+            batch = Batch(T: 1, b: 1)
+            batch.tokens = [Int32(next)]; batch.labels = [Int32(next)]
+        }
+        return text
+    }
+}
