@@ -162,5 +162,11 @@ enum Signals {
     static func install() {
         signal(SIGINT) { _ in Trainer.stopRequested = true }
         signal(SIGTERM) { _ in Trainer.stopRequested = true }
+        // A parent may have started us with these signals blocked; they must reach the handler.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

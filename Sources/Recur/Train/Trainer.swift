@@ -130,6 +130,9 @@ public final class Trainer {
             }
             if evaluate {
                 let e = try task.evaluate(model)
+                guard e.loss.isFinite else {
+                    throw TrainingError(description: "validation loss became \(e.loss) at step \(step) (the parameters are no longer finite); stopped without saving: the last good checkpoint is \(out.map { $0.appendingPathComponent("checkpoint").path } ?? "none")")
+                }
                 lastEval = e
                 onEvent?(.evaluation(step: step, e))
                 if e.objective < best { best = e.objective; badEvaluations = 0 } else { badEvaluations += 1 }

@@ -1,0 +1,118 @@
+import Foundation
+import Recur
+import Testing
+
+/// Faults: signals, kills at any moment, divergence, and repeated creation of devices and buffers.
+@Suite struct ReliabilityTests {
+    static func temp(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("recur-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    }
+
+    static let run = ["train", "--task", "memory", "--max-distance", "6", "--hidden", "16", "--embedding", "8", "--batch", "8",
+                      "--eval-every", "2", "--log-every", "1", "--device", "cpu"]
+
+    static func start(_ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = RecurProcess.executable
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = Pipe()
+        try p.run()
+        return p
+    }
+
+    static func waitFor(_ path: String, _ process: Process) -> Bool {
+        for _ in 0..<600 {
+            if FileManager.default.fileExists(atPath: path) { return true }
+            if !process.isRunning { return FileManager.default.fileExists(atPath: path) }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    @Test("SIGINT and SIGTERM: the current step finishes, a checkpoint is written, exit 0", arguments: [SIGINT, SIGTERM])
+    func signalCheckpoints(_ sig: Int32) throws {
+        let out = Self.temp("signal")
+        let p = try Self.start(Self.run + ["--steps", "100000", "--out", out])
+        let appeared = Self.waitFor(out + "/checkpoint", p)
+        #expect(appeared, "no checkpoint appeared")
+        kill(p.processIdentifier, sig)
+        var waited = 0
+        while p.isRunning && waited < 1500 { usleep(20_000); waited += 1 }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL); Issue.record("the run ignored the signal for 30 s") }
+        let err = (p.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let message = String(decoding: err, as: UTF8.self)
+        #expect(p.terminationStatus == 0, "\(message)")
+        #expect(message.contains("stopped by signal at step"), "\(message)")
+        let c = try Checkpoint.load(out + "/checkpoint")
+        let step = Int(c.trainerMetadata["recur.step"] ?? "") ?? -1
+        #expect(message.contains("stopped by signal at step \(step);"), "checkpoint step \(step) vs \(message)")
+    }
+
+    @Test("SIGKILL at a random moment: the last checkpoint is intact and --resume ends in the uninterrupted run's bytes")
+    func killAndResume() throws {
+        let straight = Self.temp("straight"), killed = Self.temp("killed")
+        let a = try RecurProcess.run(Self.run + ["--steps", "30", "--out", straight])
+        #expect(a.status == 0, "\(a.stderr)")
+        let p = try Self.start(Self.run + ["--steps", "30", "--out", killed])
+        let appeared = Self.waitFor(killed + "/checkpoint", p)
+        #expect(appeared)
+        usleep(UInt32.random(in: 0...400_000))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let c = try Checkpoint.load(killed + "/checkpoint")   // complete and checksummed whatever the moment
+        #expect(Int(c.trainerMetadata["recur.step"] ?? "") != nil)
+        let resumed = try RecurProcess.run(Self.run + ["--steps", "30", "--resume", killed])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        for f in ["model.safetensors", "trainer.safetensors"] {
+            #expect(FileManager.default.contents(atPath: straight + "/checkpoint/" + f) == FileManager.default.contents(atPath: killed + "/checkpoint/" + f), "\(f)")
+        }
+    }
+
+    @Test("A diverging run stops naming the step and keeps the last good checkpoint")
+    func divergenceStops() throws {
+        let out = Self.temp("nan")
+        // Good steps 1-3, then the step schedule multiplies the rate by 1e30 and the parameters overflow.
+        let r = try RecurProcess.run(["train", "--task", "adding", "--seq", "10", "--hidden", "8", "--batch", "4", "--steps", "30",
+                                      "--eval-every", "1", "--log-every", "1", "--optimizer", "sgd", "--lr", "0.01",
+                                      "--schedule", "step", "--step-size", "3", "--gamma", "1e30", "--device", "cpu", "--out", out])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("at step"), "\(r.stderr)")
+        #expect(r.stderr.contains("last good checkpoint"), "\(r.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/checkpoint") == "checkpoint-3")
+        do {
+            let c = try Checkpoint.load(out + "/checkpoint")
+            for (name, t) in c.model {
+                let finite = t.floats.allSatisfy { $0.isFinite }
+                #expect(finite, "\(name) in the kept checkpoint is not finite")
+            }
+        }
+    }
+
+    static func residentBytes() -> Int {
+        let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
+        return (Int(statm.split(separator: " ")[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    @Test("Creating and destroying devices, programs and buffers many times does not grow memory")
+    func noLeaks() throws {
+        guard TestDevices.openCL() != nil else { return }
+        func cycle() throws {
+            let d = Device(backend: try OpenCLBackend(index: 0))
+            for _ in 0..<20 {
+                let b = try d.allocate(1 << 16)
+                try d.fill(b.view, 1)
+                try d.unary(.tanh, x: b.view, y: b.view)
+            }
+            try d.synchronize()
+            let c = Device.cpu()
+            for _ in 0..<20 { _ = try c.allocate(1 << 16) }
+        }
+        for _ in 0..<5 { try cycle() }
+        let before = Self.residentBytes()
+        for _ in 0..<40 { try cycle() }
+        let grown = Self.residentBytes() - before
+        #expect(grown < 24 << 20, "resident memory grew by \(grown >> 20) MiB over 40 device lifetimes")
+    }
+}
