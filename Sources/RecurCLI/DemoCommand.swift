@@ -8,10 +8,7 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Train an RNN and an LSTM on the memory task and compare them; check devices agree bit for bit.",
-        discussion: """
-        With --device auto, when the only admitted OpenCL device is itself a CPU (PoCL), the models train \
-        on the faster pure-Swift CPU device and the OpenCL device is used for the bit-identity check.
-        """)
+        discussion: "The models train on the chosen device (default: the first admitted OpenCL device, else the CPU); three training steps are repeated on the CPU device and compared bit for bit.")
 
     @Option(help: "Longest distance between the fact and the question.") var maxDistance = 60
     @Option(help: "Training steps per model.") var steps = 1500
@@ -25,14 +22,9 @@ struct DemoCommand: ParsableCommand {
             guard steps > 0, hidden > 0, maxDistance >= 1 else { throw Failure("--steps, --hidden and --max-distance must be positive") }
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue { throw Failure("--out \(out): is a file, not a folder") }
-            let chosen = try options.open()
-            var train = chosen, check: Device
-            if chosen.info.kind == .opencl {
+            let train = try options.open(), check: Device
+            if train.info.kind == .opencl {
                 check = Device.cpu(threads: options.threads)
-                if options.device == nil && chosen.info.deviceType == "cpu" {
-                    Console.note("the OpenCL device is a CPU: training on the faster pure-Swift CPU device, checking bits against \(chosen.info.selector)")
-                    train = check; check = chosen
-                }
             } else {
                 check = Device.cpu(threads: 1)
                 Console.note("no OpenCL device to compare with: checking the CPU device against itself on one thread")

@@ -35,10 +35,15 @@ public enum KernelSource {
         }
     }
 
-    /// One program text: the contract pragma, then each file in order.
+    /// Tuning constants prepended as `#define`s (CLBlast style). They change speed, never bits:
+    /// every variant keeps each output's chain. RB_M: rows of C per work-item in `matmul_rb`.
+    public static let tuning: [String: Int] = ["RB_M": 4]
+
+    /// One program text: the contract pragma, the tuning defines, then each file in order.
     public static func program() throws -> (names: String, text: String) {
         let parts = try files()
-        let text = "#pragma OPENCL FP_CONTRACT OFF\n" + parts.map { "// ---- \($0.name)\n\($0.source)" }.joined(separator: "\n")
+        let defines = tuning.keys.sorted().map { "#define \($0) \(tuning[$0]!)\n" }.joined()
+        let text = "#pragma OPENCL FP_CONTRACT OFF\n" + defines + parts.map { "// ---- \($0.name)\n\($0.source)" }.joined(separator: "\n")
         return (parts.map(\.name).joined(separator: ", "), text)
     }
 }

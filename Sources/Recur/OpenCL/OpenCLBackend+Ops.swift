@@ -2,6 +2,13 @@
 extension OpenCLBackend {
     public func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
         let bias: View = if case .bias(let v) = start { v } else { a }
+        if info.deviceType == "cpu" && !s.transB {   // register-blocked variant for CPU-type devices
+            let rows = KernelSource.tuning["RB_M"] ?? 4
+            try launch("matmul_rb", [(s.n + 15) / 16, (s.m + rows - 1) / rows, s.batch],
+                       [.int(s.m), .int(s.n), .int(s.k), .int(s.transA ? 1 : 0), .int(s.lda), .int(s.ldb), .int(s.ldc),
+                        .int(s.strideA), .int(s.strideB), .int(s.strideC), .int(Int(start.mode)), .view(a), .view(b), .view(c), .view(bias)])
+            return
+        }
         try launch("matmul", [s.n, s.m, s.batch],
                    [.int(s.m), .int(s.n), .int(s.k), .int(s.transA ? 1 : 0), .int(s.transB ? 1 : 0),
                     .int(s.lda), .int(s.ldb), .int(s.ldc), .int(s.strideA), .int(s.strideB), .int(s.strideC),
