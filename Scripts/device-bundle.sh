@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 RECUR_TARGET_CPU=haswell swift build -c release --static-swift-stdlib --scratch-path .build-static --product recur
 mkdir -p .device
 cp .build-static/release/recur .device/recur
+strip .device/recur   # debug info would push the bundle past what a device run can carry
 lib=$(ldconfig -p | awk '/libOpenCL.so.1 / {print $NF; exit}')
 if [ -z "$lib" ]; then
   (cd /tmp && apt-get download ocl-icd-libopencl1 >/dev/null && dpkg -x ocl-icd-libopencl1_*.deb /tmp/ocl-icd)
