@@ -51,3 +51,17 @@ import Testing
         #expect(g1.stdout == g2.stdout, "CPU and OpenCL sampled different text")
     }
 }
+
+@Suite struct DemoTests {
+    @Test("recur demo trains both cells, prints accuracy by distance, confirms identical bits and writes the chart")
+    func demoRuns() throws {
+        let out = WorkflowTests.temp("demo")
+        let r = try RecurProcess.run(["demo", "--steps", "10", "--max-distance", "5", "--hidden", "8", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("parameters identical"), "\(r.stdout)")
+        #expect(r.stdout.contains("distance      RNN     LSTM"))
+        #expect(r.stdout.contains("       5 "))
+        let svg = try String(contentsOfFile: out + "/memory-accuracy.svg", encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("LSTM") && svg.contains("chance"))
+    }
+}
