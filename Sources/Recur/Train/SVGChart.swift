@@ -30,10 +30,11 @@ public struct SVGChart {
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(f(width / 2 - r / 2 + l / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(escape(title))</text>\n"
-        for i in 0...5 {
-            let yv = y0 + (y1 - y0) * Double(i) / 5, xv = x0 + (x1 - x0) * Double(i) / 5
+        for yv in Self.ticks(y0, y1) {
             s += "<line x1=\"\(f(l))\" x2=\"\(f(width - r))\" y1=\"\(f(py(yv)))\" y2=\"\(f(py(yv)))\" stroke=\"#e5e5e5\"/>\n"
             s += "<text x=\"\(f(l - 6))\" y=\"\(f(py(yv) + 4))\" text-anchor=\"end\">\(label(yv))</text>\n"
+        }
+        for xv in Self.ticks(x0, x1) {
             s += "<text x=\"\(f(px(xv)))\" y=\"\(f(height - b + 16))\" text-anchor=\"middle\">\(label(xv))</text>\n"
         }
         s += "<line x1=\"\(f(l))\" x2=\"\(f(l))\" y1=\"\(f(t))\" y2=\"\(f(height - b))\" stroke=\"black\"/>\n"
@@ -55,6 +56,15 @@ public struct SVGChart {
             s += "<text x=\"\(f(width - r + 40))\" y=\"\(f(ly + 4))\">\(escape(se.name))</text>\n"
         }
         return s + "</svg>\n"
+    }
+
+    /// About five round tick values (steps of 1, 2 or 5 × 10^k) inside [lo, hi].
+    static func ticks(_ lo: Double, _ hi: Double) -> [Double] {
+        let raw = (hi - lo) / 5, magnitude = pow(10, floor(log10(raw)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
+        var v = ceil(lo / step) * step, out: [Double] = []
+        while v <= hi + step * 1e-9 { out.append(abs(v) < step * 1e-9 ? 0 : v); v += step }
+        return out
     }
 
     func escape(_ s: String) -> String {
