@@ -5,35 +5,49 @@ import Recur
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time matmul shapes on the CPU device and the chosen device (median of repeats after warm-up).")
+        abstract: "Time ops on the CPU device and the chosen device, with OpenBLAS as a peer when installed.",
+        discussion: "Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0) is loaded with dlopen by the benchmark only; it is never a dependency of the library.")
 
     @OptionGroup var options: DeviceOptions
+    @Option(help: "matmul, conv, recurrent or all.") var suite = "matmul"
     @Option(help: "Repeats per shape (median reported).") var repeats: Int = 5
     @Option(name: .customLong("json"), help: "Write rows as JSON to this file.") var jsonFile: String?
+    @Option(help: "Draw GFLOP/s per shape and path as an SVG chart.") var plot: String?
 
     struct Row: Codable { var op: String; var shape: String; var device: String; var gflops: Double; var ms: Double; var spread: Double; var peer: Bool }
 
     func validate() throws {
         if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+        if !["matmul", "conv", "recurrent", "all"].contains(suite) { throw ValidationError("--suite must be matmul, conv, recurrent or all, got '\(suite)'") }
     }
+
+    /// One benchmark case: a name, a shape label, FLOPs, and a closure that sets up buffers on a device
+    /// and returns the work to time.
+    struct Case { var op: String; var shape: String; var flops: Double; var prepare: (Device) throws -> () throws -> Void }
 
     func run() throws {
         try guarded {
             let device = try options.open()
             let cpu = Device.cpu(threads: options.threads)
-            let shapes = [MatmulShape(m: 256, n: 256, k: 256), MatmulShape(m: 512, n: 512, k: 512),
-                          MatmulShape(m: 64, n: 2048, k: 1024), MatmulShape(m: 64, n: 1024, k: 2048, transB: true),
-                          MatmulShape(m: 1024, n: 2048, k: 64, transA: true), MatmulShape(batch: 64, m: 128, n: 128, k: 128)]
+            var paths: [(String, Device)] = [("cpu", cpu)]
+            if device.info.kind == .opencl { paths.append((device.info.selector, device)) }
+            var cases: [Case] = []
+            if suite == "matmul" || suite == "all" { cases += Self.matmulCases }
+            if suite == "conv" || suite == "all" { cases += Self.convCases }
+            if suite == "recurrent" || suite == "all" { cases += Self.recurrentCases }
+            let blas = OpenBLAS.load(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            if blas == nil { Console.note("OpenBLAS not found (libopenblas.so.0): no peer rows") }
             var rows: [Row] = []
-            for s in shapes {
-                for (name, d) in [("cpu", cpu), (device.info.selector, device)] where !(name == "cpu" && d !== cpu && device.info.kind == .cpu) {
-                    let times = try time(s, on: d)
-                    let median = times.sorted()[times.count / 2]
-                    let row = Row(op: "matmul", shape: "b\(s.batch) \(s.m)x\(s.n)x\(s.k)\(s.transA ? " Aᵀ" : "")\(s.transB ? " Bᵀ" : "")",
-                                  device: name, gflops: s.flops / median / 1e9, ms: median * 1e3,
-                                  spread: (times.max()! - times.min()!) / median, peer: false)
-                    rows.append(row)
-                    print("\(row.op) \(row.shape.padding(28)) \(name.padding(10)) \(String(format: "%8.2f ms %8.1f GFLOP/s  spread %.0f%%", row.ms, row.gflops, row.spread * 100))")
+            for c in cases {
+                for (name, d) in paths {
+                    let work = try c.prepare(d)
+                    try work(); try d.synchronize()
+                    rows.append(row(c, name, peer: false, times: try (0..<repeats).map { _ in try clock { try work(); try d.synchronize() } }))
+                }
+                if let blas, c.op == "matmul", let s = Self.matmulShapes.first(where: { Self.label($0) == c.shape }) {
+                    let work = blas.prepare(s)
+                    work()
+                    rows.append(row(c, "openblas", peer: true, times: try (0..<repeats).map { _ in try clock { work() } }))
                 }
             }
             if let jsonFile {
@@ -41,19 +55,128 @@ struct BenchCommand: ParsableCommand {
                     throw Failure("--json \(jsonFile): cannot write (\(error.localizedDescription))")
                 }
             }
+            if let plot { try drawPlot(rows, to: plot) }
         }
     }
 
-    func time(_ s: MatmulShape, on d: Device) throws -> [Double] {
-        let a = try d.allocate(s.extentA), b = try d.allocate(s.extentB), c = try d.allocate(s.extentC)
-        try d.fill(a.view, 0.5); try d.fill(b.view, 0.25)
-        try d.matmul(s, a: a.view, b: b.view, c: c.view)
-        try d.synchronize()
-        return try (0..<repeats).map { _ in
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try d.matmul(s, a: a.view, b: b.view, c: c.view)
-            try d.synchronize()
-            return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    func clock(_ body: () throws -> Void) throws -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    }
+
+    func row(_ c: Case, _ device: String, peer: Bool, times: [Double]) -> Row {
+        let median = times.sorted()[times.count / 2]
+        let r = Row(op: c.op, shape: c.shape, device: device, gflops: c.flops / median / 1e9, ms: median * 1e3,
+                    spread: (times.max()! - times.min()!) / median, peer: peer)
+        print("\(r.op.padding(16)) \(r.shape.padding(30)) \((peer ? "peer " : "") + device)".padding(66)
+              + String(format: "%9.2f ms %8.1f GFLOP/s  spread %.0f%%", r.ms, r.gflops, r.spread * 100))
+        return r
+    }
+
+    func drawPlot(_ rows: [Row], to path: String) throws {
+        let labels = rows.map { "\($0.op) \($0.shape)" }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+        let devices = rows.map(\.device).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        var chart = SVGChart(title: "GFLOP/s per case (\(suite))", xLabel: "case (see the JSON or table for shapes)", yLabel: "GFLOP/s",
+                             series: devices.enumerated().map { i, d in
+                                 .init(d, rows.filter { $0.device == d }.map { r in (Double(labels.firstIndex(of: "\(r.op) \(r.shape)")! + 1), r.gflops) },
+                                       color: colors[i % colors.count])
+                             })
+        chart.yRange = 0...max(1, (rows.map(\.gflops).max() ?? 1) * 1.1)
+        do { try chart.write(to: URL(fileURLWithPath: path)) } catch { throw Failure("--plot \(path): cannot write (\(error.localizedDescription))") }
+    }
+
+    static func label(_ s: MatmulShape) -> String { "b\(s.batch) \(s.m)x\(s.n)x\(s.k)\(s.transA ? " Aᵀ" : "")\(s.transB ? " Bᵀ" : "")" }
+
+    static let matmulShapes = [MatmulShape(m: 256, n: 256, k: 256), MatmulShape(m: 512, n: 512, k: 512), MatmulShape(m: 1024, n: 1024, k: 1024),
+                               MatmulShape(m: 64, n: 2048, k: 1024), MatmulShape(m: 64, n: 1024, k: 2048, transB: true),
+                               MatmulShape(m: 2048, n: 1024, k: 64, transA: true), MatmulShape(batch: 64, m: 128, n: 128, k: 128)]
+
+    static var matmulCases: [Case] {
+        matmulShapes.map { s in
+            Case(op: "matmul", shape: label(s), flops: s.flops) { d in
+                let a = try d.allocate(s.extentA), b = try d.allocate(s.extentB), c = try d.allocate(s.extentC)
+                try d.fill(a.view, 0.5); try d.fill(b.view, 0.25)
+                return { try d.matmul(s, a: a.view, b: b.view, c: c.view) }
+            }
+        }
+    }
+
+    /// The text CNN's convolutions: batch 64, embedding 64 over 256 steps, 128 filters of widths 3, 4, 5.
+    static var convCases: [Case] {
+        [3, 4, 5].flatMap { k -> [Case] in
+            let s = Conv1DShape(batch: 64, inChannels: 64, outChannels: 128, length: 256, kernel: k)
+            let label = "b64 e64 t256 f128 k\(k)"
+            func buffers(_ d: Device) throws -> (View, View, View, View) {
+                let x = try d.allocate(64 * 64 * 256), w = try d.allocate(128 * 64 * k), bias = try d.allocate(128), y = try d.allocate(64 * 128 * s.outLength)
+                for v in [x, w, bias, y] { try d.fill(v.view, 0.01) }
+                return (x.view, w.view, bias.view, y.view)
+            }
+            return [
+                Case(op: "conv1d_forward", shape: label, flops: s.flops) { d in let (x, w, b, y) = try buffers(d); return { try d.conv1dForward(s, x: x, w: w, bias: b, y: y) } },
+                Case(op: "conv1d_dx", shape: label, flops: s.flops) { d in let (x, w, _, y) = try buffers(d); return { try d.conv1dBackwardData(s, dy: y, w: w, dx: x) } },
+                Case(op: "conv1d_dw", shape: label, flops: s.flops) { d in
+                    let (x, w, b, y) = try buffers(d); return { try d.conv1dBackwardWeight(s, x: x, dy: y, dw: w, db: b) } },
+            ]
+        }
+    }
+
+    /// One LSTM time step of the big char model (batch 64, hidden 512): h·W_hhᵀ (pre-transposed) plus the fused cell,
+    /// forward and backward (dh = dG·W_hh plus the cell backward).
+    static var recurrentCases: [Case] {
+        let (b, h) = (64, 512)
+        let step = MatmulShape(m: b, n: 4 * h, k: h), back = MatmulShape(m: b, n: h, k: 4 * h)
+        return [
+            Case(op: "lstm_step_fwd", shape: "b\(b) h\(h)", flops: step.flops) { d in
+                let hp = try d.allocate(b * h), w = try d.allocate(4 * h * h), g = try d.allocate(b * 4 * h), c = try d.allocate(b * h), hn = try d.allocate(b * h)
+                for v in [hp, w, g, c] { try d.fill(v.view, 0.01) }
+                return {
+                    try d.matmul(step, a: hp.view, b: w.view, c: g.view, start: .accumulate)
+                    try d.lstmForward(batch: b, hidden: h, gates: g.view, cPrev: c.view, act: g.view, c: hn.view, h: hp.view)
+                }
+            },
+            Case(op: "lstm_step_bwd", shape: "b\(b) h\(h)", flops: back.flops) { d in
+                let act = try d.allocate(b * 4 * h), c = try d.allocate(b * h), dh = try d.allocate(b * h), dg = try d.allocate(b * 4 * h)
+                let dc = try d.allocate(b * h), w = try d.allocate(4 * h * h)
+                for v in [act, c, dh, w] { try d.fill(v.view, 0.01) }
+                return {
+                    try d.lstmBackward(batch: b, hidden: h, act: act.view, cPrev: c.view, c: c.view, dh: dh.view, dcNext: nil, dGates: dg.view, dcPrev: dc.view)
+                    try d.matmul(back, a: dg.view, b: w.view, c: dh.view)
+                }
+            },
+        ]
+    }
+}
+
+/// OpenBLAS's cblas_sgemm, loaded at run time for the benchmark only.
+final class OpenBLAS {
+    typealias Sgemm = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+                                      UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    let sgemm: Sgemm
+
+    init(sgemm: Sgemm) { self.sgemm = sgemm }
+
+    static func load(threads: Int) -> OpenBLAS? {
+        guard let handle = dlopen("libopenblas.so.0", RTLD_NOW) ?? dlopen("libopenblas.so", RTLD_NOW),
+              let symbol = dlsym(handle, "cblas_sgemm") else { return nil }
+        if let set = dlsym(handle, "openblas_set_num_threads") {
+            unsafeBitCast(set, to: (@convention(c) (Int32) -> Void).self)(Int32(threads))
+        }
+        return OpenBLAS(sgemm: unsafeBitCast(symbol, to: Sgemm.self))
+    }
+
+    /// The same product (row-major; batches as a loop, since the Debian build has no batched API).
+    func prepare(_ s: MatmulShape) -> () -> Void {
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: s.extentA), b = UnsafeMutablePointer<Float>.allocate(capacity: s.extentB)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: s.extentC)
+        a.initialize(repeating: 0.5, count: s.extentA); b.initialize(repeating: 0.25, count: s.extentB); c.initialize(repeating: 0, count: s.extentC)
+        let f = sgemm
+        return {
+            for i in 0..<s.batch {
+                f(101, s.transA ? 112 : 111, s.transB ? 112 : 111, Int32(s.m), Int32(s.n), Int32(s.k), 1, a + i * s.strideA, Int32(s.lda),
+                  b + i * s.strideB, Int32(s.ldb), 0, c + i * s.strideC, Int32(s.ldc))
+            }
         }
     }
 }

@@ -2,11 +2,13 @@ import Foundation
 
 /// Batched matmul: every C element is one fma chain over k = 0..<K from its starting value.
 /// Blocking: column panels of 64 (B panel stays in L2 across all rows), 4×64 register tiles of 16
-/// SIMD16 accumulators, and k-blocks of `kc` whose partial chains are parked in C between blocks —
+/// SIMD16 accumulators, row groups of `mc` whose A block stays in L2 across the panels, and k-blocks of
+/// `kc` whose partial chains are parked in C between blocks —
 /// storing a Float and loading it back continues the same chain, so no bits change.
 extension CPUBackend {
     static let panel = 64
-    static let kc = 512
+    static let kc = 256
+    static let mc = 128
 
     public func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
         let A = a.f, C = c.f
@@ -28,25 +30,29 @@ extension CPUBackend {
         _ = packed
         let bias: UnsafeMutablePointer<Float>? = if case .bias(let v) = start { v.f } else { nil }
         let panels = (s.n + Self.panel - 1) / Self.panel
-        let rowBlocks = (s.m + 3) / 4
-        // Work items: (batch, panel, a group of row blocks) so that two threads share small m too.
-        let groups = s.batch * panels >= threads ? 1 : min(rowBlocks, (threads + s.batch * panels - 1) / (s.batch * panels))
-        parallel(s.batch * panels * groups, cost: Self.panel * s.m * s.k / groups) { range in
+        let groups = (s.m + Self.mc - 1) / Self.mc
+        // Work items: (batch, group of mc rows, chunk of panels). Inside an item the k-blocks are outermost,
+        // so the A block (mc × kc) stays in L2 while every B panel (kc × 64) of the chunk passes by.
+        let chunks = s.batch * groups >= threads ? 1 : min(panels, (threads + s.batch * groups - 1) / (s.batch * groups))
+        parallel(s.batch * groups * chunks, cost: Self.mc * s.n * s.k / chunks) { range in
             for idx in range {
-                let bi = idx / (panels * groups), jp = (idx / groups) % panels, g = idx % groups
-                let j0 = jp * Self.panel, width = min(Self.panel, s.n - j0)
-                let r0 = rowBlocks * g / groups * 4, r1 = min(s.m, rowBlocks * (g + 1) / groups * 4)
-                let ap = A + bi * s.strideA, bp = B + bi * strideB + j0, cp = C + bi * s.strideC + j0
+                let bi = idx / (groups * chunks), g = (idx / chunks) % groups, ch = idx % chunks
+                let r0 = g * Self.mc, r1 = min(s.m, r0 + Self.mc)
+                let p0 = panels * ch / chunks, p1 = panels * (ch + 1) / chunks
+                let ap = A + bi * s.strideA, bp = B + bi * strideB, cp = C + bi * s.strideC
                 var k0 = 0
                 repeat {
                     let k1 = min(s.k, k0 + Self.kc)
                     let mode: Int32 = k0 == 0 ? start.mode : 1
-                    var i = r0
-                    while i < r1 {
-                        let rows = min(4, r1 - i)
-                        MatmulKernel.tile(s, rows: rows, i0: i, k0: k0, k1: k1, width: width, a: ap, b: bp, ldb: ldb, c: cp,
-                                          mode: mode, bias: bias.map { $0 + j0 })
-                        i += rows
+                    for jp in p0..<p1 {
+                        let j0 = jp * Self.panel, width = min(Self.panel, s.n - j0)
+                        var i = r0
+                        while i < r1 {
+                            let rows = min(4, r1 - i)
+                            MatmulKernel.tile(s, rows: rows, i0: i, k0: k0, k1: k1, width: width, a: ap, b: bp + j0, ldb: ldb, c: cp + j0,
+                                              mode: mode, bias: bias.map { $0 + j0 })
+                            i += rows
+                        }
                     }
                     k0 = k1
                 } while k0 < s.k
