@@ -22,6 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Hidden size.") var hidden = 128
     @Option(help: "Embedding size.") var embedding = 64
     @Option(help: "Dropout between recurrent layers and before the classifier.") var dropout: Float = 0
+    @Option(help: "LSTM: add this to the forget-gate bias at initialisation (0: PyTorch's init).") var forgetBias: Float = 0
     @Option(help: "cnn: filters per width.") var filters = 100
     @Option(help: "cnn: comma-separated filter widths.") var convWidths = "3,4,5"
 
@@ -83,7 +84,7 @@ struct TrainCommand: ParsableCommand {
                 guard encoder == "recurrent" || task == "classify" else { throw Failure("--encoder cnn is for --task classify") }
                 guard let kind = CellKind(rawValue: cell) else { throw Failure("--cell must be lstm, gru, rnn or rnn-relu, got '\(cell)'") }
                 c.cell = kind; c.layers = layers; c.hidden = hidden; c.embedding = embedding; c.dropout = dropout
-                c.convFilters = filters; c.batch = batch; c.sequence = seq
+                c.convFilters = filters; c.batch = batch; c.sequence = seq; c.forgetBias = forgetBias
                 c.convWidths = try convWidths.split(separator: ",").map {
                     guard let w = Int($0.trimmingCharacters(in: .whitespaces)) else { throw Failure("--conv-widths must be comma-separated integers, got '\(convWidths)'") }
                     return w

@@ -77,3 +77,32 @@ import Testing
         }
     }
 }
+
+@Suite struct ConfigTests {
+    @Test("A model config written before a field existed still decodes, with defaults")
+    func olderConfigDecodes() throws {
+        let old = #"{"family":"charlm","cell":"gru","hidden":12,"vocab":30}"#
+        let c = try JSONDecoder().decode(ModelConfig.self, from: Data(old.utf8))
+        #expect(c.cell == .gru && c.hidden == 12 && c.vocab == 30 && c.forgetBias == 0 && c.layers == 1)
+        var d = ModelConfig(family: .classifier)
+        d.forgetBias = 1; d.convWidths = [2, 7]
+        #expect(try JSONDecoder().decode(ModelConfig.self, from: JSONEncoder().encode(d)) == d)
+    }
+
+    @Test("--forget-bias shifts exactly the forget slice of bias_ih of every LSTM layer")
+    func forgetBias() throws {
+        var c = ModelConfig(family: .languageModel)
+        c.vocab = 5; c.hidden = 4; c.layers = 2; c.embedding = 3; c.batch = 2; c.sequence = 3
+        let plain = try Model(c, device: Device.cpu(), seed: 9)
+        c.forgetBias = 1
+        let shifted = try Model(c, device: Device.cpu(), seed: 9)
+        for (p, q) in zip(plain.parameters, shifted.parameters) {
+            let a = try plain.device.download(p.value.view), b = try shifted.device.download(q.value.view)
+            if p.name.hasPrefix("rnn.bias_ih") {
+                #expect((0..<16).allSatisfy { (4..<8).contains($0) ? b[$0] == a[$0] + 1 : b[$0] == a[$0] }, "\(p.name)")
+            } else {
+                #expect(a == b, "\(p.name)")
+            }
+        }
+    }
+}

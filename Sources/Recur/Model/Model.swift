@@ -61,6 +61,13 @@ public final class Model: @unchecked Sendable {
             } else { bound = 1 / Float(head.inputs).squareRoot() }
             try p.initialize(device, seed: seed, stream: UInt64(i), bound: bound)
         }
+        if config.cell == .lstm, config.forgetBias != 0, let stack {
+            for layer in stack.layers {   // gate order i, f, g, o: the forget slice is [H, 2H)
+                var b = try device.download(layer.bih.value.view)
+                for j in config.hidden..<(2 * config.hidden) { b[j] = b[j] + config.forgetBias }
+                try device.upload(b, to: layer.bih.value.view)
+            }
+        }
     }
 
     /// Buffers holding state carried between batches (truncated BPTT): part of a checkpoint.

@@ -26,6 +26,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var outputs: Int = 1
     public var convWidths: [Int] = [3, 4, 5]
     public var convFilters: Int = 100
+    /// LSTM only: added to the forget-gate slice of bias_ih at initialisation (0: PyTorch's default init;
+    /// 1 helps long-range memory, Jozefowicz et al. 2015).
+    public var forgetBias: Float = 0
     public var batch: Int = 32
     public var sequence: Int = 64
 
@@ -41,6 +44,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try need(embedding > 0, "--embedding must be positive, got \(embedding)")
         try need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1), got \(dropout)")
         try need(family == .regressor || vocab > 0, "the vocabulary is empty")
+        try need(forgetBias.isFinite, "--forget-bias must be finite, got \(forgetBias)")
         try need(outputs > 0, "the model needs at least one output")
         if encoder == .cnn {
             try need(!convWidths.isEmpty && convWidths.allSatisfy { $0 > 0 && $0 <= sequence }, "--conv-widths must be positive and at most --seq (\(sequence)), got \(convWidths)")
@@ -53,5 +57,32 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case config(String)
     public var description: String {
         switch self { case .config(let s): s }
+    }
+}
+
+extension ModelConfig {
+    enum CodingKeys: String, CodingKey {
+        case family, encoder, cell, vocab, inputs, embedding, hidden, layers, dropout, outputs, convWidths, convFilters, forgetBias, batch, sequence
+    }
+
+    /// Fields missing from an older checkpoint take their defaults, so a config written before a field
+    /// existed still loads.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(family: try c.decode(Family.self, forKey: .family))
+        encoder = try c.decodeIfPresent(Encoder.self, forKey: .encoder) ?? encoder
+        cell = try c.decodeIfPresent(CellKind.self, forKey: .cell) ?? cell
+        vocab = try c.decodeIfPresent(Int.self, forKey: .vocab) ?? vocab
+        inputs = try c.decodeIfPresent(Int.self, forKey: .inputs) ?? inputs
+        embedding = try c.decodeIfPresent(Int.self, forKey: .embedding) ?? embedding
+        hidden = try c.decodeIfPresent(Int.self, forKey: .hidden) ?? hidden
+        layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? layers
+        dropout = try c.decodeIfPresent(Float.self, forKey: .dropout) ?? dropout
+        outputs = try c.decodeIfPresent(Int.self, forKey: .outputs) ?? outputs
+        convWidths = try c.decodeIfPresent([Int].self, forKey: .convWidths) ?? convWidths
+        convFilters = try c.decodeIfPresent(Int.self, forKey: .convFilters) ?? convFilters
+        forgetBias = try c.decodeIfPresent(Float.self, forKey: .forgetBias) ?? forgetBias
+        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? batch
+        sequence = try c.decodeIfPresent(Int.self, forKey: .sequence) ?? sequence
     }
 }
