@@ -26,7 +26,9 @@ public struct SVGChart {
         func px(_ x: Double) -> Double { l + (x - x0) / (x1 - x0) * (width - l - r) }
         func py(_ y: Double) -> Double { height - b - (y - y0) / (y1 - y0) * (height - t - b) }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
-        func label(_ v: Double) -> String { abs(v) >= 1000 || (abs(v) < 0.01 && v != 0) ? String(format: "%.3g", v) : String(format: "%.3g", v) }
+        func label(_ v: Double) -> String {
+            v == v.rounded() && abs(v) < 1e7 ? String(format: "%.0f", v) : String(format: "%.3g", v)
+        }
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(f(width / 2 - r / 2 + l / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(escape(title))</text>\n"
