@@ -25,9 +25,8 @@ struct DeviceOptions: ParsableArguments {
 
     /// The chosen device; the reason goes to stderr in one line.
     func open() throws -> Device {
-        let spec = device ?? ProcessInfo.processInfo.environment[Devices.environmentVariable].flatMap { $0.isEmpty ? nil : $0 } ?? "auto"
         do {
-            let (d, note) = try Devices.select(spec, threads: threads)
+            let (d, note) = try Devices.preferred(device, threads: threads)
             Console.note(note)
             return d
         } catch {

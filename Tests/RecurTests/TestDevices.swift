@@ -29,7 +29,6 @@ enum TestDevices {
 enum Repo {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static var kernels: URL { root.appendingPathComponent("Kernels") }
-    static var shared: URL { root.deletingLastPathComponent().appendingPathComponent("shared") }
 }
 
 /// Bits of a float array, for exact comparisons.

@@ -13,7 +13,6 @@ extension CPUBackend {
     public func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
         let A = a.f, C = c.f
         var B = b.f, ldb = s.ldb, strideB = s.strideB
-        var packed: UnsafeMutablePointer<Float>? = nil
         if s.transB {   // Bᵀ (n×k) packed as k×n in 32×32 blocks; copying changes no bits
             let copies = s.strideB == 0 ? 1 : s.batch
             let p = scratch(copies * s.k * s.n)
@@ -25,9 +24,8 @@ extension CPUBackend {
                     for j in jb..<min(jb + 32, s.n) { for kk in kb..<min(kb + 32, s.k) { to[kk * s.n + j] = from[j * s.ldb + kk] } }
                 }
             }
-            packed = p; B = p; ldb = s.n; strideB = s.strideB == 0 ? 0 : s.k * s.n
+            B = p; ldb = s.n; strideB = s.strideB == 0 ? 0 : s.k * s.n
         }
-        _ = packed
         let bias: UnsafeMutablePointer<Float>? = if case .bias(let v) = start { v.f } else { nil }
         let panels = (s.n + Self.panel - 1) / Self.panel
         let groups = (s.m + Self.mc - 1) / Self.mc

@@ -84,11 +84,11 @@ func permutation(_ n: Int, seed: UInt64, stream: UInt64) -> [Int] {
     return p
 }
 
-/// Log-softmax argmax helpers on the host.
+/// Helpers on the host.
 enum Host {
     static func argmax(_ row: ArraySlice<Float>) -> Int {
         var best = row.startIndex
-        for j in row.indices where row[j] > row[best] || (row[j].isNaN && !row[best].isNaN) { best = j }
+        for j in row.indices where takesMax(row[j], row[best]) { best = j }
         return best - row.startIndex
     }
 }

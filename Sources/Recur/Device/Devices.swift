@@ -67,9 +67,9 @@ public enum Devices {
         return nil
     }
 
-    /// The device a user asked for in `RECUR_DEVICE` (default `auto`); the reason is returned in `note`.
-    public static func preferred(threads: Int? = nil) throws -> (device: Device, note: String) {
-        let spec = ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 } ?? "auto"
+    /// The device asked for: `explicit` if given, else `RECUR_DEVICE`, else `auto`; the reason is in `note`.
+    public static func preferred(_ explicit: String? = nil, threads: Int? = nil) throws -> (device: Device, note: String) {
+        let spec = explicit ?? ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 } ?? "auto"
         return try select(spec, threads: threads)
     }
 

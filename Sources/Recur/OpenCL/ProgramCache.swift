@@ -9,7 +9,7 @@ enum ProgramCache {
     static func build(context: cl_context, device: cl_device_id, info: DeviceInfo) throws -> cl_program {
         let (names, text) = try KernelSource.program()
         let options = KernelSource.buildOptions
-        let key = fnv1a("\(info.name)|\(info.driver)|\(info.version)|\(options)|\(text)")
+        let key = FNV1a.hash("\(info.name)|\(info.driver)|\(info.version)|\(options)|\(text)")
         let file = cacheDirectory().map { "\($0)/\(String(key, radix: 16)).clbin" }
 
         if let file, let binary = FileManager.default.contents(atPath: file),
@@ -85,9 +85,4 @@ enum ProgramCache {
         return dir
     }
 
-    static func fnv1a(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
-    }
 }

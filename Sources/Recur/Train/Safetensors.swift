@@ -112,11 +112,11 @@ public enum Safetensors {
 
     /// FNV-1a 64 of the tensors' bits in name order: the checksum stored in the metadata.
     public static func checksum(_ tensors: [String: Tensor]) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h = FNV1a()
         for name in tensors.keys.sorted() {
-            for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            for v in tensors[name]!.bits { for s in stride(from: 0, to: 32, by: 8) { h = (h ^ UInt64((v >> UInt32(s)) & 0xff)) &* 0x100_0000_01b3 } }
+            h.add(name.utf8)
+            for v in tensors[name]!.bits { h.add(stride(from: 0, to: 32, by: 8).lazy.map { UInt8(truncatingIfNeeded: v >> UInt32($0)) }) }
         }
-        return String(h, radix: 16)
+        return String(h.value, radix: 16)
     }
 }

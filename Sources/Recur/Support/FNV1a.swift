@@ -1,0 +1,14 @@
+/// FNV-1a, 64-bit: the hash behind the program-cache key and the checkpoint checksums.
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        for b in bytes { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
+    }
+
+    static func hash(_ s: String) -> UInt64 {
+        var h = FNV1a()
+        h.add(s.utf8)
+        return h.value
+    }
+}
