@@ -21,6 +21,7 @@ struct DevicesCommand: ParsableCommand {
                     print("    platform \(i.platform); vendor \(i.vendor); driver \(i.driver); \(i.version); \(i.openCLCVersion)")
                     print("    \(i.computeUnits) compute units, \(i.globalMemoryBytes >> 20) MiB global memory, max allocation \(i.maxAllocationBytes >> 20) MiB")
                     print("    fp32: \((i.fpCapabilities ?? []).joined(separator: ", "))")
+                    if let t = i.tuning { print("    kernels: \(t)") }
                 }
                 print("    admitted: \(i.admitted ? "yes" : "no") — \(i.reason)")
             }

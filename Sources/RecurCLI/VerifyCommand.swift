@@ -10,6 +10,8 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var options: DeviceOptions
     @Option(help: "Seed for inputs and for the extra shapes.") var seed: UInt64 = 1
     @Option(help: "Extra cases with shapes drawn from the seed, beyond the fixed sweep.") var cases: Int = 48
+    @Option(name: .customLong("op"), help: "Only this op (repeatable), e.g. --op matmul --op adam.") var only: [String] = []
+    @Option(help: "Only cases whose label contains this text.") var label: String?
     @Flag(help: "Print a JSON object.") var json = false
 
     struct OpReport: Codable {
@@ -28,6 +30,9 @@ struct VerifyCommand: ParsableCommand {
 
     func validate() throws {
         if cases < 0 { throw ValidationError("--cases must be ≥ 0, got \(cases)") }
+        if let unknown = only.first(where: { !OpCatalogue.ops.contains($0) }) {
+            throw ValidationError("--op: unknown op '\(unknown)'; known: \(OpCatalogue.ops.joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -35,7 +40,10 @@ struct VerifyCommand: ParsableCommand {
             let device = try options.open()
             let reference = Device.cpu(threads: device.info.kind == .cpu ? 1 : nil)
             var reports: [String: OpReport] = [:]
-            let all = OpCatalogue.fixed + OpCatalogue.random(seed: seed, count: cases)
+            let all = (OpCatalogue.fixed + OpCatalogue.random(seed: seed, count: cases)).filter { c in
+                (only.isEmpty || only.contains(c.op)) && (label.map { c.label.contains($0) } ?? true)
+            }
+            if all.isEmpty { throw Failure("--label: no case of the chosen ops has a label containing '\(label ?? "")'") }
             for c in all {
                 let cmp = OpComparison(try c.run(on: reference, seed: seed), try c.run(on: device, seed: seed))
                 var r = reports[c.op] ?? OpReport(op: c.op, cases: 0, identical: true, maxUlp: 0)

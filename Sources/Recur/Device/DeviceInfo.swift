@@ -26,4 +26,8 @@ public struct DeviceInfo: Sendable, Codable, Equatable {
     public var deviceType: String? = nil
     /// OpenCL only: the floating-point capabilities found in CL_DEVICE_SINGLE_FP_CONFIG.
     public var fpCapabilities: [String]? = nil
+    /// OpenCL: the most work-items in one work-group.
+    public var maxWorkGroupSize: Int? = nil
+    /// OpenCL: the kernel tuning in use and where it came from.
+    public var tuning: String? = nil
 }

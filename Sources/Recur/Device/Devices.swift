@@ -28,8 +28,8 @@ public enum Devices {
     public static func openCLCount() -> Int { (try? CL.devices().count) ?? 0 }
 
     /// Opens OpenCL device `index` and decides its admission.
-    public static func openCL(_ index: Int) throws -> Device {
-        let backend = try OpenCLBackend(index: index)
+    public static func openCL(_ index: Int, tuning: KernelTuning? = nil) throws -> Device {
+        let backend = try OpenCLBackend(index: index, tuning: tuning)
         let device = Device(backend: backend)
         if backend.info.admitted {
             let failed = selfTest(device)

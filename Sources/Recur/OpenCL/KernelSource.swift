@@ -10,6 +10,21 @@ public enum KernelSource {
     /// Options every program is built with (NUMERICS rule 5). Nothing that relaxes IEEE arithmetic.
     public static let buildOptions = "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt"
 
+    /// Environment variable with extra build options for diagnosis (e.g. `-cl-opt-disable` under
+    /// oclgrind, whose 21.10 release cannot execute the `freeze` instruction optimised code has).
+    /// Only options that cannot relax IEEE arithmetic are accepted.
+    public static let extraOptionsVariable = "RECUR_CL_OPTIONS"
+    static let allowedExtraOptions: Set<String> = ["-cl-opt-disable", "-g", "-Werror", "-w"]
+
+    /// `buildOptions` plus the accepted `RECUR_CL_OPTIONS`; throws on an option that is not allowed.
+    public static func options() throws -> String {
+        let extra = (ProcessInfo.processInfo.environment[extraOptionsVariable] ?? "").split(separator: " ").map(String.init)
+        if let bad = extra.first(where: { !allowedExtraOptions.contains($0) }) {
+            throw DeviceError.unavailable("\(extraOptionsVariable): option '\(bad)' is not allowed (allowed: \(allowedExtraOptions.sorted().joined(separator: " ")))")
+        }
+        return ([buildOptions] + extra).joined(separator: " ")
+    }
+
     /// The kernel text compiled into this binary, in build order.
     public static var embedded: [(name: String, source: String)] { EmbeddedKernels.files }
 
@@ -35,15 +50,12 @@ public enum KernelSource {
         }
     }
 
-    /// Tuning constants prepended as `#define`s (CLBlast style). They change speed, never bits:
-    /// every variant keeps each output's chain. RB_M: rows of C per work-item in `matmul_rb`.
-    public static let tuning: [String: Int] = ["RB_M": 4]
-
-    /// One program text: the contract pragma, the tuning defines, then each file in order.
-    public static func program() throws -> (names: String, text: String) {
+    /// One program text: the contract pragma, the tuning `#define`s (`KernelTuning`), then each
+    /// file in order.
+    public static func program(defines: [(String, Int)]) throws -> (names: String, text: String) {
         let parts = try files()
-        let defines = tuning.keys.sorted().map { "#define \($0) \(tuning[$0]!)\n" }.joined()
-        let text = "#pragma OPENCL FP_CONTRACT OFF\n" + defines + parts.map { "// ---- \($0.name)\n\($0.source)" }.joined(separator: "\n")
+        let text = "#pragma OPENCL FP_CONTRACT OFF\n" + defines.map { "#define \($0.0) \($0.1)\n" }.joined()
+            + parts.map { "// ---- \($0.name)\n\($0.source)" }.joined(separator: "\n")
         return (parts.map(\.name).joined(separator: ", "), text)
     }
 }

@@ -2,17 +2,51 @@
 extension OpenCLBackend {
     public func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
         let bias: View = if case .bias(let v) = start { v } else { a }
-        if info.deviceType == "cpu" && !s.transB {   // register-blocked variant for CPU-type devices
-            let rows = KernelSource.tuning["RB_M"] ?? 4
-            try launch("matmul_rb", [(s.n + 15) / 16, (s.m + rows - 1) / rows, s.batch],
-                       [.int(s.m), .int(s.n), .int(s.k), .int(s.transA ? 1 : 0), .int(s.lda), .int(s.ldb), .int(s.ldc),
-                        .int(s.strideA), .int(s.strideB), .int(s.strideC), .int(Int(start.mode)), .view(a), .view(b), .view(c), .view(bias)])
+        switch tuning.matmul {
+        case .rb:
+            try matmulRegisterBlocked(s, a: a, b: b, c: c, start: start, bias: bias)
             return
+        case .tiled:
+            try launch("matmul_tiled", [s.n, s.m, s.batch],
+                       [.int(s.m), .int(s.n), .int(s.k), .int(s.transA ? 1 : 0), .int(s.transB ? 1 : 0),
+                        .int(s.lda), .int(s.ldb), .int(s.ldc), .int(s.strideA), .int(s.strideB), .int(s.strideC),
+                        .int(Int(start.mode)), .view(a), .view(b), .view(c), .view(bias)], local: [tuning.tile, tuning.tile, 1])
+            return
+        default:
+            break
         }
         try launch("matmul", [s.n, s.m, s.batch],
                    [.int(s.m), .int(s.n), .int(s.k), .int(s.transA ? 1 : 0), .int(s.transB ? 1 : 0),
                     .int(s.lda), .int(s.ldb), .int(s.ldc), .int(s.strideA), .int(s.strideB), .int(s.strideC),
                     .int(Int(start.mode)), .view(a), .view(b), .view(c), .view(bias)])
+    }
+
+    /// `matmul_rb` in k-blocks of `tuning.kBlock` (each block after the first accumulates into C, so
+    /// every output keeps its one chain); a transposed B is first copied to scratch untransposed.
+    private func matmulRegisterBlocked(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart, bias: View) throws {
+        var bView = b, ldb = s.ldb, strideB = s.strideB
+        if s.transB {
+            let copies = s.strideB == 0 ? 1 : s.batch
+            let t = try transposeScratch(copies * s.k * s.n)
+            try launch("transpose_strided", [(s.k + 15) / 16, (s.n + 15) / 16, copies], [.int(s.n), .int(s.k), .int(s.ldb), .int(s.strideB), .view(b), .view(t.view)], local: [1, 1, 1])
+            bView = t.view
+            ldb = s.n
+            strideB = s.strideB == 0 ? 0 : s.k * s.n
+        }
+        let cols = 16 * tuning.rbV, rows = tuning.rbM
+        let block = tuning.kBlock > 0 ? tuning.kBlock : max(s.k, 1)
+        var k0 = 0
+        repeat {
+            let kn = min(block, s.k - k0)
+            let mode = k0 == 0 ? Int(start.mode) : 1
+            let aPart = a.slice(s.transA ? k0 * s.lda : k0, a.count - (s.transA ? k0 * s.lda : k0))
+            let bPart = bView.slice(k0 * ldb, bView.count - k0 * ldb)
+            try launch("matmul_rb", [(s.n + cols - 1) / cols, (s.m + rows - 1) / rows, s.batch],
+                       [.int(s.m), .int(s.n), .int(kn), .int(s.transA ? 1 : 0), .int(s.lda), .int(ldb), .int(s.ldc),
+                        .int(s.strideA), .int(strideB), .int(s.strideC), .int(mode), .view(aPart), .view(bPart), .view(c), .view(bias)],
+                       local: [1, 1, 1])
+            k0 += kn
+        } while k0 < s.k
     }
 
     private func convArgs(_ s: Conv1DShape) -> [Arg] {

@@ -5,16 +5,25 @@ import Foundation
 /// Ops are enqueued without waiting; `read` and `synchronize` wait.
 public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     public internal(set) var info: DeviceInfo
+    /// The kernel variant and constants this device's program was built with.
+    public let tuning: KernelTuning
     let device: cl_device_id
     let context: cl_context
     let queue: cl_command_queue
     let program: cl_program
     private var kernels: [String: cl_kernel] = [:]
     private var scratch: Buffer?
+    private var transposed: Buffer?
     private let lock = NSLock()
+    /// With `RECUR_CL_KEEP_BUFFERS=1` every buffer is retained until the device goes, so no buffer
+    /// name is reused: oclgrind 21.10 keeps a released buffer's shadow state for the next buffer
+    /// that gets its name and then reports false "uninitialized" reads (Scripts/oclgrind/).
+    private var kept: [cl_mem] = []
+    private let keepBuffers = ProcessInfo.processInfo.environment["RECUR_CL_KEEP_BUFFERS"] == "1"
 
-    /// Opens OpenCL device `index` in the order `CL.devices()` lists them (`recur devices`).
-    public init(index: Int) throws {
+    /// Opens OpenCL device `index` in the order `CL.devices()` lists them (`recur devices`), with
+    /// `tuning`, or else the one `KernelTuning.resolve` finds.
+    public init(index: Int, tuning: KernelTuning? = nil) throws {
         let all = try CL.devices()
         guard index >= 0, index < all.count else {
             throw DeviceError.unavailable(all.isEmpty ? "no OpenCL device found (no ICD or platform)"
@@ -22,6 +31,12 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         }
         device = all[index].device
         info = try CL.describe(all[index].platform, device, index: index)
+        let resolved = try tuning.map { ($0, "explicit") } ?? KernelTuning.resolve(for: info)
+        if resolved.0.matmul == .tiled, let most = info.maxWorkGroupSize, resolved.0.tile * resolved.0.tile > most {
+            throw DeviceError.unavailable("tuning \(resolved.0) (\(resolved.1)): a \(resolved.0.tile)×\(resolved.0.tile) work-group exceeds \(info.name)'s maximum of \(most) work-items")
+        }
+        self.tuning = resolved.0
+        info.tuning = "\(resolved.0) (\(resolved.1))"
         var status: cl_int = 0
         var dev: cl_device_id? = device
         guard let ctx = clCreateContext(nil, 1, &dev, nil, nil, &status), status == CL_SUCCESS else {
@@ -33,7 +48,7 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             throw DeviceError.openCL(call: "clCreateCommandQueue", code: status, detail: info.name)
         }
         queue = q
-        do { program = try ProgramCache.build(context: ctx, device: device, info: info) } catch {
+        do { program = try ProgramCache.build(context: ctx, device: device, info: info, tuning: resolved.0) } catch {
             clReleaseCommandQueue(q); clReleaseContext(ctx)
             throw error
         }
@@ -42,6 +57,8 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     deinit {
         clFinish(queue)
         scratch = nil
+        transposed = nil
+        for m in kept { clReleaseMemObject(m) }
         for k in kernels.values { clReleaseKernel(k) }
         clReleaseProgram(program)
         clReleaseCommandQueue(queue)
@@ -57,6 +74,10 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             throw DeviceError.openCL(call: "clCreateBuffer", code: status,
                                      detail: "\(bytes) bytes on \(info.name), global memory \(info.globalMemoryBytes) bytes")
         }
+        if keepBuffers {
+            clRetainMemObject(mem)
+            lock.withLock { kept.append(mem) }
+        }
         return Buffer(count: count, storage: .opencl(mem), owner: ObjectIdentifier(self))
     }
 
@@ -71,9 +92,8 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     }
 
     public func fill(_ view: View, bits: UInt32) throws {
-        var pattern = bits
-        try CL.check(clEnqueueFillBuffer(queue, view.mem, &pattern, 4, view.offset * 4, view.count * 4, 0, nil, nil),
-                     "clEnqueueFillBuffer", "\(view.count * 4) bytes")
+        guard view.count > 0 else { return }
+        try launch("fill_bits", [view.count], [.int(view.count), .view(view), .uint(bits)])
     }
 
     public func synchronize() throws { try CL.check(clFinish(queue), "clFinish") }
@@ -84,9 +104,10 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         case int(Int), uint(UInt32), float(Float), view(View)
     }
 
-    /// Sets the arguments of kernel `name` and enqueues it over `global` work-items (no local size:
-    /// every kernel bounds-checks, and no result depends on the work-group shape).
-    func launch(_ name: String, _ global: [Int], _ args: [Arg]) throws {
+    /// Sets the arguments of kernel `name` and enqueues it over `global` work-items. Without `local`
+    /// the driver picks the work-group shape (every such kernel bounds-checks and no result depends on
+    /// it); with `local`, `global` is rounded up to a multiple of it (tiled kernels).
+    func launch(_ name: String, _ global: [Int], _ args: [Arg], local: [Int]? = nil) throws {
         lock.lock()
         defer { lock.unlock() }
         let kernel: cl_kernel
@@ -113,9 +134,23 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             }
         }
         guard global.allSatisfy({ $0 > 0 }) else { return }
-        var sizes = global
-        try CL.check(clEnqueueNDRangeKernel(queue, kernel, cl_uint(sizes.count), nil, &sizes, nil, 0, nil, nil),
-                     "clEnqueueNDRangeKernel", "\(name) over \(global)")
+        if var local {
+            var sizes = zip(global, local).map { g, l in (g + l - 1) / l * l }
+            try CL.check(clEnqueueNDRangeKernel(queue, kernel, cl_uint(sizes.count), nil, &sizes, &local, 0, nil, nil),
+                         "clEnqueueNDRangeKernel", "\(name) over \(sizes) in groups of \(local)")
+        } else {
+            var sizes = global
+            try CL.check(clEnqueueNDRangeKernel(queue, kernel, cl_uint(sizes.count), nil, &sizes, nil, 0, nil, nil),
+                         "clEnqueueNDRangeKernel", "\(name) over \(global)")
+        }
+    }
+
+    /// A grow-only scratch buffer for a transposed matmul operand (in-order queue: safe to reuse).
+    func transposeScratch(_ count: Int) throws -> Buffer {
+        if let s = transposed, s.count >= count { return s }
+        let s = try allocate(count: count)
+        transposed = s
+        return s
     }
 
     /// A grow-only scratch buffer for partial sums; safe to reuse because the queue is in order.

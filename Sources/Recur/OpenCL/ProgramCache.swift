@@ -6,9 +6,9 @@ import Foundation
 /// and source text, so a second start skips the compiler. A cache that cannot be read or written
 /// is ignored; a build failure throws `DeviceError.build` with the log.
 enum ProgramCache {
-    static func build(context: cl_context, device: cl_device_id, info: DeviceInfo) throws -> cl_program {
-        let (names, text) = try KernelSource.program()
-        let options = KernelSource.buildOptions
+    static func build(context: cl_context, device: cl_device_id, info: DeviceInfo, tuning: KernelTuning) throws -> cl_program {
+        let (names, text) = try KernelSource.program(defines: tuning.defines)
+        let options = try KernelSource.options()
         let key = FNV1a.hash("\(info.name)|\(info.driver)|\(info.version)|\(options)|\(text)")
         let file = cacheDirectory().map { "\($0)/\(String(key, radix: 16)).clbin" }
 

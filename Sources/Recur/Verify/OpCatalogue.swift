@@ -51,6 +51,20 @@ public enum OpCatalogue {
         return cases
     }()
 
+    /// `count` matmul cases with shapes, transposes, batch strides and start modes drawn from `seed`
+    /// (kernel variants and tuning candidates are checked on these).
+    public static func randomMatmul(seed: UInt64, count: Int) -> [OpCase] {
+        var rng = PhiloxStream(seed: seed, stream: 0x3A7)
+        func dim(_ hi: Int) -> Int { [1, 2, 3, 5, 7, 13, 16, 17, 31, 32, 33, 64, 97, 127, 128, 129].filter { $0 <= hi }.randomElement(&rng) }
+        return (0..<count).map { _ in
+            let tA = rng.next() % 2 == 0, tB = rng.next() % 2 == 0
+            let batch = dim(5), m = dim(129), n = dim(129), k = dim(129) + rng.int(in: 0...300)
+            var s = MatmulShape(batch: batch, m: m, n: n, k: k, transA: tA, transB: tB)
+            if batch > 1, rng.next() % 4 == 0 { s.strideB = 0 }   // one B for every batch entry
+            return matmul(s, start: rng.int(in: 0...2), special: rng.next() % 3 == 0)
+        }
+    }
+
     /// `count` extra cases with shapes drawn from `seed`, cycling through the op families.
     public static func random(seed: UInt64, count: Int) -> [OpCase] {
         var rng = PhiloxStream(seed: seed, stream: 0x5A9E)

@@ -1,0 +1,138 @@
+import Foundation
+
+/// The kernel variant and tuning constants an OpenCL device runs with (CLBlast style): the
+/// constants enter the program as `#define`s, the variant picks which kernel a launch uses.
+///
+/// Tuning changes speed, never bits: every variant computes each output as the same fma chain
+/// (k = 0..K-1 from its start value), and `recur tune` refuses a candidate the op catalogue does
+/// not find bit-identical to the CPU.
+///
+/// Where a device's tuning comes from, first match wins: `RECUR_TUNING` (e.g.
+/// `matmul=rb,RB_M=8,RB_V=2,KB=256`), the per-user cache written by `recur tune` (keyed by device name, driver
+/// and OpenCL version), the built-in table by device type and vendor.
+public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible {
+    /// Matmul kernel family.
+    public enum Matmul: String, Codable, Sendable, CaseIterable {
+        /// One output per work-item (`matmul`): every shape, every device.
+        case simple
+        /// `RB_M`×`16·RB_V` block of C per work-item in `float16` registers, no local memory
+        /// (`matmul_rb`): CPU-type devices (PoCL). A transposed B is copied untransposed first.
+        case rb
+        /// Work-group tiles of `TILE`×`TILE` outputs through local memory (`matmul_tiled`): GPUs.
+        case tiled
+    }
+
+    public var matmul: Matmul
+    /// Rows of C per work-item in `matmul_rb` (1...16).
+    public var rbM: Int
+    /// `float16` vectors per row in `matmul_rb` (1...4): the block is `rbM`×`16·rbV`.
+    public var rbV: Int
+    /// K per launch of `matmul_rb` (0: all of K in one launch); blocks after the first accumulate.
+    public var kBlock: Int
+    /// Side of the square work-group tile in `matmul_tiled` (4, 8, 16 or 32).
+    public var tile: Int
+
+    public init(matmul: Matmul, rbM: Int = 8, rbV: Int = 2, kBlock: Int = 0, tile: Int = 16) {
+        self.matmul = matmul
+        self.rbM = rbM
+        self.rbV = rbV
+        self.kBlock = kBlock
+        self.tile = tile
+    }
+
+    /// The `#define`s prepended to the program.
+    public var defines: [(String, Int)] { [("RB_M", rbM), ("RB_V", rbV), ("TILE", tile)] }
+
+    public var description: String {
+        switch matmul {
+        case .simple: "matmul=simple"
+        case .rb: "matmul=rb,RB_M=\(rbM),RB_V=\(rbV),KB=\(kBlock)"
+        case .tiled: "matmul=tiled,TILE=\(tile)"
+        }
+    }
+
+    /// Parses `matmul=rb,RB_M=8,TILE=16` (any subset; the rest from `base`).
+    public static func parse(_ text: String, base: KernelTuning) throws -> KernelTuning {
+        var t = base
+        for item in text.split(separator: ",") {
+            let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2 else { throw DeviceError.unavailable("tuning '\(text)': '\(item)' is not key=value") }
+            switch kv[0] {
+            case "matmul":
+                guard let m = Matmul(rawValue: kv[1]) else {
+                    throw DeviceError.unavailable("tuning '\(text)': matmul must be one of \(Matmul.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                t.matmul = m
+            case "RB_M":
+                guard let v = Int(kv[1]), (1...16).contains(v) else { throw DeviceError.unavailable("tuning '\(text)': RB_M must be 1...16") }
+                t.rbM = v
+            case "RB_V":
+                guard let v = Int(kv[1]), (1...4).contains(v) else { throw DeviceError.unavailable("tuning '\(text)': RB_V must be 1...4") }
+                t.rbV = v
+            case "KB":
+                guard let v = Int(kv[1]), v >= 0 else { throw DeviceError.unavailable("tuning '\(text)': KB must be ≥ 0 (0: no k-blocks)") }
+                t.kBlock = v
+            case "TILE":
+                guard let v = Int(kv[1]), [4, 8, 16, 32].contains(v) else { throw DeviceError.unavailable("tuning '\(text)': TILE must be 4, 8, 16 or 32") }
+                t.tile = v
+            default:
+                throw DeviceError.unavailable("tuning '\(text)': unknown key '\(kv[0])' (matmul, RB_M, RB_V, KB, TILE)")
+            }
+        }
+        return t
+    }
+
+    /// The built-in table: register blocks for CPU-type devices, local-memory tiles for GPUs
+    /// (16×16 everywhere until a device is tuned), the simple kernel for anything else.
+    public static func builtIn(for info: DeviceInfo) -> KernelTuning {
+        switch info.deviceType {
+        case "cpu": KernelTuning(matmul: .rb, rbM: 8, rbV: 2, kBlock: 128)   // PoCL 3.1, `recur tune`, docs/PERFORMANCE.md
+        case "gpu" where info.vendor.lowercased().contains("oclgrind"): KernelTuning(matmul: .simple)
+        case "gpu" where (info.maxWorkGroupSize ?? 256) >= 256: KernelTuning(matmul: .tiled, tile: 16)
+        case "gpu": KernelTuning(matmul: .tiled, tile: 8)
+        default: KernelTuning(matmul: .simple)
+        }
+    }
+
+    /// Environment variable that overrides the tuning of every OpenCL device in the process.
+    public static let environmentVariable = "RECUR_TUNING"
+
+    /// The tuning device `info` gets, and where it came from (`RECUR_TUNING`, `tuned`, `built-in`).
+    public static func resolve(for info: DeviceInfo) throws -> (tuning: KernelTuning, source: String) {
+        let builtIn = builtIn(for: info)
+        if let text = ProcessInfo.processInfo.environment[environmentVariable], !text.isEmpty {
+            return (try parse(text, base: builtIn), environmentVariable)
+        }
+        if let tuned = TuningCache.load()[TuningCache.key(info)] { return (tuned, "tuned") }
+        return (builtIn, "built-in")
+    }
+}
+
+/// The per-user table of tuned values (`tuning.json` in the program cache folder), keyed by
+/// device name, driver version and OpenCL version, so a driver update asks for a new tune.
+public enum TuningCache {
+    public static func key(_ info: DeviceInfo) -> String { "\(info.name) | \(info.driver) | \(info.version)" }
+
+    static var file: String? { ProgramCache.cacheDirectory().map { $0 + "/tuning.json" } }
+
+    /// Every stored entry; an unreadable file counts as empty.
+    public static func load() -> [String: KernelTuning] {
+        guard let file, let data = FileManager.default.contents(atPath: file),
+              let table = try? JSONDecoder().decode([String: KernelTuning].self, from: data) else { return [:] }
+        return table
+    }
+
+    /// Stores `tuning` for the device; returns the file written. Atomic (write then rename).
+    @discardableResult
+    public static func store(_ tuning: KernelTuning, for info: DeviceInfo) throws -> String {
+        guard let file else { throw DeviceError.unavailable("no cache folder (RECUR_NO_CACHE set, or no HOME/XDG_CACHE_HOME)") }
+        var table = load()
+        table[key(info)] = tuning
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do { try encoder.encode(table).write(to: URL(fileURLWithPath: file), options: .atomic) } catch {
+            throw DeviceError.unavailable("\(file): cannot write the tuning table (\(error.localizedDescription))")
+        }
+        return file
+    }
+}

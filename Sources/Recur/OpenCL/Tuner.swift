@@ -1,0 +1,96 @@
+import Foundation
+
+/// Searches the matmul tuning space of an OpenCL device (`recur tune`).
+///
+/// Every candidate is built, checked bit-identical against the CPU device on the matmul cases of
+/// the op catalogue (a candidate that differs is refused, never timed), then timed on the matmul
+/// shapes training uses; the score is the geometric mean of GFLOP/s over those shapes.
+public struct Tuner {
+    /// One candidate's outcome.
+    public struct Trial: Codable, Sendable {
+        public var tuning: String
+        public var identical: Bool
+        /// GFLOP/s per shape (same order as `Tuner.shapes`); empty when not identical.
+        public var gflops: [Double]
+        /// Geometric mean of `gflops`; 0 when not identical.
+        public var score: Double
+    }
+
+    /// The shapes timed: squares, the LSTM products (forward, dW, dX) and a batch of small ones.
+    public static let shapes: [MatmulShape] = [
+        MatmulShape(m: 256, n: 256, k: 256),
+        MatmulShape(m: 1024, n: 1024, k: 1024),
+        MatmulShape(m: 64, n: 2048, k: 1024),
+        MatmulShape(m: 2048, n: 1024, k: 64, transA: true),
+        MatmulShape(m: 64, n: 1024, k: 2048, transB: true),
+        MatmulShape(batch: 16, m: 128, n: 128, k: 128),
+    ]
+
+    public let index: Int
+    public let repeats: Int
+
+    public init(index: Int, repeats: Int = 3) {
+        self.index = index
+        self.repeats = repeats
+    }
+
+    /// The candidates for a device: register blocks over rows, vectors and k-blocks for CPU-type
+    /// devices; tile sides for GPUs; the simple kernel always, as the baseline.
+    public static func candidates(for info: DeviceInfo, maxWorkGroup: Int) -> [KernelTuning] {
+        var list = [KernelTuning(matmul: .simple)]
+        if info.deviceType == "cpu" {
+            // RB_V = 3 measured 3-5x slower on PoCL 3.1 (odd float16 counts); not searched.
+            for m in [4, 6, 8, 12] {
+                for v in [1, 2] {
+                    for kb in [0, 128, 256] { list.append(KernelTuning(matmul: .rb, rbM: m, rbV: v, kBlock: kb)) }
+                }
+            }
+            list.append(KernelTuning(matmul: .rb, rbM: 8, rbV: 2, kBlock: 64))
+        } else {
+            for t in [8, 16, 32] where t * t <= maxWorkGroup { list.append(KernelTuning(matmul: .tiled, tile: t)) }
+        }
+        return list
+    }
+
+    /// Runs `candidates` and returns every trial, best first. `progress` sees each as it ends.
+    public func run(_ candidates: [KernelTuning], progress: (Trial) -> Void = { _ in }) throws -> [Trial] {
+        let cpu = Device.cpu()
+        let cases = OpCatalogue.fixed.filter { $0.op == "matmul" }
+            + OpCatalogue.randomMatmul(seed: 7, count: 24)
+        let references = try cases.map { try $0.run(on: cpu, seed: 7) }
+        var trials: [Trial] = []
+        for tuning in candidates {
+            let device = Device(backend: try OpenCLBackend(index: index, tuning: tuning))
+            var identical = true
+            for (c, reference) in zip(cases, references) where identical {
+                identical = OpComparison(reference, try c.run(on: device, seed: 7)).identical
+            }
+            var trial = Trial(tuning: tuning.description, identical: identical, gflops: [], score: 0)
+            if identical {
+                trial.gflops = try Self.shapes.map { try time($0, on: device) }
+                trial.score = exp(trial.gflops.map { log(max($0, 1e-9)) }.reduce(0, +) / Double(trial.gflops.count))
+            }
+            progress(trial)
+            trials.append(trial)
+        }
+        return trials.sorted { $0.score > $1.score }
+    }
+
+    /// Median GFLOP/s of `repeats` timed runs after one warm-up.
+    func time(_ s: MatmulShape, on device: Device) throws -> Double {
+        let a = try device.allocate(s.extentA).view, b = try device.allocate(s.extentB).view
+        let c = try device.allocate(s.extentC).view
+        try device.fill(a, 0.5)
+        try device.fill(b, 0.25)
+        try device.matmul(s, a: a, b: b, c: c, start: .zero)
+        try device.synchronize()
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try device.matmul(s, a: a, b: b, c: c, start: .zero)
+            try device.synchronize()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+        }
+        return s.flops / times.sorted()[times.count / 2] * 1e-9
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Recur
+
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Search the matmul kernel parameters of an OpenCL device and store the fastest.",
+        discussion: """
+            Each candidate is built, checked bit-identical against the CPU on the op catalogue's matmul \
+            cases (one that differs is refused), then timed on the matmul shapes training uses. The \
+            winner goes to the per-user tuning table (tuning.json beside the program cache), keyed by \
+            device name, driver and OpenCL version, and is used from then on; RECUR_TUNING overrides it.
+            """)
+
+    @Option(help: "opencl or opencl:N (default: $RECUR_DEVICE, else the first admitted OpenCL device).") var device: String?
+    @Option(help: "Timed runs per shape (median).") var repeats: Int = 3
+    @Option(help: "Try only these candidates, separated by ';' (e.g. \"matmul=simple;matmul=rb,RB_M=4,KB=128\").") var only: String?
+    @Flag(help: "Show the results without storing the winner.") var dryRun = false
+    @Option(help: "Write every trial as JSON to this file.") var json: String?
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+    }
+
+    func run() throws {
+        try guarded {
+            let spec = (device ?? ProcessInfo.processInfo.environment[Devices.environmentVariable].flatMap { $0.isEmpty ? nil : $0 } ?? "opencl").lowercased()
+            // Opened with the simple kernel, so a stored tuning that no longer builds cannot block a new tune.
+            let safe = KernelTuning(matmul: .simple)
+            let chosen: Device
+            if spec == "opencl" || spec == "auto" {
+                let opened = (0..<Devices.openCLCount()).compactMap { try? Devices.openCL($0, tuning: safe) }
+                guard let first = opened.first(where: { $0.info.admitted }) else {
+                    throw Failure("--device \(spec): no admitted OpenCL device to tune (`recur devices` says why); name one with --device opencl:N")
+                }
+                chosen = first
+            } else if spec.hasPrefix("opencl:"), let index = Int(spec.dropFirst("opencl:".count)) {
+                do { chosen = try Devices.openCL(index, tuning: safe) } catch { throw Failure("--device \(spec): \(error)") }
+            } else {
+                throw Failure("--device \(spec): tuning is for OpenCL devices (opencl or opencl:N); the CPU device has no kernel parameters")
+            }
+            guard let index = Int(chosen.info.selector.dropFirst("opencl:".count)) else { throw Failure("--device \(spec): not an OpenCL device") }
+            let info = chosen.info
+            var candidates = Tuner.candidates(for: info, maxWorkGroup: info.maxWorkGroupSize ?? 256)
+            if let only {
+                let base = KernelTuning.builtIn(for: info)
+                do {
+                    candidates = try only.split(separator: ";").map { try KernelTuning.parse(String($0), base: base) }
+                } catch { throw Failure("--only: \(error)") }
+                if candidates.isEmpty { throw Failure("--only: no candidate given") }
+            }
+            Console.note("tuning \(info.selector) \(info.name): \(candidates.count) candidates, shapes "
+                         + Tuner.shapes.map { "\($0.batch > 1 ? "b\($0.batch) " : "")\($0.m)x\($0.n)x\($0.k)\($0.transA ? "ᵀA" : "")\($0.transB ? "ᵀB" : "")" }.joined(separator: ", "))
+            let trials: [Tuner.Trial]
+            do {
+                trials = try Tuner(index: index, repeats: repeats).run(candidates) { t in
+                let detail = t.identical ? String(format: "%7.1f GFLOP/s  (", t.score) + t.gflops.map { String(format: "%.0f", $0) }.joined(separator: " ") + ")"
+                    : "REFUSED: not bit-identical to the CPU"
+                    print("  \(t.tuning.padding(40)) \(detail)")
+                }
+            } catch { throw Failure("\(error)") }
+            if let json { try Console.json(trials).write(toFile: json, atomically: true, encoding: .utf8) }
+            guard let best = trials.first, best.identical, let tuning = candidates.first(where: { $0.description == best.tuning }) else {
+                throw Failure("no candidate was bit-identical to the CPU on \(info.name); nothing stored")
+            }
+            let current = try KernelTuning.resolve(for: info)
+            print("best: \(best.tuning)  \(String(format: "%.1f", best.score)) GFLOP/s (geometric mean); in use before: \(current.tuning) (\(current.source))")
+            if dryRun { return }
+            let file = try TuningCache.store(tuning, for: info)
+            print("stored for \(TuningCache.key(info)) in \(file)")
+        }
+    }
+}

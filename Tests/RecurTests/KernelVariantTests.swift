@@ -1,0 +1,107 @@
+import Foundation
+import Recur
+import Testing
+
+/// Kernel variants and tuning: every variant the tuner may pick is bit-identical to the CPU, the
+/// tuner refuses one that is not, stores its winner where the next process finds it, and every
+/// kernel runs clean under oclgrind.
+@Suite struct KernelVariantTests {
+    static let variants = [
+        "matmul=simple", "matmul=rb,RB_M=8,RB_V=2,KB=128", "matmul=rb,RB_M=6,RB_V=1,KB=7",
+        "matmul=rb,RB_M=3,RB_V=2,KB=0", "matmul=rb,RB_M=12,RB_V=2,KB=1", "matmul=rb,RB_M=1,RB_V=4,KB=33",
+        "matmul=tiled,TILE=4", "matmul=tiled,TILE=8", "matmul=tiled,TILE=16",
+    ]
+
+    static var openCLIndex: Int? {
+        TestDevices.openCL().flatMap { Int($0.info.selector.dropFirst("opencl:".count)) }
+    }
+
+    @Test("every matmul variant is bit-identical to the CPU (fixed sweep + 40 random shapes)", arguments: variants)
+    func variantIdentical(_ text: String) throws {
+        guard let index = Self.openCLIndex else { return }
+        let tuning = try KernelTuning.parse(text, base: KernelTuning(matmul: .simple))
+        let device = try Devices.openCL(index, tuning: tuning)
+        let cases = OpCatalogue.fixed.filter { $0.op == "matmul" } + OpCatalogue.randomMatmul(seed: 31, count: 40)
+        #expect(cases.count > 30)
+        for c in cases {
+            let cmp = OpComparison(try c.run(on: TestDevices.cpu, seed: 31), try c.run(on: device, seed: 31))
+            #expect(cmp.identical, "\(text): \(c.label) differs by \(cmp.maxUlp) ulp (\(cmp.unwritten) unwritten)")
+        }
+    }
+
+    @Test("tuning strings parse, print back, and bad ones are refused with the reason")
+    func parsing() throws {
+        let base = KernelTuning(matmul: .simple)
+        let t = try KernelTuning.parse("matmul=rb,RB_M=6,RB_V=1,KB=64", base: base)
+        #expect(t == KernelTuning(matmul: .rb, rbM: 6, rbV: 1, kBlock: 64))
+        #expect(try KernelTuning.parse(t.description, base: base) == t)
+        #expect(try KernelTuning.parse("matmul=tiled,TILE=32", base: base).tile == 32)
+        for (bad, reason) in [("matmul=fast", "must be one of"), ("RB_M=0", "1...16"), ("RB_V=5", "1...4"), ("KB=-1", "≥ 0"),
+                              ("TILE=12", "4, 8, 16 or 32"), ("speed=11", "unknown key"), ("matmul", "key=value")] {
+            #expect(throws: DeviceError.self) { try KernelTuning.parse(bad, base: base) }
+            do { _ = try KernelTuning.parse(bad, base: base) } catch { #expect("\(error)".contains(reason), "\(bad): \(error)") }
+        }
+    }
+
+    @Test("recur tune stores the winner per device and driver; the next process uses it")
+    func tuneStoresWinner() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("recur-tune-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let env = ["XDG_CACHE_HOME": cache.path]
+        let r = try RecurProcess.run(["tune", "--device", "opencl", "--only", "matmul=simple;matmul=rb,RB_M=4,KB=64", "--repeats", "1"], environment: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("matmul=simple") && r.stdout.contains("matmul=rb,RB_M=4,RB_V=2,KB=64"), "\(r.stdout)")
+        // The register-blocked kernel is tens of times faster on PoCL than one output per work-item.
+        #expect(r.stdout.contains("best: matmul=rb,RB_M=4,RB_V=2,KB=64"), "\(r.stdout)")
+        let table = try JSONDecoder().decode([String: KernelTuning].self,
+                                             from: Data(contentsOf: cache.appendingPathComponent("recur/tuning.json")))
+        #expect(table.values.first == KernelTuning(matmul: .rb, rbM: 4, rbV: 2, kBlock: 64))
+        let devices = try RecurProcess.run(["devices"], environment: env)
+        #expect(devices.stdout.contains("kernels: matmul=rb,RB_M=4,RB_V=2,KB=64 (tuned)"), "\(devices.stdout)")
+        let overridden = try RecurProcess.run(["devices"], environment: env.merging(["RECUR_TUNING": "matmul=simple"]) { $1 })
+        #expect(overridden.stdout.contains("kernels: matmul=simple (RECUR_TUNING)"), "\(overridden.stdout)")
+    }
+
+    @Test("recur tune refuses a variant that is not bit-identical and stores nothing when all are refused")
+    func tuneRefusesDifferentBits() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-mutated-rb-\(getpid())")
+        let cache = dir.appendingPathComponent("cache")
+        try? FileManager.default.removeItem(at: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for f in try FileManager.default.contentsOfDirectory(atPath: Repo.kernels.path) where f.hasSuffix(".cl") {
+            var text = try String(contentsOf: Repo.kernels.appendingPathComponent(f), encoding: .utf8)
+            if f == "matmul.cl" {   // a separate multiply and add instead of one fma, in matmul_rb only
+                let fma = "RB_ACC(r, v) = fma(a##r, b##v, RB_ACC(r, v));"
+                #expect(text.contains(fma))
+                text = text.replacingOccurrences(of: fma, with: "RB_ACC(r, v) = a##r * b##v + RB_ACC(r, v);")
+            }
+            try text.write(to: dir.appendingPathComponent(f), atomically: true, encoding: .utf8)
+        }
+        let env = ["XDG_CACHE_HOME": cache.path, "RECUR_KERNELS_DIR": dir.path]
+        let mixed = try RecurProcess.run(["tune", "--device", "opencl:0", "--only", "matmul=simple;matmul=rb,KB=0", "--repeats", "1"], environment: env)
+        #expect(mixed.status == 0, "\(mixed.stderr)")
+        #expect(mixed.stdout.contains("REFUSED: not bit-identical"), "\(mixed.stdout)")
+        #expect(mixed.stdout.contains("best: matmul=simple"), "\(mixed.stdout)")
+        let none = try RecurProcess.run(["tune", "--device", "opencl:0", "--only", "matmul=rb,KB=0", "--repeats", "1", "--dry-run"], environment: env)
+        #expect(none.status == 1)
+        #expect(none.stderr.contains("no candidate was bit-identical"), "\(none.stderr)")
+    }
+
+    @Test("every kernel under oclgrind: no out-of-bounds access, race, uninitialised value or API misuse (needs oclgrind)")
+    func oclgrindClean() throws {
+        let script = Repo.root.appendingPathComponent("Scripts/oclgrind-check.sh").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [script, RecurProcess.executable.path]
+        p.currentDirectoryURL = Repo.root
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "Scripts/oclgrind-check.sh (install oclgrind: Scripts/install-deps.sh):\n\(text)")
+        #expect(text.components(separatedBy: "0 oclgrind reports").count == 4, "\(text)")
+    }
+}
