@@ -45,6 +45,8 @@ let package = Package(
         .executableTarget(name: "RecurBench", dependencies: ["Recur"], path: "Benchmarks/RecurBench",
                           swiftSettings: fast),
         .executableTarget(name: "CharModelExample", dependencies: ["Recur"], path: "Examples/CharModel", swiftSettings: fast),
+        // Fuzz target for the checkpoint reader and data parsers (docs/RELIABILITY.md).
+        .executableTarget(name: "recur-fuzz", dependencies: ["Recur"], path: "Tests/Fuzz", exclude: ["corpus"], swiftSettings: fast),
         .testTarget(name: "RecurTests", dependencies: ["Recur"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v6]

@@ -54,6 +54,9 @@ enum Console {
 extension ParsableCommand {
     /// Runs `body`, turning any error into `recur: error: ...` and exit status 1.
     func guarded(_ body: () throws -> Void) throws {
+        // A file-size limit (or a full quota) must surface as a failed write with a message,
+        // not as SIGXFSZ killing the process mid-save.
+        signal(SIGXFSZ, SIG_IGN)
         do { try body() } catch let e as ExitCode { throw e } catch {
             Console.note("error: \(error)")
             throw ExitCode(1)

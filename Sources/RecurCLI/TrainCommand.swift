@@ -96,7 +96,14 @@ struct TrainCommand: ParsableCommand {
             let report = Report(json: json, out: outDir, units: trainer.model.config.family == .classifier && trainer.model.config.encoder == .cnn ? "samples" : (task == "forecast" ? "samples" : "tokens"), total: trainer.options.steps)
             trainer.onEvent = report.handle
             Signals.install()
-            let summary = try trainer.run(out: outDir)
+            let summary: TrainSummary
+            do { summary = try trainer.run(out: outDir) } catch let e as DeviceError {
+                // The device failed mid-run: its buffers cannot be trusted, so nothing is saved.
+                let kept = outDir.flatMap { dir in
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("checkpoint").path)).map { "the last checkpoint \(dir.path)/\($0) is kept" }
+                } ?? "no checkpoint was written"
+                throw Failure("\(e); stopped without saving (\(kept))")
+            }
             report.finish(summary)
             if Trainer.stopRequested { Console.note("stopped by signal at step \(summary.steps); checkpoint in \(summary.checkpoint ?? "-")") }
             if json { print(try Console.json(summary).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")) }

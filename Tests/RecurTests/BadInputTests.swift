@@ -133,4 +133,12 @@ import Testing
             #expect(throws: (any Error).self) { _ = try Safetensors.decode(Self.good.prefix(n)) }
         }
     }
+
+    @Test("The fuzz corpus (checkpoint, safetensors, config, text, TSV, CSV seeds) replays through every parser without a crash")
+    func fuzzCorpusReplays() throws {
+        let replayer = RecurProcess.executable.deletingLastPathComponent().appendingPathComponent("recur-fuzz")
+        let r = try RecurProcess.tool(replayer.path, [Repo.root.appendingPathComponent("Tests/Fuzz/corpus").path])
+        #expect(r.exited && r.status == 0, "\(r.output)")
+        #expect(r.output.contains("replayed 6 inputs without a crash"), "\(r.output)")
+    }
 }

@@ -29,6 +29,21 @@ struct RecurProcess {
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
+
+    /// Runs any program with stdout and stderr together; `exited` is false when a signal ended it.
+    static func tool(_ path: String, _ args: [String], in dir: URL? = nil) throws -> (exited: Bool, status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        if let dir { p.currentDirectoryURL = dir }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationReason == .exit, p.terminationStatus, text)
+    }
 }
 
 @Suite struct CommandLineTests {

@@ -90,6 +90,53 @@ import Testing
         }
     }
 
+    @Test("Disk full while saving (a file-size limit): the error says so and the previous checkpoint stays valid")
+    func diskFullKeepsPreviousCheckpoint() throws {
+        let out = Self.temp("diskfull")
+        let first = try RecurProcess.run(Self.run + ["--steps", "4", "--out", out])
+        #expect(first.status == 0, "\(first.stderr)")
+        let before = try ["model.safetensors", "trainer.safetensors"].map { try Data(contentsOf: URL(fileURLWithPath: out + "/checkpoint/" + $0)) }
+        // ulimit -f 4: no file may grow past 4 KiB, so writing model.safetensors fails like a full disk.
+        let r = try RecurProcess.tool("/bin/bash", ["-c", "ulimit -f 4; exec \"$0\" \"$@\"", RecurProcess.executable.path]
+                                      + Self.run + ["--steps", "8", "--resume", out])
+        let message = r.output
+        #expect(r.exited && r.status == 1, "killed instead of failing cleanly? \(r.status): \(message)")
+        #expect(message.contains("could not save checkpoint"), "\(message)")
+        #expect(message.contains("the previous checkpoint (checkpoint-4) is unchanged and valid"), "\(message)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/checkpoint") == "checkpoint-4")
+        let after = try ["model.safetensors", "trainer.safetensors"].map { try Data(contentsOf: URL(fileURLWithPath: out + "/checkpoint/" + $0)) }
+        #expect(after == before)
+        _ = try Checkpoint.load(out + "/checkpoint")   // checksums verify
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
+        // With room again, the same resume completes.
+        let again = try RecurProcess.run(Self.run + ["--steps", "8", "--resume", out])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/checkpoint") == "checkpoint-8")
+    }
+
+    @Test("OpenCL errors mid-run (out of resources, allocation failure, a lost device): the call, sizes and device memory are named; nothing partial is saved",
+          arguments: [("clEnqueueNDRangeKernel", 4000, "CL_OUT_OF_RESOURCES", true), ("clCreateBuffer", 100, "CL_MEM_OBJECT_ALLOCATION_FAILURE", false),   // ~75 go to the admission self-test
+                      ("clEnqueueReadBuffer", 300, "-9999", true), ("clEnqueueWriteBuffer", 200, "CL_DEVICE_NOT_AVAILABLE", true)])
+    func openCLFaults(_ call: String, _ nth: Int, _ code: String, _ afterCheckpoint: Bool) throws {
+        let out = Self.temp("clfault")
+        let args = Self.run.map { $0 == "cpu" ? "opencl:0" : $0 } + ["--steps", "1000", "--out", out]
+        let r = try RecurProcess.run(args, environment: ["RECUR_CL_FAULT": "\(call):\(nth):\(code)"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let line = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(line.contains("\(call) failed with \(code == "-9999" ? "CL_ERROR(-9999)" : code)"), "\(line)")
+        #expect(line.contains("bytes") && line.contains("global memory") && line.contains("max allocation"), "\(line)")
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+        #expect(!entries.contains { $0.hasPrefix(".") }, "partial files: \(entries)")
+        if afterCheckpoint {
+            #expect(line.contains("stopped without saving (the last checkpoint"), "\(line)")
+            let c = try Checkpoint.load(out + "/checkpoint")
+            #expect(Int(c.trainerMetadata["recur.step"] ?? "") ?? 0 >= 2)
+        } else {
+            #expect(!entries.contains { $0.hasPrefix("checkpoint") }, "\(entries)")
+        }
+    }
+
     static func residentBytes() -> Int {
         let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
         return (Int(statm.split(separator: " ")[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))

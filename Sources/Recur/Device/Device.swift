@@ -17,6 +17,9 @@ public final class Device: @unchecked Sendable {
     /// A buffer of `count` four-byte elements, refused up front if larger than the device allows.
     public func allocate(_ count: Int) throws -> Buffer {
         guard count > 0 else { throw DeviceError.shape("allocation of \(count) elements") }
+        guard count <= Int(Int32.max) else {
+            throw DeviceError.tooLarge("allocation of \(count) elements exceeds the 2^31 - 1 elements one buffer may hold (kernels index with 32-bit integers)")
+        }
         let bytes = UInt64(count) * 4
         if bytes > info.maxAllocationBytes {
             throw DeviceError.tooLarge("allocation of \(bytes) bytes exceeds \(info.name)'s maximum allocation of \(info.maxAllocationBytes) bytes (global memory \(info.globalMemoryBytes) bytes)")

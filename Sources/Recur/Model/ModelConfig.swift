@@ -46,6 +46,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try need(family == .regressor || vocab > 0, "the vocabulary is empty")
         try need(forgetBias.isFinite, "--forget-bias must be finite, got \(forgetBias)")
         try need(outputs > 0, "the model needs at least one output")
+        try need(inputs > 0 || family != .regressor, "the regressor needs at least one input feature")
+        // Every tensor and activation buffer must fit one buffer (2^31 - 1 elements); sizes are
+        // multiplied in Double so an absurd config is refused, never an integer overflow.
+        let (b, t, e, h, v) = (Double(batch), Double(sequence), Double(embedding), Double(hidden), Double(max(vocab, inputs)))
+        let largest = [v * e, 4 * h * max(e, h), Double(outputs) * max(h, Double(convFilters) * Double(max(1, convWidths.count))),
+                       b * t * 4 * h * Double(layers), b * t * max(v, Double(outputs)), b * t * e,
+                       Double(convFilters) * e * Double(convWidths.max() ?? 1)].max()!
+        try need(largest <= Double(Int32.max), "the model is too large: one of its tensors or activations would hold \(largest) elements (at most 2^31 - 1)")
         if encoder == .cnn {
             try need(!convWidths.isEmpty && convWidths.allSatisfy { $0 > 0 && $0 <= sequence }, "--conv-widths must be positive and at most --seq (\(sequence)), got \(convWidths)")
             try need(convFilters > 0, "--filters must be positive, got \(convFilters)")

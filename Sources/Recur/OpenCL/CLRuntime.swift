@@ -5,6 +5,7 @@ import Foundation
 /// `DeviceError.openCL` naming the call and the error.
 enum CL {
     static func check(_ code: cl_int, _ call: String, _ detail: @autoclosure () -> String = "") throws {
+        let code = CLFault.inject(call) ?? code
         if code != CL_SUCCESS { throw DeviceError.openCL(call: call, code: code, detail: detail()) }
     }
 

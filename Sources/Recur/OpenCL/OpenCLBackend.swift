@@ -70,9 +70,11 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     public func allocate(count: Int) throws -> Buffer {
         var status: cl_int = 0
         let bytes = count * 4
-        guard let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS else {
-            throw DeviceError.openCL(call: "clCreateBuffer", code: status,
-                                     detail: "\(bytes) bytes on \(info.name), global memory \(info.globalMemoryBytes) bytes")
+        let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+        if let injected = CLFault.inject("clCreateBuffer") { status = injected }
+        guard let mem, status == CL_SUCCESS else {
+            if let mem { clReleaseMemObject(mem) }
+            throw DeviceError.openCL(call: "clCreateBuffer", code: status, detail: "\(bytes) bytes; \(memoryNote)")
         }
         if keepBuffers {
             clRetainMemObject(mem)
@@ -83,12 +85,12 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
 
     public func write(_ source: UnsafeRawBufferPointer, to: View) throws {
         try CL.check(clEnqueueWriteBuffer(queue, to.mem, cl_bool(CL_TRUE), to.offset * 4, source.count, source.baseAddress, 0, nil, nil),
-                     "clEnqueueWriteBuffer", "\(source.count) bytes")
+                     "clEnqueueWriteBuffer", "\(source.count) bytes into a buffer of \(to.buffer.count * 4) bytes; \(memoryNote)")
     }
 
     public func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
         try CL.check(clEnqueueReadBuffer(queue, view.mem, cl_bool(CL_TRUE), view.offset * 4, view.count * 4, into.baseAddress, 0, nil, nil),
-                     "clEnqueueReadBuffer", "\(view.count * 4) bytes")
+                     "clEnqueueReadBuffer", "\(view.count * 4) bytes from a buffer of \(view.buffer.count * 4) bytes; \(memoryNote)")
     }
 
     public func fill(_ view: View, bits: UInt32) throws {
@@ -96,7 +98,12 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         try launch("fill_bits", [view.count], [.int(view.count), .view(view), .uint(bits)])
     }
 
-    public func synchronize() throws { try CL.check(clFinish(queue), "clFinish") }
+    public func synchronize() throws { try CL.check(clFinish(queue), "clFinish", "waiting for the queued kernels; \(memoryNote)") }
+
+    /// The device and its memory, for error messages.
+    var memoryNote: String {
+        "\(info.selector) \(info.name): global memory \(info.globalMemoryBytes >> 20) MiB, max allocation \(info.maxAllocationBytes >> 20) MiB"
+    }
 
     // MARK: Launching
 
@@ -134,14 +141,18 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             }
         }
         guard global.allSatisfy({ $0 > 0 }) else { return }
+        func detail(_ sizes: [Int]) -> String {
+            let buffers = args.compactMap { if case .view(let v) = $0 { "\(v.buffer.count * 4)" } else { nil } }
+            return "\(name) over \(sizes)\(local.map { " in groups of \($0)" } ?? ""); buffers of \(buffers.joined(separator: ", ")) bytes; \(memoryNote)"
+        }
         if var local {
             var sizes = zip(global, local).map { g, l in (g + l - 1) / l * l }
             try CL.check(clEnqueueNDRangeKernel(queue, kernel, cl_uint(sizes.count), nil, &sizes, &local, 0, nil, nil),
-                         "clEnqueueNDRangeKernel", "\(name) over \(sizes) in groups of \(local)")
+                         "clEnqueueNDRangeKernel", detail(sizes))
         } else {
             var sizes = global
             try CL.check(clEnqueueNDRangeKernel(queue, kernel, cl_uint(sizes.count), nil, &sizes, nil, 0, nil, nil),
-                         "clEnqueueNDRangeKernel", "\(name) over \(global)")
+                         "clEnqueueNDRangeKernel", detail(sizes))
         }
     }
 

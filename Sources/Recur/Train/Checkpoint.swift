@@ -66,7 +66,14 @@ public struct Checkpoint: Sendable {
     @discardableResult
     func save(to out: URL, step: Int) throws -> URL {
         let fm = FileManager.default
-        let name = "checkpoint-\(step)", final = out.appendingPathComponent(name)
+        // Never replace the folder the link may point at: a second save at one step gets a new name.
+        var name = "checkpoint-\(step)"
+        var n = 1
+        while fm.fileExists(atPath: out.appendingPathComponent(name).path) {
+            name = "checkpoint-\(step).\(n)"
+            n += 1
+        }
+        let final = out.appendingPathComponent(name)
         let tmp = out.appendingPathComponent(".\(name).tmp-\(getpid())")
         try? fm.removeItem(at: tmp)
         do {
@@ -76,7 +83,6 @@ public struct Checkpoint: Sendable {
             try Self.writeSynced(Safetensors.encode(trainer.keys.sorted().map { ($0, trainer[$0]!) }, metadata: trainerMetadata),
                                  to: tmp.appendingPathComponent("trainer.safetensors"))
             Self.syncDirectory(tmp)
-            if fm.fileExists(atPath: final.path) { try fm.removeItem(at: final) }
             try Self.posix(rename(tmp.path, final.path), "rename \(tmp.lastPathComponent) to \(name)")
             let link = out.appendingPathComponent(".checkpoint.link-\(getpid())")
             try? fm.removeItem(at: link)
@@ -85,7 +91,9 @@ public struct Checkpoint: Sendable {
             Self.syncDirectory(out)
         } catch {
             try? fm.removeItem(at: tmp)
-            throw LoadError(description: "could not save checkpoint in \(out.path): \(error); the previous checkpoint is unchanged")
+            let previous = (try? fm.destinationOfSymbolicLink(atPath: out.appendingPathComponent("checkpoint").path))
+                .map { "the previous checkpoint (\($0)) is unchanged and valid" } ?? "no earlier checkpoint exists"
+            throw LoadError(description: "could not save checkpoint in \(out.path): \(error); \(previous)")
         }
         for old in (try? fm.contentsOfDirectory(atPath: out.path)) ?? [] where old.hasPrefix("checkpoint-") && old != name {
             try? fm.removeItem(at: out.appendingPathComponent(old))

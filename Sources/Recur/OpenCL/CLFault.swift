@@ -1,0 +1,36 @@
+import Foundation
+import Synchronization
+
+/// Fault injection for testing error paths: `RECUR_CL_FAULT=<call>:<n>:<error>` makes the n-th
+/// checked call to the OpenCL function `<call>` (counting from 1, in this process) fail with
+/// `<error>` (a name such as `CL_OUT_OF_RESOURCES` or a number), as a driver would on an
+/// exhausted or lost device. Unset, it costs one dictionary-free comparison per call.
+enum CLFault {
+    static let variable = "RECUR_CL_FAULT"
+
+    struct Plan {
+        let call: String
+        let nth: Int
+        let code: Int32
+    }
+
+    static let plan: Plan? = {
+        guard let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty else { return nil }
+        let parts = text.split(separator: ":").map(String.init)
+        guard parts.count == 3, let nth = Int(parts[1]), nth >= 1,
+              let code = Int32(parts[2]) ?? CLErrorName.names.first(where: { $0.value == parts[2] })?.key else {
+            FileHandle.standardError.write(Data("recur: \(variable)=\(text) ignored: expected <call>:<n>:<error>\n".utf8))
+            return nil
+        }
+        return Plan(call: parts[0], nth: nth, code: code)
+    }()
+
+    static let calls = Mutex(0)
+
+    /// The injected error for this call, or nil.
+    static func inject(_ call: String) -> Int32? {
+        guard let plan, plan.call == call else { return nil }
+        let n = calls.withLock { c in c += 1; return c }
+        return n == plan.nth ? plan.code : nil
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Recur
+
+/// One fuzz input through the checkpoint reader and the data parsers; the first byte picks which.
+/// Errors are the expected outcome for most inputs; a crash, trap or hang is a finding.
+///
+/// Fuzzing (libFuzzer; see docs/RELIABILITY.md):
+///   swift build --product recur-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DRECUR_FUZZING
+///   .build/debug/recur-fuzz -max_total_time=60 Tests/Fuzz/corpus
+/// Without those flags this is a replayer: `recur-fuzz FILE...` runs each file once.
+enum FuzzTarget {
+    static let scratch: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-fuzz-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
+    static func run(_ input: Data) {
+        guard let selector = input.first else { return }
+        let body = input.dropFirst()
+        let file = scratch + "/input"
+        switch selector % 6 {
+        case 0:   // a checkpoint: model.safetensors in a folder, then its config
+            let dir = scratch + "/ckpt"
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: dir + "/trainer.safetensors")
+            guard (try? body.write(to: URL(fileURLWithPath: dir + "/model.safetensors"))) != nil else { return }
+            if let c = try? Checkpoint.load(dir), let config = try? c.config { _ = try? config.validate() }
+        case 1:   // safetensors bytes decoded directly (no checksum gate)
+            _ = try? Safetensors.decode(Data(body))
+        case 2:   // a model config as JSON
+            if let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(body)) { _ = try? config.validate() }
+        case 3:   // text for the character model
+            guard (try? body.write(to: URL(fileURLWithPath: file))) != nil else { return }
+            _ = try? CharLMTask(path: file, seed: 1)
+        case 4:   // TSV for the classifier
+            guard (try? body.write(to: URL(fileURLWithPath: file))) != nil else { return }
+            _ = try? ClassifyTask(trainPath: file, testPath: nil, seed: 1)
+        default:  // CSV for forecasting, with and without gap filling
+            guard (try? body.write(to: URL(fileURLWithPath: file))) != nil else { return }
+            _ = try? ForecastTask(path: file, column: "value", seed: 1, fill: nil, season: 4)
+            _ = try? ForecastTask(path: file, column: "value", seed: 1, fill: "linear", season: 4)
+        }
+    }
+}
+
+#if RECUR_FUZZING
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    FuzzTarget.run(data.map { Data(bytes: $0, count: size) } ?? Data())
+    return 0
+}
+
+public typealias FuzzArgv = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<FuzzArgv?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+/// SwiftPM links an executable's entry point as `<module>_main`; here it hands over to libFuzzer.
+@_cdecl("recur_fuzz_main")
+public func fuzzMain(_ argc: Int32, _ argv: FuzzArgv?) -> Int32 {
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector, fuzzOne)
+}
+#else
+@main
+struct Replay {
+    static func main() {
+        var files: [String] = []
+        for arg in CommandLine.arguments.dropFirst() {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: arg, isDirectory: &isDir) else {
+                FileHandle.standardError.write(Data("recur-fuzz: \(arg): no such file or folder\n".utf8))
+                exit(1)
+            }
+            files += isDir.boolValue ? ((try? FileManager.default.contentsOfDirectory(atPath: arg)) ?? []).sorted().map { arg + "/" + $0 } : [arg]
+        }
+        for f in files { FuzzTarget.run(FileManager.default.contents(atPath: f) ?? Data()) }
+        print("recur-fuzz: replayed \(files.count) inputs without a crash")
+    }
+}
+#endif
