@@ -5,20 +5,52 @@ import Recur
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time ops on the CPU device and the chosen device, with OpenBLAS as a peer when installed.",
-        discussion: "Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0) is loaded with dlopen by the benchmark only; it is never a dependency of the library.")
+        abstract: "Time ops or whole training steps on the CPU device and the chosen device, with OpenBLAS and PyTorch as peers.",
+        discussion: """
+            Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0)             is loaded with dlopen by the benchmark only; it is never a dependency of the library. --suite train runs the             training workloads (lstm-big, lstm-small, rnn, textcnn, lstm-infer), each in its own process so that its peak             memory is its own; --peer pytorch runs the same models through PyTorch (Benchmarks/pytorch_peer.py) in the same run.
+            """)
 
     @OptionGroup var options: DeviceOptions
-    @Option(help: "matmul, conv, recurrent or all.") var suite = "matmul"
+    @Option(help: "matmul, conv, recurrent, all (the op suites) or train.") var suite = "matmul"
+    @Option(name: .customLong("workload"), help: "train: only this workload (repeatable).") var only: [String] = []
+    @Option(help: "train: 'pytorch' to time the same models through PyTorch.") var peer: String?
+    @Option(help: "train: the Python with PyTorch for --peer pytorch.") var python = ProcessInfo.processInfo.environment["RECUR_PYTHON"] ?? "python3"
+    @Option(help: "train: the PyTorch peer script.") var peerScript = "Benchmarks/pytorch_peer.py"
+    @Option(name: .customLong("seq"), help: "train: sequence length instead of the workload's (scaling runs).") var sequenceOverride: Int?
+    @Flag(help: .hidden) var child = false
     @Option(help: "Repeats per shape (median reported).") var repeats: Int = 5
     @Option(name: .customLong("json"), help: "Write rows as JSON to this file.") var jsonFile: String?
     @Option(help: "Draw GFLOP/s per shape and path as an SVG chart.") var plot: String?
+    @Option(help: "A matmul shape to time instead of the suite (repeatable): MxNxK, with ,tA ,tB or ,bN (batch), e.g. 64x2048x512,tB.")
+    var shape: [String] = []
 
     struct Row: Codable { var op: String; var shape: String; var device: String; var gflops: Double; var ms: Double; var spread: Double; var peer: Bool }
 
     func validate() throws {
         if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
-        if !["matmul", "conv", "recurrent", "all"].contains(suite) { throw ValidationError("--suite must be matmul, conv, recurrent or all, got '\(suite)'") }
+        if !["matmul", "conv", "recurrent", "all", "train"].contains(suite) { throw ValidationError("--suite must be matmul, conv, recurrent, all or train, got '\(suite)'") }
+        if let peer, peer != "pytorch" { throw ValidationError("--peer must be pytorch, got '\(peer)'") }
+        if peer != nil && suite != "train" { throw ValidationError("--peer pytorch is for --suite train (the op suites use OpenBLAS when installed)") }
+        if let s = sequenceOverride, s < 1 { throw ValidationError("--seq must be at least 1, got \(s)") }
+        for text in shape { _ = try Self.parseShape(text) }
+    }
+
+    /// `MxNxK[,tA][,tB][,bN]` as a matmul shape.
+    static func parseShape(_ text: String) throws -> MatmulShape {
+        let parts = text.split(separator: ",").map(String.init)
+        let dims = parts.first?.split(separator: "x").compactMap { Int($0) } ?? []
+        guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else { throw ValidationError("--shape '\(text)': expected MxNxK with positive sizes, e.g. 64x2048x512,tB") }
+        var s = MatmulShape(m: dims[0], n: dims[1], k: dims[2])
+        for flag in parts.dropFirst() {
+            switch flag {
+            case "tA": s = MatmulShape(batch: s.batch, m: s.m, n: s.n, k: s.k, transA: true, transB: s.transB)
+            case "tB": s = MatmulShape(batch: s.batch, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: true)
+            case let b where b.hasPrefix("b") && Int(b.dropFirst()).map({ $0 > 0 }) == true:
+                s = MatmulShape(batch: Int(b.dropFirst())!, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB)
+            default: throw ValidationError("--shape '\(text)': unknown part '\(flag)' (tA, tB or bN)")
+            }
+        }
+        return s
     }
 
     /// One benchmark case: a name, a shape label, FLOPs, and a closure that sets up buffers on a device
@@ -27,14 +59,31 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
+            if suite == "train" && child {
+                guard only.count == 1 else { throw Failure("--child runs exactly one --workload") }
+                let device: Device
+                do { device = try Devices.preferred(options.device, threads: options.threads).device } catch { throw Failure("\(error)") }
+                try runWorkload(only[0], device: device)
+                return
+            }
             let device = try options.open()
+            if suite == "train" {
+                if peer == "pytorch" && !FileManager.default.fileExists(atPath: peerScript) {
+                    throw Failure("--peer-script \(peerScript): no such file (run from the repository root or pass the path)")
+                }
+                try runTrainSuite(device: device)
+                return
+            }
             let cpu = Device.cpu(threads: options.threads)
             var paths: [(String, Device)] = [("cpu", cpu)]
             if device.info.kind == .opencl { paths.append((device.info.selector, device)) }
             var cases: [Case] = []
-            if suite == "matmul" || suite == "all" { cases += Self.matmulCases }
-            if suite == "conv" || suite == "all" { cases += Self.convCases }
-            if suite == "recurrent" || suite == "all" { cases += Self.recurrentCases }
+            let shapes = shape.isEmpty ? Self.matmulShapes : try shape.map(Self.parseShape)
+            if !shape.isEmpty { cases += Self.matmulCases(shapes) } else {
+                if suite == "matmul" || suite == "all" { cases += Self.matmulCases(shapes) }
+                if suite == "conv" || suite == "all" { cases += Self.convCases }
+                if suite == "recurrent" || suite == "all" { cases += Self.recurrentCases }
+            }
             let blas = OpenBLAS.load(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
             if blas == nil { Console.note("OpenBLAS not found (libopenblas.so.0): no peer rows") }
             var rows: [Row] = []
@@ -44,7 +93,7 @@ struct BenchCommand: ParsableCommand {
                     try work(); try d.synchronize()
                     rows.append(row(c, name, peer: false, times: try (0..<repeats).map { _ in try clock { try work(); try d.synchronize() } }))
                 }
-                if let blas, c.op == "matmul", let s = Self.matmulShapes.first(where: { Self.label($0) == c.shape }) {
+                if let blas, c.op == "matmul", let s = shapes.first(where: { Self.label($0) == c.shape }) {
                     let work = blas.prepare(s)
                     work()
                     rows.append(row(c, "openblas", peer: true, times: try (0..<repeats).map { _ in try clock { work() } }))
@@ -93,8 +142,8 @@ struct BenchCommand: ParsableCommand {
                                MatmulShape(m: 64, n: 2048, k: 1024), MatmulShape(m: 64, n: 1024, k: 2048, transB: true),
                                MatmulShape(m: 2048, n: 1024, k: 64, transA: true), MatmulShape(batch: 64, m: 128, n: 128, k: 128)]
 
-    static var matmulCases: [Case] {
-        matmulShapes.map { s in
+    static func matmulCases(_ shapes: [MatmulShape]) -> [Case] {
+        shapes.map { s in
             Case(op: "matmul", shape: label(s), flops: s.flops) { d in
                 let a = try d.allocate(s.extentA), b = try d.allocate(s.extentB), c = try d.allocate(s.extentC)
                 try d.fill(a.view, 0.5); try d.fill(b.view, 0.25)

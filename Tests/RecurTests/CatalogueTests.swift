@@ -1,3 +1,4 @@
+import Foundation
 import Recur
 import Testing
 
@@ -39,5 +40,21 @@ import Testing
         #expect(!OpComparison([[0x7fc0_0000]], [[one]]).identical)
         #expect(OpComparison([[OpRun.poison, one]], [[OpRun.poison, one]]).unwritten == 1)
         #expect(!OpComparison([[OpRun.poison]], [[OpRun.poison]]).identical)
+    }
+
+    @Test("Ops called on one CPU device from four threads at once give the bits of one caller")
+    func concurrentCallers() throws {
+        let shared = Device.cpu(threads: 2)
+        let cases = OpCatalogue.randomMatmul(seed: 5, count: 12) + OpCatalogue.fixed.filter { ["lstm_forward", "xent_backward", "row_col_sum"].contains($0.op) }
+        let expected = try cases.map { try $0.run(on: TestDevices.cpuOneThread, seed: 5) }
+        nonisolated(unsafe) var results = [[[UInt32]]](repeating: [], count: 4 * cases.count)
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            for (n, c) in cases.enumerated() { results[worker * cases.count + n] = (try? c.run(on: shared, seed: 5)) ?? [] }
+        }
+        for worker in 0..<4 {
+            for (n, c) in cases.enumerated() {
+                #expect(OpComparison(expected[n], results[worker * cases.count + n]).identical, "caller \(worker): \(c)")
+            }
+        }
     }
 }

@@ -36,6 +36,33 @@ import Testing
         return abs(Double(got) - exact) / Double(rounded.magnitude.ulp)
     }
 
+    @Test("The 16-lane versions give each lane the scalar function's bits (a million inputs, NaN payloads, specials)",
+          arguments: ["exp", "sigmoid", "tanh"])
+    func lanesMatchScalar(_ name: String) {
+        let scalar: (Float) -> Float, lanes: (PortableMath.Lanes) -> PortableMath.Lanes
+        switch name {
+        case "exp": scalar = { PortableMath.exp($0) }; lanes = { PortableMath.exp($0) }
+        case "sigmoid": scalar = { PortableMath.sigmoid($0) }; lanes = { PortableMath.sigmoid($0) }
+        default: scalar = { PortableMath.tanh($0) }; lanes = { PortableMath.tanh($0) }
+        }
+        let nans: [Float] = [.nan, -.nan, Float(bitPattern: 0x7fc0_1234), Float(bitPattern: 0xffa0_0001), .signalingNaN]
+        var inputs = Self.edges + nans + [.infinity, -.infinity, 88.7, 88.8, -103.9, -104, 0.5999999, 0.6, -0.6]
+        inputs += stride(from: UInt32(0), to: UInt32.max - 4096, by: 4093).map { Float(bitPattern: $0) }
+        while inputs.count % 16 != 0 { inputs.append(1) }
+        var mismatches = 0, first = ""
+        for start in stride(from: 0, to: inputs.count, by: 16) {
+            var v = PortableMath.Lanes()
+            for l in 0..<16 { v[l] = inputs[start + l] }
+            let out = lanes(v)
+            for l in 0..<16 where out[l].bitPattern != scalar(inputs[start + l]).bitPattern {
+                mismatches += 1
+                if first.isEmpty { first = "\(inputs[start + l]) (bits \(String(inputs[start + l].bitPattern, radix: 16))): lanes \(out[l]), scalar \(scalar(inputs[start + l]))" }
+            }
+        }
+        #expect(inputs.count > 1_000_000)
+        #expect(mismatches == 0, "\(name): \(mismatches) lanes differ; first \(first)")
+    }
+
     @Test("Error against Double stays inside the documented bound", arguments: ["exp", "log", "sigmoid", "tanh"])
     func accuracy(_ name: String) throws {
         let bound = try #require(PortableMath.documentedMaxUlp[name])

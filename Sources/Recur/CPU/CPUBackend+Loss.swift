@@ -69,11 +69,29 @@ extension CPUBackend {
 
     public func colSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
         let X = x.f, Y = y.f
-        parallel(cols, cost: rows) { range in
-            for j in range {
-                var acc: Float = accumulate ? Y[j] : 0
-                for r in 0..<rows { acc = acc + X[r * cols + j] }
-                Y[j] = acc
+        typealias V = SIMD16<Float>
+        // Blocks of 64 columns (4 vectors) swept down the rows: each column still adds rows 0, 1, 2, ... in order.
+        let blocks = (cols + 63) / 64
+        parallel(blocks, cost: rows * 64) { range in
+            for blk in range {
+                let j0 = blk * 64, width = min(64, cols - j0)
+                if width == 64 {
+                    @inline(__always) func ld(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+                    var a0 = accumulate ? ld(Y + j0) : V(), a1 = accumulate ? ld(Y + j0 + 16) : V()
+                    var a2 = accumulate ? ld(Y + j0 + 32) : V(), a3 = accumulate ? ld(Y + j0 + 48) : V()
+                    var p = X + j0
+                    for _ in 0..<rows {
+                        a0 = a0 + ld(p); a1 = a1 + ld(p + 16); a2 = a2 + ld(p + 32); a3 = a3 + ld(p + 48)
+                        p += cols
+                    }
+                    for (k, v) in [a0, a1, a2, a3].enumerated() { UnsafeMutableRawPointer(Y + j0 + 16 * k).storeBytes(of: v, as: V.self) }
+                } else {
+                    for j in j0..<(j0 + width) {
+                        var acc: Float = accumulate ? Y[j] : 0
+                        for r in 0..<rows { acc = acc + X[r * cols + j] }
+                        Y[j] = acc
+                    }
+                }
             }
         }
     }

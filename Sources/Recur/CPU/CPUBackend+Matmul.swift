@@ -9,47 +9,50 @@ extension CPUBackend {
     static let panel = 64
     static let kc = 256
     static let mc = 128
+    /// Per worker: a B panel (kc × panel) and an A block (mc × kc).
+    static let packFloats = kc * panel + mc * kc
 
     public func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
-        let A = a.f, C = c.f
-        var B = b.f, ldb = s.ldb, strideB = s.strideB
-        if s.transB {   // Bᵀ (n×k) packed as k×n in 32×32 blocks; copying changes no bits
-            let copies = s.strideB == 0 ? 1 : s.batch
-            let p = scratch(copies * s.k * s.n)
-            let src = b.f, blocksK = (s.k + 31) / 32, blocksN = (s.n + 31) / 32
-            parallel(copies * blocksN * blocksK, cost: 1024) { range in
-                for idx in range {
-                    let bi = idx / (blocksN * blocksK), jb = (idx / blocksK) % blocksN * 32, kb = idx % blocksK * 32
-                    let from = src + bi * s.strideB, to = p + bi * s.k * s.n
-                    for j in jb..<min(jb + 32, s.n) { for kk in kb..<min(kb + 32, s.k) { to[kk * s.n + j] = from[j * s.ldb + kk] } }
-                }
-            }
-            B = p; ldb = s.n; strideB = s.strideB == 0 ? 0 : s.k * s.n
-        }
+        // The pack buffers belong to the device: callers on several threads take turns.
+        matmulLock.lock()
+        defer { matmulLock.unlock() }
+        let A = a.f, B = b.f, C = c.f
         let bias: UnsafeMutablePointer<Float>? = if case .bias(let v) = start { v.f } else { nil }
         let panels = (s.n + Self.panel - 1) / Self.panel
         let groups = (s.m + Self.mc - 1) / Self.mc
-        // Work items: (batch, group of mc rows, chunk of panels). Inside an item the k-blocks are outermost,
-        // so the A block (mc × kc) stays in L2 while every B panel (kc × 64) of the chunk passes by.
+        // Work items: (batch, group of mc rows, chunk of panels). Inside an item the k-blocks are outermost;
+        // each B panel (kc × 64, transposed or not) is copied into the worker's contiguous pack buffer and
+        // then serves every 4-row tile of the group; the A block (mc × kc) stays in L2 meanwhile.
+        if groups > 1 && (s.batch == 1 || s.strideB == 0) {
+            sharedPanels(s, A: A, B: B, C: C, start: start, bias: bias)
+            return
+        }
         let chunks = s.batch * groups >= threads ? 1 : min(panels, (threads + s.batch * groups - 1) / (s.batch * groups))
-        parallel(s.batch * groups * chunks, cost: Self.mc * s.n * s.k / chunks) { range in
+        let packs = self.packs
+        parallelWorkers(s.batch * groups * chunks, cost: Self.mc * s.n * s.k / chunks) { worker, range in
+            let pack = packs + worker * Self.packFloats, apack = pack + Self.kc * Self.panel
             for idx in range {
                 let bi = idx / (groups * chunks), g = (idx / chunks) % groups, ch = idx % chunks
                 let r0 = g * Self.mc, r1 = min(s.m, r0 + Self.mc)
                 let p0 = panels * ch / chunks, p1 = panels * (ch + 1) / chunks
-                let ap = A + bi * s.strideA, bp = B + bi * strideB, cp = C + bi * s.strideC
+                let ap = A + bi * s.strideA, bp = B + bi * s.strideB, cp = C + bi * s.strideC
                 var k0 = 0
                 repeat {
-                    let k1 = min(s.k, k0 + Self.kc)
+                    let k1 = min(s.k, k0 + Self.kc), kn = k1 - k0
                     let mode: Int32 = k0 == 0 ? start.mode : 1
+                    var i = r0
+                    while i < r1 {   // the group's A block, packed once per k-block
+                        MatmulKernel.packA(s, a: ap, i0: i, rows: min(4, r1 - i), k0: k0, k1: k1, into: apack + (i - r0) * kn)
+                        i += 4
+                    }
                     for jp in p0..<p1 {
                         let j0 = jp * Self.panel, width = min(Self.panel, s.n - j0)
+                        MatmulKernel.pack(s, b: bp, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: width, into: pack)
                         var i = r0
                         while i < r1 {
-                            let rows = min(4, r1 - i)
-                            MatmulKernel.tile(s, rows: rows, i0: i, k0: k0, k1: k1, width: width, a: ap, b: bp + j0, ldb: ldb, c: cp + j0,
-                                              mode: mode, bias: bias.map { $0 + j0 })
-                            i += rows
+                            MatmulKernel.tile(rows: min(4, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn, b: pack,
+                                              c: cp + i * s.ldc + j0, ldc: s.ldc, mode: mode, bias: bias.map { $0 + j0 })
+                            i += 4
                         }
                     }
                     k0 = k1
@@ -58,99 +61,176 @@ extension CPUBackend {
         }
     }
 
-    /// A grow-only scratch area for packing (one op runs at a time on a device).
-    func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
-        scratchLock.lock(); defer { scratchLock.unlock() }
-        if scratchCapacity < count {
-            scratchPointer?.deallocate()
-            scratchPointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            scratchCapacity = count
+    /// Columns of B packed together in `sharedPanels`.
+    static let nc = 4096
+
+    /// Many row groups sharing one B: each k-block of up to `nc` columns of B is packed once (workers
+    /// split the panels), then every row group runs over those packs (workers split the groups).
+    /// The order of k-blocks per output is unchanged, so the bits are those of the per-group path.
+    func sharedPanels(_ s: MatmulShape, A: UnsafeMutablePointer<Float>, B: UnsafeMutablePointer<Float>, C: UnsafeMutablePointer<Float>,
+                      start: MatmulStart, bias: UnsafeMutablePointer<Float>?) {
+        let groups = (s.m + Self.mc - 1) / Self.mc
+        let shared = sharedPack(Self.kc * Self.nc)
+        let packs = self.packs
+        var jc = 0
+        while jc < s.n {
+            let ncw = min(Self.nc, s.n - jc), panels = (ncw + Self.panel - 1) / Self.panel
+            var k0 = 0
+            repeat {
+                let k1 = min(s.k, k0 + Self.kc), kn = k1 - k0
+                let mode: Int32 = k0 == 0 ? start.mode : 1
+                parallel(panels, cost: kn * Self.panel / 8) { range in
+                    for p in range {
+                        let j0 = jc + p * Self.panel
+                        MatmulKernel.pack(s, b: B, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: min(Self.panel, s.n - j0),
+                                          into: shared + p * Self.kc * Self.panel)
+                    }
+                }
+                parallelWorkers(s.batch * groups, cost: Self.mc * ncw * kn) { worker, range in
+                    let apack = packs + worker * Self.packFloats + Self.kc * Self.panel
+                    for idx in range {
+                        let bi = idx / groups, g = idx % groups
+                        let r0 = g * Self.mc, r1 = min(s.m, r0 + Self.mc)
+                        let ap = A + bi * s.strideA, cp = C + bi * s.strideC
+                        var i = r0
+                        while i < r1 {
+                            MatmulKernel.packA(s, a: ap, i0: i, rows: min(4, r1 - i), k0: k0, k1: k1, into: apack + (i - r0) * kn)
+                            i += 4
+                        }
+                        for p in 0..<panels {
+                            let j0 = jc + p * Self.panel, width = min(Self.panel, s.n - j0)
+                            var i = r0
+                            while i < r1 {
+                                MatmulKernel.tile(rows: min(4, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn,
+                                                  b: shared + p * Self.kc * Self.panel, c: cp + i * s.ldc + j0, ldc: s.ldc,
+                                                  mode: mode, bias: bias.map { $0 + j0 })
+                                i += 4
+                            }
+                        }
+                    }
+                }
+                k0 = k1
+            } while k0 < s.k
+            jc += ncw
         }
-        return scratchPointer!
     }
+
+    /// A grow-only buffer for B packs shared by all workers.
+    func sharedPack(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if sharedCapacity < count {
+            sharedPointer?.deallocate()
+            sharedPointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            sharedCapacity = count
+        }
+        return sharedPointer!
+    }
+
 }
 
 enum MatmulKernel {
     typealias V = SIMD16<Float>
 
+    /// Copies B[k0 ..< k1, j0 ..< j0+width] (read through Bᵀ when transposed) to `into` as rows of
+    /// `CPUBackend.panel` floats. Copying changes no bits.
+    static func pack(_ s: MatmulShape, b: UnsafeMutablePointer<Float>, ldb: Int, k0: Int, k1: Int, j0: Int, width: Int,
+                     into: UnsafeMutablePointer<Float>) {
+        let stride = CPUBackend.panel
+        if !s.transB {
+            var src = b + k0 * ldb + j0, dst = into
+            if width == stride {
+                for _ in k0..<k1 {
+                    store(load(src), dst); store(load(src + 16), dst + 16); store(load(src + 32), dst + 32); store(load(src + 48), dst + 48)
+                    src += ldb; dst += stride
+                }
+            } else {
+                for _ in k0..<k1 {
+                    dst.update(from: src, count: width)
+                    (dst + width).update(repeating: 0, count: stride - width)
+                    src += ldb; dst += stride
+                }
+            }
+        } else {   // B is n × k: column j of the panel is row j0 + j of B, contiguous over k
+            let src = b + j0 * ldb
+            var dst = into
+            for kk in k0..<k1 {
+                for j in 0..<width { dst[j] = src[j * ldb + kk] }
+                if width < stride { (dst + width).update(repeating: 0, count: stride - width) }
+                dst += stride
+            }
+        }
+    }
+
     @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
-    /// C[i0 ..< i0+rows, 0 ..< width] (rows ≤ 4, width ≤ 64) continued over k0 ..< k1.
-    /// mode: 0 start at +0, 1 continue from C, 2 start at bias (pointers already offset to the panel).
-    static func tile(_ s: MatmulShape, rows: Int, i0: Int, k0: Int, k1: Int, width: Int, a: UnsafeMutablePointer<Float>,
-                     b: UnsafeMutablePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        let rowStep = s.transA ? 1 : s.lda, kStep = s.transA ? s.lda : 1
-        let ldc = s.ldc
-        @inline(__always) func startV(_ r: Int, _ j: Int) -> V {
-            mode == 0 ? V(repeating: 0) : mode == 1 ? load(c + (i0 + r) * ldc + j) : load(bias! + j)
-        }
-        @inline(__always) func startS(_ r: Int, _ j: Int) -> Float {
-            mode == 0 ? 0 : mode == 1 ? c[(i0 + r) * ldc + j] : bias![j]
-        }
-        let a0 = a + i0 * rowStep + k0 * kStep
-        var j = 0
-        if rows == 4 {
-            let a1 = a0 + rowStep, a2 = a1 + rowStep, a3 = a2 + rowStep
-            if width == 64 {
-                var c00 = startV(0, 0), c01 = startV(0, 16), c02 = startV(0, 32), c03 = startV(0, 48)
-                var c10 = startV(1, 0), c11 = startV(1, 16), c12 = startV(1, 32), c13 = startV(1, 48)
-                var c20 = startV(2, 0), c21 = startV(2, 16), c22 = startV(2, 32), c23 = startV(2, 48)
-                var c30 = startV(3, 0), c31 = startV(3, 16), c32 = startV(3, 32), c33 = startV(3, 48)
-                var bp = b + k0 * ldb, ka = 0
-                for _ in k0..<k1 {
-                    let b0 = load(bp), b1 = load(bp + 16), b2 = load(bp + 32), b3 = load(bp + 48)
-                    let x0 = V(repeating: a0[ka]), x1 = V(repeating: a1[ka]), x2 = V(repeating: a2[ka]), x3 = V(repeating: a3[ka])
-                    c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1); c02 = c02.addingProduct(x0, b2); c03 = c03.addingProduct(x0, b3)
-                    c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1); c12 = c12.addingProduct(x1, b2); c13 = c13.addingProduct(x1, b3)
-                    c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1); c22 = c22.addingProduct(x2, b2); c23 = c23.addingProduct(x2, b3)
-                    c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1); c32 = c32.addingProduct(x3, b2); c33 = c33.addingProduct(x3, b3)
-                    bp += ldb; ka += kStep
-                }
-                let r0 = c + i0 * ldc, r1 = r0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc
-                store(c00, r0); store(c01, r0 + 16); store(c02, r0 + 32); store(c03, r0 + 48)
-                store(c10, r1); store(c11, r1 + 16); store(c12, r1 + 32); store(c13, r1 + 48)
-                store(c20, r2); store(c21, r2 + 16); store(c22, r2 + 32); store(c23, r2 + 48)
-                store(c30, r3); store(c31, r3 + 16); store(c32, r3 + 32); store(c33, r3 + 48)
-                return
-            }
-            while j + 16 <= width {
-                var c0 = startV(0, j), c1 = startV(1, j), c2 = startV(2, j), c3 = startV(3, j)
-                var bp = b + k0 * ldb + j, ka = 0
-                for _ in k0..<k1 {
-                    let bv = load(bp)
-                    c0 = c0.addingProduct(V(repeating: a0[ka]), bv); c1 = c1.addingProduct(V(repeating: a1[ka]), bv)
-                    c2 = c2.addingProduct(V(repeating: a2[ka]), bv); c3 = c3.addingProduct(V(repeating: a3[ka]), bv)
-                    bp += ldb; ka += kStep
-                }
-                store(c0, c + i0 * ldc + j); store(c1, c + (i0 + 1) * ldc + j)
-                store(c2, c + (i0 + 2) * ldc + j); store(c3, c + (i0 + 3) * ldc + j)
-                j += 16
+    /// Copies rows i0 ..< i0+rows (≤ 4) of A over k0 ..< k1 to `into` as [k][4] (k-major, 4 lanes per k).
+    static func packA(_ s: MatmulShape, a: UnsafeMutablePointer<Float>, i0: Int, rows: Int, k0: Int, k1: Int,
+                      into: UnsafeMutablePointer<Float>) {
+        if s.transA {   // A is k × m: the rows of a tile sit side by side for each k
+            var src = a + k0 * s.lda + i0, dst = into
+            for _ in k0..<k1 {
+                for r in 0..<rows { dst[r] = src[r] }
+                src += s.lda; dst += 4
             }
         } else {
-            while j + 16 <= width {
-                for r in 0..<rows {
-                    var acc = startV(r, j)
-                    let ar = a0 + r * rowStep
-                    var bp = b + k0 * ldb + j, ka = 0
-                    for _ in k0..<k1 {
-                        acc = acc.addingProduct(V(repeating: ar[ka]), load(bp))
-                        bp += ldb; ka += kStep
-                    }
-                    store(acc, c + (i0 + r) * ldc + j)
-                }
-                j += 16
+            for r in 0..<rows {
+                let src = a + (i0 + r) * s.lda
+                var dst = into + r
+                for kk in k0..<k1 { dst.pointee = src[kk]; dst += 4 }
             }
         }
-        while j < width {   // remaining columns, one chain each
-            for r in 0..<rows {
-                var acc = startS(r, j)
-                let ar = a0 + r * rowStep
-                var ka = 0
-                for kk in k0..<k1 { acc = fused(ar[ka], b[kk * ldb + j], acc); ka += kStep }
-                c[(i0 + r) * ldc + j] = acc
+    }
+
+    /// C[0 ..< rows, 0 ..< width] (rows ≤ 4, width ≤ 64) continued over `kn` values of k, with A packed
+    /// as [k][4] and B packed as [k][64] (columns past `width` zero).
+    /// mode: 0 start at +0, 1 continue from C, 2 start at bias (pointers already offset to the tile).
+    static func tile(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
+        let ldb = CPUBackend.panel
+        @inline(__always) func startV(_ r: Int, _ j: Int) -> V {
+            mode == 0 ? V(repeating: 0) : mode == 1 ? load(c + r * ldc + j) : load(bias! + j)
+        }
+        var j = 0
+        if rows == 4 && width == 64 {
+            var c00 = startV(0, 0), c01 = startV(0, 16), c02 = startV(0, 32), c03 = startV(0, 48)
+            var c10 = startV(1, 0), c11 = startV(1, 16), c12 = startV(1, 32), c13 = startV(1, 48)
+            var c20 = startV(2, 0), c21 = startV(2, 16), c22 = startV(2, 32), c23 = startV(2, 48)
+            var c30 = startV(3, 0), c31 = startV(3, 16), c32 = startV(3, 32), c33 = startV(3, 48)
+            var bp = b, ap = a
+            for _ in 0..<kn {
+                let b0 = load(bp), b1 = load(bp + 16), b2 = load(bp + 32), b3 = load(bp + 48)
+                let x0 = V(repeating: ap[0]), x1 = V(repeating: ap[1]), x2 = V(repeating: ap[2]), x3 = V(repeating: ap[3])
+                c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1); c02 = c02.addingProduct(x0, b2); c03 = c03.addingProduct(x0, b3)
+                c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1); c12 = c12.addingProduct(x1, b2); c13 = c13.addingProduct(x1, b3)
+                c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1); c22 = c22.addingProduct(x2, b2); c23 = c23.addingProduct(x2, b3)
+                c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1); c32 = c32.addingProduct(x3, b2); c33 = c33.addingProduct(x3, b3)
+                bp += ldb; ap += 4
             }
-            j += 1
+            let r0 = c, r1 = r0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc
+            store(c00, r0); store(c01, r0 + 16); store(c02, r0 + 32); store(c03, r0 + 48)
+            store(c10, r1); store(c11, r1 + 16); store(c12, r1 + 32); store(c13, r1 + 48)
+            store(c20, r2); store(c21, r2 + 16); store(c22, r2 + 32); store(c23, r2 + 48)
+            store(c30, r3); store(c31, r3 + 16); store(c32, r3 + 32); store(c33, r3 + 48)
+            return
+        }
+        while j < width {   // 16 columns at a time; a last partial group computes all lanes, stores `w`
+            let w = min(16, width - j)
+            for r in 0..<rows {
+                var acc: V
+                if w == 16 {
+                    acc = startV(r, j)
+                } else {
+                    acc = V(repeating: 0)
+                    if mode != 0 { for l in 0..<w { acc[l] = mode == 1 ? c[r * ldc + j + l] : bias![j + l] } }
+                }
+                var bp = b + j, ap = a + r
+                for _ in 0..<kn {
+                    acc = acc.addingProduct(V(repeating: ap.pointee), load(bp))
+                    bp += ldb; ap += 4
+                }
+                if w == 16 { store(acc, c + r * ldc + j) } else { for l in 0..<w { c[r * ldc + j + l] = acc[l] } }
+            }
+            j += 16
         }
     }
 }

@@ -3,15 +3,30 @@
 extension CPUBackend {
     public func lstmForward(batch: Int, hidden H: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws {
         let G = gates.f, CP = cPrev.f, A = act.f, C = c.f, Hh = h.f
-        parallel(batch * H, cost: 64) { range in
-            for e in range {
-                let b = e / H, j = e % H, g0 = b * 4 * H + j
-                let i = PortableMath.sigmoid(G[g0]), f = PortableMath.sigmoid(G[g0 + H])
-                let g = PortableMath.tanh(G[g0 + 2 * H]), o = PortableMath.sigmoid(G[g0 + 3 * H])
-                let cn = fused(f, CP[e], i * g)
-                A[g0] = i; A[g0 + H] = f; A[g0 + 2 * H] = g; A[g0 + 3 * H] = o
-                C[e] = cn
-                Hh[e] = o * PortableMath.tanh(cn)
+        typealias V = PortableMath.Lanes
+        @inline(__always) func ld(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        @inline(__always) func st(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+        let vectors = H / 16   // per row: 16 units at a time, the rest one by one; same operations per unit
+        parallel(batch * (vectors + H % 16), cost: 64 * 16) { range in
+            for item in range {
+                let b = item / (vectors + H % 16), slot = item % (vectors + H % 16)
+                if slot < vectors {
+                    let j = slot * 16, e = b * H + j, g0 = b * 4 * H + j
+                    let i = PortableMath.sigmoid(ld(G + g0)), f = PortableMath.sigmoid(ld(G + g0 + H))
+                    let g = PortableMath.tanh(ld(G + g0 + 2 * H)), o = PortableMath.sigmoid(ld(G + g0 + 3 * H))
+                    let cn = (i * g).addingProduct(f, ld(CP + e))
+                    st(i, A + g0); st(f, A + g0 + H); st(g, A + g0 + 2 * H); st(o, A + g0 + 3 * H)
+                    st(cn, C + e)
+                    st(o * PortableMath.tanh(cn), Hh + e)
+                } else {
+                    let j = vectors * 16 + slot - vectors, e = b * H + j, g0 = b * 4 * H + j
+                    let i = PortableMath.sigmoid(G[g0]), f = PortableMath.sigmoid(G[g0 + H])
+                    let g = PortableMath.tanh(G[g0 + 2 * H]), o = PortableMath.sigmoid(G[g0 + 3 * H])
+                    let cn = fused(f, CP[e], i * g)
+                    A[g0] = i; A[g0 + H] = f; A[g0 + 2 * H] = g; A[g0 + 3 * H] = o
+                    C[e] = cn
+                    Hh[e] = o * PortableMath.tanh(cn)
+                }
             }
         }
     }

@@ -7,15 +7,22 @@ import Foundation
 public final class CPUBackend: DeviceBackend, @unchecked Sendable {
     public let threads: Int
     public let info: DeviceInfo
-    var scratchPointer: UnsafeMutablePointer<Float>? = nil
-    var scratchCapacity = 0
-    let scratchLock = NSLock()
+    /// Held by `matmul` while it uses the pack buffers below.
+    let matmulLock = NSLock()
+    var sharedPointer: UnsafeMutablePointer<Float>? = nil
+    var sharedCapacity = 0
+    /// One packed B panel (kc × 64) per worker thread, allocated once.
+    let packs: UnsafeMutablePointer<Float>
 
-    deinit { scratchPointer?.deallocate() }
+    deinit {
+        sharedPointer?.deallocate()
+        packs.deallocate()
+    }
 
     public init(threads: Int? = nil) {
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         self.threads = max(1, threads ?? cores)
+        packs = .allocate(capacity: self.threads * CPUBackend.packFloats)
         let memory = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
         info = DeviceInfo(kind: .cpu, name: "CPU (pure Swift)", vendor: CPUBackend.cpuModel(), driver: "recur",
                           version: "Swift SIMD\(CPUBackend.simdWidth)", computeUnits: cores,
@@ -71,12 +78,17 @@ public final class CPUBackend: DeviceBackend, @unchecked Sendable {
     /// Runs body over `0..<n` split into contiguous ranges, one per thread, when the work
     /// (n × costPerItem) is large enough to pay for it.
     func parallel(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
+        parallelWorkers(n, cost: cost) { _, range in body(range) }
+    }
+
+    /// `parallel` that also passes the worker's index (0 ..< threads), for per-worker scratch.
+    func parallelWorkers(_ n: Int, cost: Int = 1, _ body: (Int, Range<Int>) -> Void) {
         let t = min(threads, n, max(1, n * cost / 32_768))
-        if t <= 1 { body(0..<n); return }
+        if t <= 1 { body(0, 0..<n); return }
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let work = body
             DispatchQueue.concurrentPerform(iterations: t) { i in
-                work((n * i / t)..<(n * (i + 1) / t))
+                work(i, (n * i / t)..<(n * (i + 1) / t))
             }
         }
     }

@@ -10,7 +10,7 @@ public final class CharLMTask: TrainingTask {
     /// Validation batches per evaluation (at most).
     public var evalBatches = 16
 
-    public init(path: String, seed: UInt64, vocab known: [String]? = nil, wholeFileIsValidation: Bool = false) throws {
+    public convenience init(path: String, seed: UInt64, vocab known: [String]? = nil, wholeFileIsValidation: Bool = false) throws {
         let text = try DataFile.text(path)
         let scalars = Array(text.unicodeScalars)
         let vocab = known ?? Array(Set(scalars.map { String($0) })).sorted()
@@ -22,10 +22,26 @@ public final class CharLMTask: TrainingTask {
             ids.append(i)
         }
         let cut = wholeFileIsValidation ? 0 : ids.count - ids.count / 10
-        train = Array(ids[..<cut]); validation = Array(ids[cut...])
+        self.init(train: Array(ids[..<cut]), validation: Array(ids[cut...]), vocabulary: vocab, seed: seed)
+    }
+
+    /// A token stream held in memory: `tokens` index `vocabulary` (each in 0 ..< vocabulary.count);
+    /// the last `validationFraction` of the stream is held out.
+    public convenience init(tokens: [Int32], vocabulary: [String], validationFraction: Double = 0.1, seed: UInt64) throws {
+        guard !vocabulary.isEmpty else { throw DataError("tokens: the vocabulary is empty") }
+        if let bad = tokens.firstIndex(where: { $0 < 0 || Int($0) >= vocabulary.count }) {
+            throw DataError("tokens: token \(bad) is \(tokens[bad]), outside the vocabulary of \(vocabulary.count)")
+        }
+        guard validationFraction >= 0 && validationFraction < 1 else { throw DataError("tokens: validationFraction must be in [0, 1), got \(validationFraction)") }
+        let cut = tokens.count - Int(Double(tokens.count) * validationFraction)
+        self.init(train: Array(tokens[..<cut]), validation: Array(tokens[cut...]), vocabulary: vocabulary, seed: seed)
+    }
+
+    init(train: [Int32], validation: [Int32], vocabulary: [String], seed: UInt64) {
+        self.train = train; self.validation = validation
         self.seed = seed
         var d = DataDescription(task: "charlm")
-        d.vocab = vocab
+        d.vocab = vocabulary
         data = d
     }
 

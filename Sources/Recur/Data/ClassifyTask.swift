@@ -26,9 +26,22 @@ public final class ClassifyTask: TrainingTask {
         return rows
     }
 
-    public init(trainPath: String?, testPath: String?, seed: UInt64, known: DataDescription? = nil) throws {
+    public convenience init(trainPath: String?, testPath: String?, seed: UInt64, known: DataDescription? = nil) throws {
+        try self.init(examples: try trainPath.map { try Self.parse($0, flag: "--data") } ?? [],
+                      test: try testPath.map { try Self.parse($0, flag: "--test") }, seed: seed, known: known,
+                      names: (trainPath ?? "", testPath ?? ""))
+    }
+
+    /// Labelled texts held in memory; `test` is the held-out set, else every tenth example of a
+    /// seeded shuffle. Characters are tokens as for a TSV file.
+    public convenience init(examples: [(label: String, text: String)], test: [(label: String, text: String)]? = nil, seed: UInt64) throws {
+        try self.init(examples: examples, test: test, seed: seed, known: nil, names: ("examples", "test"))
+    }
+
+    init(examples trainRows: [(label: String, text: String)], test: [(label: String, text: String)]?, seed: UInt64,
+         known: DataDescription?, names: (train: String, test: String)) throws {
         self.seed = seed
-        let trainRows = try trainPath.map { try Self.parse($0, flag: "--data") } ?? []
+        let trainPath: String? = names.train, testRows = test
         let vocab = known?.vocab ?? (["<pad>", "<unk>"] + Set(trainRows.flatMap { $0.text.unicodeScalars.map { String($0) } }).sorted())
         let labels = known?.labels ?? Set(trainRows.map(\.label)).sorted()
         let index = Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, Int32($0)) })
@@ -40,8 +53,8 @@ public final class ClassifyTask: TrainingTask {
             }
         }
         var all = try encode(trainRows, "--data", trainPath ?? "")
-        if let testPath {
-            validation = try encode(try Self.parse(testPath, flag: "--test"), "--test", testPath)
+        if let testRows {
+            validation = try encode(testRows, "--test", names.test)
             train = all
         } else {
             let p = permutation(all.count, seed: seed, stream: 0xC1A55)

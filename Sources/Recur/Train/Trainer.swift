@@ -93,6 +93,28 @@ public final class Trainer {
         return url
     }
 
+    /// One step: the task's batch for the current step, forward, backward, clipping and the optimizer
+    /// update, all enqueued on the device without reading anything back (unless `skipNonFinite`,
+    /// which reads the loss first). Returns false when the step was skipped for a non-finite loss.
+    @discardableResult
+    public func trainStep() throws -> Bool {
+        let batch = task.batch(step: step, b: model.config.batch, T: model.config.sequence)
+        try model.forward(batch, step: step)
+        try model.backward()
+        if options.skipNonFinite {
+            // Look before updating: the loss is read every step in this mode.
+            let loss = try model.lossValue()
+            if !loss.isFinite {
+                skipped += 1; step += 1
+                return false
+            }
+        }
+        try optimizer.step(model.parameters, device: model.device)
+        if model.config.family == .languageModel { try model.carryState() }
+        step += 1
+        return true
+    }
+
     /// Trains until `options.steps` steps are done, early stopping, a stop request, or an error.
     public func run(out: URL?) throws -> TrainSummary {
         let d = model.device, b = model.config.batch, T = model.config.sequence
@@ -102,20 +124,7 @@ public final class Trainer {
         let firstStep = step
         var savedAt = -1
         while step < min(options.steps, options.stopAfter ?? Int.max) && !Trainer.stopRequested {
-            let batch = task.batch(step: step, b: b, T: T)
-            try model.forward(batch, step: step)
-            try model.backward()
-            if options.skipNonFinite {
-                // Look before updating: the norm and loss are read every step in this mode.
-                let loss = try model.lossValue()
-                if !loss.isFinite {
-                    skipped += 1; step += 1
-                    continue
-                }
-            }
-            try optimizer.step(model.parameters, device: d)
-            if model.config.family == .languageModel { try model.carryState() }
-            step += 1
+            if try !trainStep() { continue }
             units += task.units(b: b, T: T); windowUnits += task.units(b: b, T: T)
             let evaluate = step % options.evalEvery == 0 || step == options.steps
             if step % options.logEvery == 0 || evaluate || step == firstStep + 1 {

@@ -1,0 +1,163 @@
+import Foundation
+import Recur
+
+/// `recur bench --suite train`: whole training steps (forward, backward, Adam) of the five workloads
+/// of issue 8, each in its own process so its peak memory is its own, on the CPU device and the
+/// chosen device, and through PyTorch (Benchmarks/pytorch_peer.py) with `--peer pytorch`.
+extension BenchCommand {
+    struct TrainRow: Codable {
+        var workload: String
+        var device: String
+        var units: String
+        var unitsPerSecond: Double
+        var spread: Double
+        var peakMB: Double
+        var peer: Bool
+    }
+
+    /// One workload: the model, the data, and whether only the forward pass is timed.
+    struct Workload {
+        var name: String
+        var summary: String
+        var forwardOnly = false
+        var config: ModelConfig
+
+        var units: String { config.family == .classifier ? "samples" : "tokens" }
+
+        func task(seed: UInt64) throws -> any TrainingTask {
+            var state = seed &+ 0x9E37_79B9_7F4A_7C15
+            func next() -> UInt64 {   // splitmix64: random tokens, reproducible
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return z ^ (z >> 31)
+            }
+            if config.family == .classifier {
+                let alphabet = (0..<63).map { String(UnicodeScalar(UInt8(33 + $0))) }   // + <pad>, <unk> = 65 tokens
+                func example() -> (label: String, text: String) {
+                    (String(next() % 10), (0..<config.sequence).map { _ in alphabet[Int(next() % 63)] }.joined())
+                }
+                return try ClassifyTask(examples: (0..<(config.batch * 8)).map { _ in example() },
+                                        test: (0..<config.batch).map { _ in example() }, seed: seed)
+            }
+            let count = config.batch * (config.sequence + 1) * 8
+            return try CharLMTask(tokens: (0..<count).map { _ in Int32(next() % 65) },
+                                  vocabulary: (0..<65).map { String(UnicodeScalar(UInt8(48 + $0))) }, validationFraction: 0.1, seed: seed)
+        }
+    }
+
+    static var workloads: [Workload] {
+        func lm(_ cell: CellKind, embedding: Int, hidden: Int, layers: Int, batch: Int, seq: Int) -> ModelConfig {
+            var c = ModelConfig(family: .languageModel)
+            c.cell = cell; c.vocab = 65; c.embedding = embedding; c.hidden = hidden; c.layers = layers; c.batch = batch; c.sequence = seq
+            return c
+        }
+        var cnn = ModelConfig(family: .classifier)
+        cnn.encoder = .cnn; cnn.vocab = 65; cnn.embedding = 64; cnn.sequence = 256; cnn.convFilters = 128
+        cnn.convWidths = [3, 4, 5]; cnn.outputs = 10; cnn.batch = 64
+        let big = lm(.lstm, embedding: 512, hidden: 512, layers: 2, batch: 64, seq: 100)
+        return [
+            Workload(name: "lstm-big", summary: "char LSTM: embedding 512, 2 x LSTM 512, vocab 65; batch 64 x 100", config: big),
+            Workload(name: "lstm-small", summary: "small LSTM: embedding 128, LSTM 128, vocab 65; batch 32 x 64",
+                     config: lm(.lstm, embedding: 128, hidden: 128, layers: 1, batch: 32, seq: 64)),
+            Workload(name: "rnn", summary: "tanh RNN: embedding 512, RNN 512, vocab 65; batch 64 x 100",
+                     config: lm(.rnn, embedding: 512, hidden: 512, layers: 1, batch: 64, seq: 100)),
+            Workload(name: "textcnn", summary: "text CNN: embedding 64 over 256, 128 filters x widths 3,4,5, 10 classes; batch 64", config: cnn),
+            Workload(name: "lstm-infer", summary: "char LSTM inference (forward only), as lstm-big", forwardOnly: true, config: big),
+        ]
+    }
+
+    /// In the child process: time one workload on one device and print its row as one JSON line.
+    func runWorkload(_ name: String, device: Device) throws {
+        guard var w = Self.workloads.first(where: { $0.name == name }) else {
+            throw Failure("--workload: unknown workload '\(name)'; known: \(Self.workloads.map(\.name).joined(separator: ", "))")
+        }
+        if let seq = sequenceOverride { w.config.sequence = seq }
+        let task = try w.task(seed: 1)
+        try task.configure(&w.config)
+        let model = try Model(w.config, device: device, seed: 1)
+        let trainer = try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: Int.max / 2))
+        let units = Double(task.units(b: w.config.batch, T: w.config.sequence))
+        func once() throws {
+            if w.forwardOnly {
+                try model.forward(task.batch(step: 0, b: w.config.batch, T: w.config.sequence), step: nil)
+            } else {
+                try trainer.trainStep()
+            }
+            try device.synchronize()
+        }
+        for _ in 0..<2 { try once() }   // warm-up: first-touch of every buffer, kernel builds
+        let times = try (0..<repeats).map { _ in try clock { try once() } }.sorted()
+        let median = times[times.count / 2]
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let row = TrainRow(workload: name, device: device.info.selector, units: w.units, unitsPerSecond: units / median,
+                           spread: (times.last! - times.first!) / median, peakMB: Double(usage.ru_maxrss) / 1024, peer: false)
+        print(try Console.json(row).replacingOccurrences(of: "\n", with: ""))
+    }
+
+    /// In the parent: one child process per workload and device, then the PyTorch rows and ratios.
+    func runTrainSuite(device: Device) throws {
+        var paths = ["cpu"]
+        if device.info.kind == .opencl { paths.append(device.info.selector) }
+        let chosen = Self.workloads.filter { only.isEmpty || only.contains($0.name) }
+        if chosen.isEmpty { throw Failure("--workload: none of \(only) is a workload (\(Self.workloads.map(\.name).joined(separator: ", ")))") }
+        let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        var rows: [TrainRow] = []
+        for w in chosen {
+            print("\(w.name): \(w.summary)")
+            for path in paths {
+                var args = ["bench", "--suite", "train", "--workload", w.name, "--device", path, "--threads", String(threads),
+                            "--repeats", String(repeats), "--child"]
+                if let seq = sequenceOverride { args += ["--seq", String(seq)] }
+                rows.append(try child(CommandLine.arguments[0], args, label: "\(w.name) on \(path)"))
+                printRow(rows.last!, against: nil)
+            }
+            if peer == "pytorch" {
+                var args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)]
+                if let seq = sequenceOverride { args += ["--seq", String(seq)] }
+                let torch = try child(python, args, label: "PyTorch \(w.name)")
+                rows.append(torch)
+                for r in rows where r.workload == w.name && !r.peer { printRow(r, against: torch) }
+            }
+        }
+        if let jsonFile {
+            do { try Console.json(rows).write(toFile: jsonFile, atomically: true, encoding: .utf8) } catch {
+                throw Failure("--json \(jsonFile): cannot write (\(error.localizedDescription))")
+            }
+        }
+    }
+
+    func printRow(_ r: TrainRow, against torch: TrainRow?) {
+        var line = "  \((r.peer ? "peer " : "") + r.device)".padding(22)
+            + String(format: "%10.0f %@/s  spread %3.0f%%  peak %6.0f MB", r.unitsPerSecond, r.units, r.spread * 100, r.peakMB)
+        if let torch {
+            line += String(format: "   %.2fx PyTorch's speed, %.2fx its memory", r.unitsPerSecond / torch.unitsPerSecond, r.peakMB / torch.peakMB)
+        }
+        print(line)
+    }
+
+    /// Runs a child that prints one JSON row as its last line.
+    func child(_ program: String, _ args: [String], label: String) throws -> TrainRow {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: program.contains("/") ? program : "/usr/bin/env")
+        p.arguments = program.contains("/") ? args : [program] + args
+        var env = ProcessInfo.processInfo.environment
+        env["OMP_NUM_THREADS"] = String(options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        do { try p.run() } catch { throw Failure("\(label): cannot start \(program) (\(error.localizedDescription))") }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        guard p.terminationStatus == 0, let row = try? JSONDecoder().decode(TrainRow.self, from: Data(last.utf8)) else {
+            let why = errText.split(separator: "\n").last.map(String.init) ?? "exit status \(p.terminationStatus)"
+            throw Failure("\(label) failed: \(why)")
+        }
+        return row
+    }
+}
