@@ -1,38 +1,118 @@
-"""PyTorch peer for `recur bench` figures (issues 7 and 8): the same matmul shapes (TF32 off) and the
-2-layer 512-wide char LSTM training step (embedding 512, vocab 65, batch 64 x seq 100, Adam), on CUDA
-when available, else the CPU. Prints one line per row: op, shape, device, GFLOP/s or tokens/s.
-Not run on the development machine (no PyTorch there)."""
-import time, torch, torch.nn as nn
+"""PyTorch peer for `recur bench`.
 
-dev = "cuda" if torch.cuda.is_available() else "cpu"
+  python3 Benchmarks/pytorch_peer.py --workload NAME [--threads N] [--steps S] [--seq T]
+      One training workload of `recur bench --suite train` (the same model, batch and Adam), on the CPU
+      (or CUDA when available and --cuda is given). Prints one JSON line as its last line:
+      {"workload", "device", "units", "unitsPerSecond", "spread", "peakMB", "peer": true}.
+      peakMB is the process's peak resident memory (ru_maxrss), import of torch included.
+  python3 Benchmarks/pytorch_peer.py --matmul [--cuda]
+      The matmul shapes of `recur bench --suite matmul` (TF32 off), one line per shape.
+"""
+import argparse, json, resource, time
+
+import torch
+import torch.nn as nn
+
+p = argparse.ArgumentParser()
+p.add_argument("--workload")
+p.add_argument("--threads", type=int, default=0)
+p.add_argument("--steps", type=int, default=5)
+p.add_argument("--seq", type=int, default=0)
+p.add_argument("--matmul", action="store_true")
+p.add_argument("--cuda", action="store_true")
+a = p.parse_args()
+
+if a.threads > 0:
+    torch.set_num_threads(a.threads)
+dev = "cuda" if a.cuda and torch.cuda.is_available() else "cpu"
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
-def sync():
-    if dev == "cuda": torch.cuda.synchronize()
 
-def timed(fn, repeats=7):
-    fn(); sync()
+def sync():
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def times(fn, repeats):
+    for _ in range(2):
+        fn()
+    sync()
     ts = []
     for _ in range(repeats):
         t = time.perf_counter(); fn(); sync(); ts.append(time.perf_counter() - t)
-    return sorted(ts)[len(ts) // 2]
+    return sorted(ts)
 
-for (b, m, n, k) in [(1, 256, 256, 256), (1, 512, 512, 512), (1, 64, 2048, 1024), (1, 4096, 4096, 4096), (64, 128, 128, 128)]:
-    a = torch.randn(b, m, k, device=dev); c = torch.randn(b, k, n, device=dev)
-    s = timed(lambda: torch.matmul(a, c))
-    print(f"peer torch.matmul b{b} {m}x{n}x{k} {dev} {2 * b * m * n * k / s / 1e9:.1f} GFLOP/s")
 
-class CharLSTM(nn.Module):
+if a.matmul:
+    for (b, m, n, k) in [(1, 256, 256, 256), (1, 512, 512, 512), (1, 1024, 1024, 1024), (1, 64, 2048, 1024), (64, 128, 128, 128)]:
+        x = torch.randn(b, m, k, device=dev); y = torch.randn(b, k, n, device=dev)
+        s = times(lambda: torch.matmul(x, y), 7)
+        print(f"peer torch.matmul b{b} {m}x{n}x{k} {dev} {2 * b * m * n * k / s[len(s) // 2] / 1e9:.1f} GFLOP/s")
+    raise SystemExit(0)
+
+
+class CharModel(nn.Module):
+    def __init__(self, cell, emb, hidden, layers):
+        super().__init__()
+        self.embedding = nn.Embedding(65, emb)
+        self.rnn = {"lstm": nn.LSTM, "rnn": nn.RNN}[cell](emb, hidden, layers)
+        self.fc = nn.Linear(hidden, 65)
+
+    def forward(self, x):
+        y, _ = self.rnn(self.embedding(x))
+        return self.fc(y)
+
+
+class TextCNN(nn.Module):
     def __init__(self):
         super().__init__()
-        self.embedding = nn.Embedding(65, 512); self.rnn = nn.LSTM(512, 512, 2); self.fc = nn.Linear(512, 65)
-    def forward(self, x):
-        y, _ = self.rnn(self.embedding(x)); return self.fc(y)
+        self.embedding = nn.Embedding(65, 64)
+        self.convs = nn.ModuleList([nn.Conv1d(64, 128, k) for k in (3, 4, 5)])
+        self.fc = nn.Linear(3 * 128, 10)
 
-model = CharLSTM().to(dev); opt = torch.optim.Adam(model.parameters(), 2e-3)
-x = torch.randint(0, 65, (100, 64), device=dev); y = torch.randint(0, 65, (100, 64), device=dev)
-def step():
-    opt.zero_grad(); loss = nn.functional.cross_entropy(model(x).reshape(-1, 65), y.reshape(-1)); loss.backward(); opt.step()
-s = timed(step, 5)
-print(f"peer torch 2x512 LSTM training step {dev} {6400 / s:.0f} tokens/s ({s * 1e3:.1f} ms/step)")
+    def forward(self, x):
+        e = self.embedding(x).transpose(1, 2)
+        return self.fc(torch.cat([torch.relu(c(e)).amax(dim=2) for c in self.convs], 1))
+
+
+workloads = {
+    "lstm-big": ("lstm", 512, 512, 2, 64, 100),
+    "lstm-small": ("lstm", 128, 128, 1, 32, 64),
+    "rnn": ("rnn", 512, 512, 1, 64, 100),
+    "lstm-infer": ("lstm", 512, 512, 2, 64, 100),
+}
+w = a.workload
+if w == "textcnn":
+    T = a.seq or 256
+    model = TextCNN().to(dev)
+    x = torch.randint(0, 65, (64, T), device=dev); y = torch.randint(0, 10, (64,), device=dev)
+    loss_of = lambda: nn.functional.cross_entropy(model(x), y)
+    units, unit_name = 64, "samples"
+elif w in workloads:
+    cell, emb, hidden, layers, B, T = workloads[w]
+    T = a.seq or T
+    model = CharModel(cell, emb, hidden, layers).to(dev)
+    x = torch.randint(0, 65, (T, B), device=dev); y = torch.randint(0, 65, (T, B), device=dev)
+    loss_of = lambda: nn.functional.cross_entropy(model(x).reshape(-1, 65), y.reshape(-1))
+    units, unit_name = B * T, "tokens"
+else:
+    raise SystemExit(f"unknown workload {w!r}")
+
+opt = torch.optim.Adam(model.parameters(), 2e-3)
+
+
+def train_step():
+    opt.zero_grad(); loss = loss_of(); loss.backward(); opt.step()
+
+
+def infer_step():
+    with torch.no_grad():
+        model(x)
+
+
+s = times(infer_step if w == "lstm-infer" else train_step, a.steps)
+median = s[len(s) // 2]
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"workload": w, "device": "pytorch-" + dev, "units": unit_name, "unitsPerSecond": units / median,
+                  "spread": (s[-1] - s[0]) / median, "peakMB": peak, "peer": True}))

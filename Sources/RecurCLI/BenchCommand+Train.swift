@@ -112,7 +112,7 @@ extension BenchCommand {
                             "--repeats", String(repeats), "--child"]
                 if let seq = sequenceOverride { args += ["--seq", String(seq)] }
                 rows.append(try child(CommandLine.arguments[0], args, label: "\(w.name) on \(path)"))
-                printRow(rows.last!, against: nil)
+                if peer == nil { printRow(rows.last!, against: nil) }
             }
             if peer == "pytorch" {
                 var args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)]
@@ -120,6 +120,7 @@ extension BenchCommand {
                 let torch = try child(python, args, label: "PyTorch \(w.name)")
                 rows.append(torch)
                 for r in rows where r.workload == w.name && !r.peer { printRow(r, against: torch) }
+                printRow(torch, against: nil)
             }
         }
         if let jsonFile {

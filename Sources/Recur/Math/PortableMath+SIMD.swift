@@ -25,7 +25,9 @@ extension PortableMath {
         p = fma(p, r, Lanes(repeating: 0x1.000000p-1))
         p = fma(p, r, Lanes(repeating: 0x1.000000p+0))
         p = fma(p, r, Lanes(repeating: 0x1.000000p+0))
-        let k = IntLanes(kf, rounding: .towardZero)
+        // t = 1.5·2^23 + k exactly, so k sits in t's low mantissa bits: the same integer as Int32(kf),
+        // without the (slow, generic) vector float-to-int conversion.
+        let k = unsafeBitCast(t, to: IntLanes.self) &- IntLanes(repeating: Int32(bitPattern: Float(0x1.8p23).bitPattern))
         let k1 = k &>> 1, k2 = k &- k1
         let s1 = unsafeBitCast((k1 &+ 127) &<< 23, to: Lanes.self), s2 = unsafeBitCast((k2 &+ 127) &<< 23, to: Lanes.self)
         var y = (p * s1) * s2
