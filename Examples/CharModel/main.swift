@@ -5,11 +5,15 @@ let path = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "../shar
 let (device, note) = try Devices.preferred()
 print(note)
 let task = try CharLMTask(path: path, seed: 42)
-var config = ModelConfig(family: .languageModel)
-config.cell = .lstm; config.hidden = 64; config.embedding = 32; config.batch = 16; config.sequence = 32
-try task.configure(&config)
+let config = try ModelConfig(.nextToken, batch: 16, sequence: 32) {
+    Layer.embedding(vocab: task.vocabulary.count, dim: 32)
+    Layer.lstm(hidden: 64)
+    Layer.linear(outputs: task.vocabulary.count)
+}
 let model = try Model(config, device: device, seed: 42)
 let trainer = try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: 150))
-let summary = try trainer.run(out: nil)
-print("validation loss \(summary.valLoss) (\(summary.bitsPerCharacter!) bits per character)")
-print(try model.generate(vocabulary: task.data.vocab!, prompt: "ROMEO:", length: 80, seed: 7))
+for try await event in trainer.events(out: nil) {
+    if case let .evaluation(step, e) = event { print("step \(step): validation loss \(e.loss)") }
+}
+print("\(trainer.summary!.bitsPerCharacter!) bits per character")
+print(try model.generate(vocabulary: task.vocabulary, prompt: "ROMEO:", length: 80, seed: 7))

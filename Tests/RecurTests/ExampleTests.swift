@@ -34,7 +34,8 @@ import Testing
             #expect(p.terminationStatus == 0)
             let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
             #expect(lines.first?.hasPrefix("using \(device)") == true, "\(lines.first ?? "")")
-            #expect(lines.contains { $0.hasPrefix("validation loss") })
+            #expect(lines.contains { $0.hasPrefix("step 150: validation loss") })
+            #expect(lines.contains { $0.hasSuffix("bits per character") })
             #expect(lines.contains { $0.hasPrefix("ROMEO:") })
             outputs.append(Array(lines.dropFirst()))
         }

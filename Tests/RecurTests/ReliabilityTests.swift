@@ -146,7 +146,7 @@ import Testing
     func noLeaks() throws {
         guard TestDevices.openCL() != nil else { return }
         func cycle() throws {
-            let d = Device(backend: try OpenCLBackend(index: 0))
+            let d = try Devices.openCL(0)
             for _ in 0..<20 {
                 let b = try d.allocate(1 << 16)
                 try d.fill(b.view, 1)

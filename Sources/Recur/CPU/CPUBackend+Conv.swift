@@ -1,7 +1,7 @@
 /// conv1d and max-pool over time. Orders: y chains from bias over (c, k); dx over (o, k); dw over (b, t);
 /// db sums over (b, t); padded positions are skipped, never fed into a chain (NUMERICS rule 3).
 extension CPUBackend {
-    public func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws {
+    func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws {
         let X = x.f, W = w.f, Bi = bias.f, Y = y.f, T = s.length, To = s.outLength, K = s.kernel
         parallel(s.batch * s.outChannels, cost: To * s.inChannels * K) { range in
             for bo in range {
@@ -22,7 +22,7 @@ extension CPUBackend {
         }
     }
 
-    public func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws {
+    func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws {
         let DY = dy.f, W = w.f, DX = dx.f, T = s.length, To = s.outLength, K = s.kernel
         parallel(s.batch * s.inChannels, cost: T * s.outChannels * K) { range in
             for bc in range {
@@ -42,7 +42,7 @@ extension CPUBackend {
         }
     }
 
-    public func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws {
+    func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws {
         let X = x.f, DY = dy.f, DW = dw.f, DB = db.f, T = s.length, To = s.outLength, K = s.kernel
         parallel(s.outChannels * s.inChannels * K, cost: s.batch * To) { range in
             for ock in range {
@@ -68,7 +68,7 @@ extension CPUBackend {
         }
     }
 
-    public func maxPoolForward(_ s: PoolShape, x: View, y: View, argmax: View) throws {
+    func maxPoolForward(_ s: PoolShape, x: View, y: View, argmax: View) throws {
         let X = x.f, Y = y.f, AM = argmax.i, To = s.outLength
         parallel(s.batch * s.channels, cost: s.length) { range in
             for bc in range {
@@ -84,7 +84,7 @@ extension CPUBackend {
         }
     }
 
-    public func maxPoolBackward(_ s: PoolShape, dy: View, argmax: View, dx: View) throws {
+    func maxPoolBackward(_ s: PoolShape, dy: View, argmax: View, dx: View) throws {
         let DY = dy.f, AM = argmax.i, DX = dx.f, To = s.outLength
         parallel(s.batch * s.channels, cost: s.length) { range in
             for bc in range {

@@ -22,17 +22,17 @@ extension CPUBackend {
         }
     }
 
-    public func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
+    func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
         let X = x.f, Y = y.f
         parallel(x.count, cost: 16) { range in for e in range { Y[e] = Self.unaryValue(op, alpha, X[e]) } }
     }
 
-    public func unaryBackward(_ op: UnaryOp, saved: View, dy: View, dx: View) throws {
+    func unaryBackward(_ op: UnaryOp, saved: View, dy: View, dx: View) throws {
         let S = saved.f, DY = dy.f, DX = dx.f
         parallel(dy.count, cost: 4) { range in for e in range { DX[e] = Self.unaryGradient(op, S[e], DY[e]) } }
     }
 
-    public func binary(_ op: BinaryOp, alpha: Float, a: View, b: View, y: View) throws {
+    func binary(_ op: BinaryOp, alpha: Float, a: View, b: View, y: View) throws {
         let A = a.f, B = b.f, Y = y.f
         parallel(a.count) { range in
             switch op {
@@ -44,12 +44,12 @@ extension CPUBackend {
         }
     }
 
-    public func scaleBy(factor: View, x: View, y: View) throws {
+    func scaleBy(factor: View, x: View, y: View) throws {
         let s = factor.f[0], X = x.f, Y = y.f
         parallel(x.count) { range in for e in range { Y[e] = X[e] * s } }
     }
 
-    public func dropout(seed: UInt64, stream: UInt64, threshold: UInt32, scale: Float, x: View, y: View) throws {
+    func dropout(seed: UInt64, stream: UInt64, threshold: UInt32, scale: Float, x: View, y: View) throws {
         let X = x.f, Y = y.f
         parallel(x.count, cost: 32) { range in
             for e in range {
@@ -59,14 +59,14 @@ extension CPUBackend {
         }
     }
 
-    public func copy2D(rows: Int, cols: Int, src: View, srcStride: Int, dst: View, dstStride: Int) throws {
+    func copy2D(rows: Int, cols: Int, src: View, srcStride: Int, dst: View, dstStride: Int) throws {
         let S = src.f, D = dst.f
         parallel(rows, cost: cols) { range in
             for r in range { (D + r * dstStride).update(from: S + r * srcStride, count: cols) }
         }
     }
 
-    public func transpose(batch: Int, rows: Int, cols: Int, src: View, dst: View) throws {
+    func transpose(batch: Int, rows: Int, cols: Int, src: View, dst: View) throws {
         let S = src.f, D = dst.f
         parallel(batch * cols, cost: rows) { range in
             for bc in range {

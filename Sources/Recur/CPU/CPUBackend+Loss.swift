@@ -2,7 +2,7 @@
 extension CPUBackend {
     static let reduceChunk = 256
 
-    public func softmaxCrossEntropy(rows: Int, cols: Int, logits: View, targets: View, losses: View, stats: View) throws {
+    func softmaxCrossEntropy(rows: Int, cols: Int, logits: View, targets: View, losses: View, stats: View) throws {
         let X = logits.f, T = targets.i, L = losses.f, S = stats.f
         parallel(rows, cost: cols * 8) { range in
             for r in range {
@@ -18,7 +18,7 @@ extension CPUBackend {
         }
     }
 
-    public func softmaxCrossEntropyBackward(rows: Int, cols: Int, scale: Float, logits: View, targets: View,
+    func softmaxCrossEntropyBackward(rows: Int, cols: Int, scale: Float, logits: View, targets: View,
                                             stats: View, dLogits: View) throws {
         let X = logits.f, T = targets.i, S = stats.f, D = dLogits.f
         parallel(rows, cost: cols * 8) { range in
@@ -33,7 +33,7 @@ extension CPUBackend {
         }
     }
 
-    public func reduce(_ mode: ReduceMode, x: View, y: View?, divisor: Float, out: View) throws {
+    func reduce(_ mode: ReduceMode, x: View, y: View?, divisor: Float, out: View) throws {
         let X = x.f, Y = y?.f, n = x.count, chunks = (n + Self.reduceChunk - 1) / Self.reduceChunk
         var partial = [Float](repeating: 0, count: chunks)
         partial.withUnsafeMutableBufferPointer { P in
@@ -56,7 +56,7 @@ extension CPUBackend {
         out.f[0] = total / divisor
     }
 
-    public func rowSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
+    func rowSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
         let X = x.f, Y = y.f
         parallel(rows, cost: cols) { range in
             for r in range {
@@ -67,7 +67,7 @@ extension CPUBackend {
         }
     }
 
-    public func colSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
+    func colSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
         let X = x.f, Y = y.f
         typealias V = SIMD16<Float>
         // Blocks of 64 columns (4 vectors) swept down the rows: each column still adds rows 0, 1, 2, ... in order.
@@ -96,7 +96,7 @@ extension CPUBackend {
         }
     }
 
-    public func argmaxRows(rows: Int, cols: Int, x: View, out: View) throws {
+    func argmaxRows(rows: Int, cols: Int, x: View, out: View) throws {
         let X = x.f, O = out.i
         for r in 0..<rows {
             var best = X[r * cols], at = 0
@@ -105,7 +105,7 @@ extension CPUBackend {
         }
     }
 
-    public func clipCoefficient(norms: View, maxNorm: Float, out: View) throws {
+    func clipCoefficient(norms: View, maxNorm: Float, out: View) throws {
         let N = norms.f
         var total: Float = 0
         for k in 0..<norms.count { total = total + N[k] }
@@ -115,7 +115,7 @@ extension CPUBackend {
         out.f[1] = norm
     }
 
-    public func sgd(_ p: SGDParams, param: View, grad: View, velocity: View?) throws {
+    func sgd(_ p: SGDParams, param: View, grad: View, velocity: View?) throws {
         let P = param.f, G = grad.f, V = velocity?.f, lr = -p.lr, mu = p.momentum, wd = p.weightDecay
         parallel(param.count, cost: 4) { range in
             for e in range {
@@ -131,7 +131,7 @@ extension CPUBackend {
         }
     }
 
-    public func adam(_ p: AdamParams, corrections: (Float, Float), param: View, grad: View, m: View, v: View) throws {
+    func adam(_ p: AdamParams, corrections: (Float, Float), param: View, grad: View, m: View, v: View) throws {
         let P = param.f, G = grad.f, M = m.f, Vv = v.f
         let k = AdamConstants(p, corrections)
         parallel(param.count, cost: 8) { range in

@@ -12,7 +12,7 @@ extension CPUBackend {
     /// Per worker: a B panel (kc × panel) and an A block (mc × kc).
     static let packFloats = kc * panel + mc * kc
 
-    public func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
+    func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
         // The pack buffers belong to the device: callers on several threads take turns.
         matmulLock.lock()
         defer { matmulLock.unlock() }

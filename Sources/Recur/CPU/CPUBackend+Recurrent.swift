@@ -1,7 +1,7 @@
 /// Fused LSTM and GRU cells and the embedding. Each output element is computed by the same
 /// scalar formula as Kernels/recurrent.cl; see the doc comments on `Device` for the equations.
 extension CPUBackend {
-    public func lstmForward(batch: Int, hidden H: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws {
+    func lstmForward(batch: Int, hidden H: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws {
         let G = gates.f, CP = cPrev.f, A = act.f, C = c.f, Hh = h.f
         typealias V = PortableMath.Lanes
         @inline(__always) func ld(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
@@ -31,7 +31,7 @@ extension CPUBackend {
         }
     }
 
-    public func lstmBackward(batch: Int, hidden H: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
+    func lstmBackward(batch: Int, hidden H: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
                              dGates: View, dcPrev: View) throws {
         let A = act.f, CP = cPrev.f, C = c.f, DH = dh.f, DCN = dcNext?.f, DG = dGates.f, DCP = dcPrev.f
         parallel(batch * H, cost: 64) { range in
@@ -49,7 +49,7 @@ extension CPUBackend {
         }
     }
 
-    public func gruForward(batch: Int, hidden H: Int, gi: View, gh: View, hPrev: View, act: View, h: View) throws {
+    func gruForward(batch: Int, hidden H: Int, gi: View, gh: View, hPrev: View, act: View, h: View) throws {
         let GI = gi.f, GH = gh.f, HP = hPrev.f, A = act.f, Hh = h.f
         parallel(batch * H, cost: 64) { range in
             for e in range {
@@ -64,7 +64,7 @@ extension CPUBackend {
         }
     }
 
-    public func gruBackward(batch: Int, hidden H: Int, act: View, hPrev: View, dh: View,
+    func gruBackward(batch: Int, hidden H: Int, act: View, hPrev: View, dh: View,
                             dgi: View, dgh: View, dhPrev: View) throws {
         let A = act.f, HP = hPrev.f, DH = dh.f, DGI = dgi.f, DGH = dgh.f, DHP = dhPrev.f
         parallel(batch * H, cost: 64) { range in
@@ -81,7 +81,7 @@ extension CPUBackend {
         }
     }
 
-    public func embeddingForward(vocab: Int, dim: Int, table: View, indices: View, out: View) throws {
+    func embeddingForward(vocab: Int, dim: Int, table: View, indices: View, out: View) throws {
         let T = table.f, I = indices.i, O = out.f, n = indices.count
         parallel(n, cost: dim) { range in
             for p in range {
@@ -91,7 +91,7 @@ extension CPUBackend {
         }
     }
 
-    public func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
+    func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
         let D = dOut.f, I = indices.i, DT = dTable.f, n = indices.count
         // Positions of each token in ascending order (a counting sort), then one chain per (v, d).
         var starts = [Int](repeating: 0, count: vocab + 1)

@@ -4,9 +4,9 @@ import Foundation
 /// The pure-Swift CPU device: the reference arithmetic every other device must match bit for bit.
 /// Work is split over threads by output ranges only, so every output keeps the one chain of
 /// operations it has with a single thread: the thread count never changes the bits.
-public final class CPUBackend: DeviceBackend, @unchecked Sendable {
-    public let threads: Int
-    public let info: DeviceInfo
+final class CPUBackend: DeviceBackend, @unchecked Sendable {
+    let threads: Int
+    let info: DeviceInfo
     /// Held by `matmul` while it uses the pack buffers below.
     let matmulLock = NSLock()
     var sharedPointer: UnsafeMutablePointer<Float>? = nil
@@ -19,7 +19,7 @@ public final class CPUBackend: DeviceBackend, @unchecked Sendable {
         packs.deallocate()
     }
 
-    public init(threads: Int? = nil) {
+    init(threads: Int? = nil) {
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         self.threads = max(1, threads ?? cores)
         packs = .allocate(capacity: self.threads * CPUBackend.packFloats)
@@ -32,10 +32,10 @@ public final class CPUBackend: DeviceBackend, @unchecked Sendable {
     }
 
     /// Lanes per vector in the CPU kernels (SIMD16<Float>).
-    public static let simdWidth = 16
+    static let simdWidth = 16
 
     /// Whether this build was compiled for a CPU with FMA instructions (see Package.swift).
-    public static var hardwareFMA: Bool {
+    static var hardwareFMA: Bool {
         #if RECUR_HARDWARE_FMA
         return true
         #else
@@ -53,25 +53,25 @@ public final class CPUBackend: DeviceBackend, @unchecked Sendable {
 
     // MARK: Allocator
 
-    public func allocate(count: Int) throws -> Buffer {
+    func allocate(count: Int) throws -> Buffer {
         let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
         return Buffer(count: count, storage: .host(p), owner: ObjectIdentifier(self))
     }
 
-    public func write(_ source: UnsafeRawBufferPointer, to: View) throws {
+    func write(_ source: UnsafeRawBufferPointer, to: View) throws {
         UnsafeMutableRawPointer(to.f).copyMemory(from: source.baseAddress!, byteCount: source.count)
     }
 
-    public func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
+    func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
         into.baseAddress!.copyMemory(from: view.f, byteCount: view.count * 4)
     }
 
-    public func fill(_ view: View, bits: UInt32) throws {
+    func fill(_ view: View, bits: UInt32) throws {
         let p = UnsafeMutableRawPointer(view.f).bindMemory(to: UInt32.self, capacity: view.count)
         p.update(repeating: bits, count: view.count)
     }
 
-    public func synchronize() throws {}
+    func synchronize() throws {}
 
     // MARK: Threads
 

@@ -7,6 +7,8 @@ public final class CharLMTask: TrainingTask {
     public let data: DataDescription
     let train: [Int32], validation: [Int32]
     let seed: UInt64
+    /// The tokens' strings: index i is token i.
+    public var vocabulary: [String] { data.vocab ?? [] }
     /// Validation batches per evaluation (at most).
     public var evalBatches = 16
 

@@ -4,10 +4,10 @@
 /// thrown `DeviceError.shape`, never an out-of-bounds access. Ops are enqueued; results are
 /// guaranteed visible after `download` or `synchronize`.
 public final class Device: @unchecked Sendable {
-    public let backend: any DeviceBackend
+    let backend: any DeviceBackend
     public var info: DeviceInfo { backend.info }
 
-    public init(backend: any DeviceBackend) { self.backend = backend }
+    init(backend: any DeviceBackend) { self.backend = backend }
 
     /// The pure-Swift CPU device with `threads` worker threads (default: every core).
     public static func cpu(threads: Int? = nil) -> Device { Device(backend: CPUBackend(threads: threads)) }

@@ -4,7 +4,7 @@
 /// so a backend sees only views that are large enough and its own.
 ///
 /// Int32 data (token indices, class targets, argmax positions) lives in the same four-byte buffers.
-public protocol DeviceBackend: AnyObject, Sendable {
+protocol DeviceBackend: AnyObject, Sendable {
     var info: DeviceInfo { get }
 
     // Allocator.

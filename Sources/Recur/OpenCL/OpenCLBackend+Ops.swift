@@ -1,6 +1,6 @@
 /// Each op as one or two kernel launches; the arithmetic lives in Kernels/*.cl.
 extension OpenCLBackend {
-    public func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
+    func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
         let bias: View = if case .bias(let v) = start { v } else { a }
         switch tuning.matmul {
         case .rb:
@@ -54,126 +54,126 @@ extension OpenCLBackend {
          .int(s.stride), .int(s.padding), .int(s.dilation), .int(s.outLength)]
     }
 
-    public func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws {
+    func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws {
         try launch("conv1d_forward", [s.outLength, s.outChannels, s.batch], convArgs(s) + [.view(x), .view(w), .view(bias), .view(y)])
     }
 
-    public func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws {
+    func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws {
         try launch("conv1d_backward_data", [s.length, s.inChannels, s.batch], convArgs(s) + [.view(dy), .view(w), .view(dx)])
     }
 
-    public func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws {
+    func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws {
         try launch("conv1d_backward_weight", [s.kernel, s.inChannels, s.outChannels], convArgs(s) + [.view(x), .view(dy), .view(dw)])
         try launch("conv1d_backward_bias", [s.outChannels], [.int(s.batch), .int(s.outChannels), .int(s.outLength), .view(dy), .view(db)])
     }
 
-    public func maxPoolForward(_ s: PoolShape, x: View, y: View, argmax: View) throws {
+    func maxPoolForward(_ s: PoolShape, x: View, y: View, argmax: View) throws {
         let bc = s.batch * s.channels
         try launch("maxpool_forward", [s.outLength, bc],
                    [.int(bc), .int(s.length), .int(s.window), .int(s.stride), .int(s.outLength), .view(x), .view(y), .view(argmax)])
     }
 
-    public func maxPoolBackward(_ s: PoolShape, dy: View, argmax: View, dx: View) throws {
+    func maxPoolBackward(_ s: PoolShape, dy: View, argmax: View, dx: View) throws {
         let bc = s.batch * s.channels
         try launch("maxpool_backward", [s.length, bc],
                    [.int(bc), .int(s.length), .int(s.window), .int(s.stride), .int(s.outLength), .view(dy), .view(argmax), .view(dx)])
     }
 
-    public func lstmForward(batch: Int, hidden: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws {
+    func lstmForward(batch: Int, hidden: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws {
         try launch("lstm_forward", [hidden, batch],
                    [.int(batch), .int(hidden), .view(gates), .view(cPrev), .view(act), .view(c), .view(h)])
     }
 
-    public func lstmBackward(batch: Int, hidden: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
+    func lstmBackward(batch: Int, hidden: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
                              dGates: View, dcPrev: View) throws {
         try launch("lstm_backward", [hidden, batch],
                    [.int(batch), .int(hidden), .view(act), .view(cPrev), .view(c), .view(dh),
                     .int(dcNext == nil ? 0 : 1), .view(dcNext ?? dh), .view(dGates), .view(dcPrev)])
     }
 
-    public func gruForward(batch: Int, hidden: Int, gi: View, gh: View, hPrev: View, act: View, h: View) throws {
+    func gruForward(batch: Int, hidden: Int, gi: View, gh: View, hPrev: View, act: View, h: View) throws {
         try launch("gru_forward", [hidden, batch],
                    [.int(batch), .int(hidden), .view(gi), .view(gh), .view(hPrev), .view(act), .view(h)])
     }
 
-    public func gruBackward(batch: Int, hidden: Int, act: View, hPrev: View, dh: View, dgi: View, dgh: View, dhPrev: View) throws {
+    func gruBackward(batch: Int, hidden: Int, act: View, hPrev: View, dh: View, dgi: View, dgh: View, dhPrev: View) throws {
         try launch("gru_backward", [hidden, batch],
                    [.int(batch), .int(hidden), .view(act), .view(hPrev), .view(dh), .view(dgi), .view(dgh), .view(dhPrev)])
     }
 
-    public func embeddingForward(vocab: Int, dim: Int, table: View, indices: View, out: View) throws {
+    func embeddingForward(vocab: Int, dim: Int, table: View, indices: View, out: View) throws {
         try launch("embedding_forward", [dim, indices.count],
                    [.int(vocab), .int(dim), .int(indices.count), .view(table), .view(indices), .view(out)])
     }
 
-    public func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
+    func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
         try launch("embedding_backward", [dim, vocab],
                    [.int(vocab), .int(dim), .int(indices.count), .view(dOut), .view(indices), .view(dTable)])
     }
 
-    public func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
+    func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
         try launch("unary", [x.count], [.int(Int(op.rawValue)), .float(alpha), .int(x.count), .view(x), .view(y)])
     }
 
-    public func unaryBackward(_ op: UnaryOp, saved: View, dy: View, dx: View) throws {
+    func unaryBackward(_ op: UnaryOp, saved: View, dy: View, dx: View) throws {
         try launch("unary_backward", [dy.count], [.int(Int(op.rawValue)), .int(dy.count), .view(saved), .view(dy), .view(dx)])
     }
 
-    public func binary(_ op: BinaryOp, alpha: Float, a: View, b: View, y: View) throws {
+    func binary(_ op: BinaryOp, alpha: Float, a: View, b: View, y: View) throws {
         try launch("binary", [a.count], [.int(Int(op.rawValue)), .float(alpha), .int(a.count), .view(a), .view(b), .view(y)])
     }
 
-    public func scaleBy(factor: View, x: View, y: View) throws {
+    func scaleBy(factor: View, x: View, y: View) throws {
         try launch("scale_by", [x.count], [.int(x.count), .view(factor), .view(x), .view(y)])
     }
 
-    public func dropout(seed: UInt64, stream: UInt64, threshold: UInt32, scale: Float, x: View, y: View) throws {
+    func dropout(seed: UInt64, stream: UInt64, threshold: UInt32, scale: Float, x: View, y: View) throws {
         try launch("dropout", [x.count],
                    [.uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),
                     .uint(UInt32(truncatingIfNeeded: stream)), .uint(UInt32(truncatingIfNeeded: stream >> 32)),
                     .uint(threshold), .float(scale), .int(x.count), .view(x), .view(y)])
     }
 
-    public func softmaxCrossEntropy(rows: Int, cols: Int, logits: View, targets: View, losses: View, stats: View) throws {
+    func softmaxCrossEntropy(rows: Int, cols: Int, logits: View, targets: View, losses: View, stats: View) throws {
         try launch("xent_forward", [rows], [.int(rows), .int(cols), .view(logits), .view(targets), .view(losses), .view(stats)])
     }
 
-    public func softmaxCrossEntropyBackward(rows: Int, cols: Int, scale: Float, logits: View, targets: View,
+    func softmaxCrossEntropyBackward(rows: Int, cols: Int, scale: Float, logits: View, targets: View,
                                             stats: View, dLogits: View) throws {
         try launch("xent_backward", [cols, rows],
                    [.int(rows), .int(cols), .float(scale), .view(logits), .view(targets), .view(stats), .view(dLogits)])
     }
 
-    public func reduce(_ mode: ReduceMode, x: View, y: View?, divisor: Float, out: View) throws {
+    func reduce(_ mode: ReduceMode, x: View, y: View?, divisor: Float, out: View) throws {
         let chunks = (x.count + CPUBackend.reduceChunk - 1) / CPUBackend.reduceChunk
         let part = try scratchBuffer(chunks)
         try launch("reduce_partial", [chunks], [.int(Int(mode.rawValue)), .int(x.count), .view(x), .view(y ?? x), .view(part.view)])
         try launch("reduce_finish", [1], [.int(chunks), .float(divisor), .view(part.view), .view(out)])
     }
 
-    public func rowSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
+    func rowSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
         try launch("row_sum", [rows], [.int(rows), .int(cols), .int(accumulate ? 1 : 0), .view(x), .view(y)])
     }
 
-    public func colSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
+    func colSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
         try launch("col_sum", [cols], [.int(rows), .int(cols), .int(accumulate ? 1 : 0), .view(x), .view(y)])
     }
 
-    public func argmaxRows(rows: Int, cols: Int, x: View, out: View) throws {
+    func argmaxRows(rows: Int, cols: Int, x: View, out: View) throws {
         try launch("argmax_rows", [rows], [.int(rows), .int(cols), .view(x), .view(out)])
     }
 
-    public func clipCoefficient(norms: View, maxNorm: Float, out: View) throws {
+    func clipCoefficient(norms: View, maxNorm: Float, out: View) throws {
         try launch("clip_coefficient", [1], [.int(norms.count), .float(maxNorm), .view(norms), .view(out)])
     }
 
-    public func sgd(_ p: SGDParams, param: View, grad: View, velocity: View?) throws {
+    func sgd(_ p: SGDParams, param: View, grad: View, velocity: View?) throws {
         try launch("sgd_step", [param.count],
                    [.int(param.count), .float(-p.lr), .float(p.momentum), .float(p.weightDecay), .int(p.nesterov ? 1 : 0),
                     .int(velocity == nil ? 0 : 1), .view(param), .view(grad), .view(velocity ?? grad)])
     }
 
-    public func adam(_ p: AdamParams, corrections: (Float, Float), param: View, grad: View, m: View, v: View) throws {
+    func adam(_ p: AdamParams, corrections: (Float, Float), param: View, grad: View, m: View, v: View) throws {
         let k = AdamConstants(p, corrections)
         try launch("adam_step", [param.count],
                    [.int(param.count), .float(k.b1), .float(k.b2), .float(k.omb1), .float(k.omb2), .float(k.c1), .float(k.c2),
@@ -181,11 +181,11 @@ extension OpenCLBackend {
                     .view(param), .view(grad), .view(m), .view(v)])
     }
 
-    public func copy2D(rows: Int, cols: Int, src: View, srcStride: Int, dst: View, dstStride: Int) throws {
+    func copy2D(rows: Int, cols: Int, src: View, srcStride: Int, dst: View, dstStride: Int) throws {
         try launch("copy2d", [cols, rows], [.int(rows), .int(cols), .view(src), .int(srcStride), .view(dst), .int(dstStride)])
     }
 
-    public func transpose(batch: Int, rows: Int, cols: Int, src: View, dst: View) throws {
+    func transpose(batch: Int, rows: Int, cols: Int, src: View, dst: View) throws {
         try launch("transpose", [rows, cols, batch], [.int(rows), .int(cols), .view(src), .view(dst)])
     }
 }

@@ -3,10 +3,10 @@ import Foundation
 
 /// An OpenCL device: a context, an in-order queue and the one Recur program (Kernels/*.cl).
 /// Ops are enqueued without waiting; `read` and `synchronize` wait.
-public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
-    public internal(set) var info: DeviceInfo
+final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
+    var info: DeviceInfo
     /// The kernel variant and constants this device's program was built with.
-    public let tuning: KernelTuning
+    let tuning: KernelTuning
     let device: cl_device_id
     let context: cl_context
     let queue: cl_command_queue
@@ -23,7 +23,7 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
 
     /// Opens OpenCL device `index` in the order `CL.devices()` lists them (`recur devices`), with
     /// `tuning`, or else the one `KernelTuning.resolve` finds.
-    public init(index: Int, tuning: KernelTuning? = nil) throws {
+    init(index: Int, tuning: KernelTuning? = nil) throws {
         let all = try CL.devices()
         guard index >= 0, index < all.count else {
             throw DeviceError.unavailable(all.isEmpty ? "no OpenCL device found (no ICD or platform)"
@@ -67,7 +67,7 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
 
     // MARK: Allocator
 
-    public func allocate(count: Int) throws -> Buffer {
+    func allocate(count: Int) throws -> Buffer {
         var status: cl_int = 0
         let bytes = count * 4
         let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
@@ -83,22 +83,22 @@ public final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         return Buffer(count: count, storage: .opencl(mem), owner: ObjectIdentifier(self))
     }
 
-    public func write(_ source: UnsafeRawBufferPointer, to: View) throws {
+    func write(_ source: UnsafeRawBufferPointer, to: View) throws {
         try CL.check(clEnqueueWriteBuffer(queue, to.mem, cl_bool(CL_TRUE), to.offset * 4, source.count, source.baseAddress, 0, nil, nil),
                      "clEnqueueWriteBuffer", "\(source.count) bytes into a buffer of \(to.buffer.count * 4) bytes; \(memoryNote)")
     }
 
-    public func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
+    func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
         try CL.check(clEnqueueReadBuffer(queue, view.mem, cl_bool(CL_TRUE), view.offset * 4, view.count * 4, into.baseAddress, 0, nil, nil),
                      "clEnqueueReadBuffer", "\(view.count * 4) bytes from a buffer of \(view.buffer.count * 4) bytes; \(memoryNote)")
     }
 
-    public func fill(_ view: View, bits: UInt32) throws {
+    func fill(_ view: View, bits: UInt32) throws {
         guard view.count > 0 else { return }
         try launch("fill_bits", [view.count], [.int(view.count), .view(view), .uint(bits)])
     }
 
-    public func synchronize() throws { try CL.check(clFinish(queue), "clFinish", "waiting for the queued kernels; \(memoryNote)") }
+    func synchronize() throws { try CL.check(clFinish(queue), "clFinish", "waiting for the queued kernels; \(memoryNote)") }
 
     /// The device and its memory, for error messages.
     var memoryNote: String {

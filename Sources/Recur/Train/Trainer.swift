@@ -14,9 +14,13 @@ public struct TrainOptions: Sendable {
     public init(steps: Int) { self.steps = steps }
 }
 
-public enum TrainEvent {
+/// What a training run reports as it goes (`Trainer.onEvent`, `Trainer.events(out:)`).
+public enum TrainEvent: Sendable {
+    /// A logged step: the mean loss of its batch, throughput since the last log, the learning rate.
     case step(step: Int, loss: Float, unitsPerSecond: Double, lr: Float)
+    /// An evaluation on the held-out data.
     case evaluation(step: Int, Evaluation)
+    /// A checkpoint was written (the folder `checkpoint-<step>`).
     case checkpoint(step: Int, URL)
 }
 
@@ -46,13 +50,16 @@ public struct TrainSummary: Codable, Sendable {
 /// Drives a model on a task: forward, backward, clip and update on the device, evaluation every N
 /// steps, early stopping, checkpoints. The data of step k is a function of (seed, k), so a resumed
 /// run continues bit for bit.
-public final class Trainer {
+public final class Trainer: @unchecked Sendable {
     public let model: Model
     public let task: any TrainingTask
     public let options: TrainOptions
     let optimizer: Optimizer
     public private(set) var step = 0
+    /// The summary of the last completed `run` (set by `events(out:)` too).
+    public internal(set) var summary: TrainSummary?
     var best: Float = .infinity, badEvaluations = 0, skipped = 0
+    /// Called on the training thread for every event, in order.
     public var onEvent: ((TrainEvent) -> Void)?
     /// Set (e.g. by a signal handler) to stop after the current step with a checkpoint.
     nonisolated(unsafe) public static var stopRequested = false
@@ -154,10 +161,12 @@ public final class Trainer {
         let seconds = Date().timeIntervalSince(start)
         if lastLoss.isNaN, step > 0 { lastLoss = try model.lossValue() }
         let e = lastEval!
-        return TrainSummary(task: task.data.task, device: "\(d.info.selector) \(d.info.name)", steps: step, trainLoss: lastLoss,
+        let summary = TrainSummary(task: task.data.task, device: "\(d.info.selector) \(d.info.name)", steps: step, trainLoss: lastLoss,
                             valLoss: e.loss, valAccuracy: e.accuracy, valMSE: e.mse, baselineMSE: e.baselineMSE,
                             bitsPerCharacter: e.bitsPerCharacter, tokensPerSecond: Double(units) / max(seconds, 1e-9), seconds: seconds,
                             checkpoint: out.map { $0.appendingPathComponent("checkpoint").path }, stoppedEarly: stoppedEarly,
                             skippedSteps: skipped, evaluation: e)
+        self.summary = summary
+        return summary
     }
 }

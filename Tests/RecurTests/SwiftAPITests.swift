@@ -1,0 +1,105 @@
+import Foundation
+import Recur
+import Testing
+
+/// The Swift API a package user writes against: models from layers, data from arrays, metrics as an
+/// async sequence.
+@Suite struct SwiftAPITests {
+    @Test("Layers compose into each supported architecture")
+    func layersCompose() throws {
+        let lm = try ModelConfig(.nextToken, batch: 8, sequence: 16) {
+            Layer.embedding(vocab: 30, dim: 12)
+            Layer.lstm(hidden: 24, layers: 2, dropout: 0.1)
+            Layer.linear(outputs: 30)
+        }
+        var expected = ModelConfig(family: .languageModel)
+        expected.vocab = 30; expected.embedding = 12; expected.hidden = 24; expected.layers = 2; expected.dropout = 0.1
+        expected.batch = 8; expected.sequence = 16
+        #expect(lm == expected)
+
+        let stacked = try ModelConfig(.nextToken, batch: 8, sequence: 16) {
+            Layer.embedding(vocab: 30, dim: 12)
+            Layer.gru(hidden: 24)
+            Layer.gru(hidden: 24)
+            Layer.linear(outputs: 30)
+        }
+        #expect(stacked.cell == .gru && stacked.layers == 2)
+
+        let cnn = try ModelConfig(.classify, batch: 4, sequence: 40) {
+            Layer.embedding(vocab: 50, dim: 8)
+            Layer.conv1d(filters: 6, widths: [2, 3])
+            Layer.dropout(0.5)
+            Layer.linear(outputs: 3)
+        }
+        #expect(cnn.family == .classifier && cnn.encoder == .cnn && cnn.convFilters == 6 && cnn.convWidths == [2, 3]
+                && cnn.dropout == 0.5 && cnn.outputs == 3)
+
+        let regressor = try ModelConfig(.regress, batch: 4, sequence: 12) {
+            Layer.inputs(features: 2)
+            Layer.rnn(hidden: 8, relu: true)
+            Layer.linear(outputs: 1)
+        }
+        #expect(regressor.family == .regressor && regressor.inputs == 2 && regressor.cell == .rnnRelu)
+    }
+
+    @Test("Layer sequences Recur does not train are refused, naming the problem")
+    func layersRefused() {
+        func reason(_ objective: ModelConfig.Objective, @LayerBuilder _ layers: () -> [Layer]) -> String {
+            do { _ = try ModelConfig(objective, batch: 4, sequence: 8, layers: layers); return "accepted" } catch { return "\(error)" }
+        }
+        #expect(reason(.nextToken) { Layer.lstm(hidden: 4); Layer.linear(outputs: 5) }.contains("starts with .embedding"))
+        #expect(reason(.nextToken) { Layer.embedding(vocab: 5, dim: 4); Layer.linear(outputs: 5) }.contains("must follow the input"))
+        #expect(reason(.nextToken) { Layer.embedding(vocab: 5, dim: 4); Layer.lstm(hidden: 4); Layer.linear(outputs: 6) }.contains("vocab (5) outputs"))
+        #expect(reason(.nextToken) { Layer.embedding(vocab: 5, dim: 4); Layer.lstm(hidden: 4); Layer.gru(hidden: 4); Layer.linear(outputs: 5) }
+            .contains("share one cell"))
+        #expect(reason(.classify) { Layer.embedding(vocab: 5, dim: 4); Layer.lstm(hidden: 4) }.contains("ends with .linear"))
+        #expect(reason(.nextToken) { Layer.embedding(vocab: 5, dim: 4); Layer.conv1d(filters: 2, widths: [2]); Layer.linear(outputs: 5) }
+            .contains("conv1d is supported once, in a classifier"))
+        #expect(reason(.classify) { Layer.embedding(vocab: 5, dim: 4); Layer.lstm(hidden: 0); Layer.linear(outputs: 2) }.contains("--hidden must be positive"))
+    }
+
+    @Test("Tokens from an array train a model; the event sequence delivers every event and ends with the run")
+    func arraysAndEvents() async throws {
+        let text = Array("the cat sat on the mat. the dog sat on the log. ".utf8)
+        let vocabulary = Array(Set(text)).sorted().map { String(UnicodeScalar($0)) }
+        let tokens = (0..<40).flatMap { _ in text }.map { Int32(vocabulary.firstIndex(of: String(UnicodeScalar($0)))!) }
+        func trainer() throws -> Trainer {
+            let task = try CharLMTask(tokens: tokens, vocabulary: vocabulary, seed: 3)
+            var config = try ModelConfig(.nextToken, batch: 4, sequence: 16) {
+                Layer.embedding(vocab: vocabulary.count, dim: 8)
+                Layer.lstm(hidden: 16)
+                Layer.linear(outputs: vocabulary.count)
+            }
+            try task.configure(&config)
+            var options = TrainOptions(steps: 12)
+            options.evalEvery = 4; options.logEvery = 2
+            return try Trainer(model: try Model(config, device: TestDevices.cpu, seed: 3), task: task,
+                               optimizer: OptimizerConfig(), options: options)
+        }
+        let plain = try trainer().run(out: nil)
+        let streamed = try trainer()
+        var steps: [Int] = [], evaluations: [Int] = []
+        for try await event in streamed.events(out: nil) {
+            switch event {
+            case .step(let s, _, _, _): steps.append(s)
+            case .evaluation(let s, _): evaluations.append(s)
+            case .checkpoint: Issue.record("no checkpoint without an output folder")
+            }
+        }
+        #expect(steps == [1, 2, 4, 6, 8, 10, 12])
+        #expect(evaluations == [4, 8, 12])
+        let summary = try #require(streamed.summary)
+        #expect(summary.valLoss.bitPattern == plain.valLoss.bitPattern && summary.trainLoss.bitPattern == plain.trainLoss.bitPattern)
+        #expect(summary.valLoss < Float(Foundation.log(Double(vocabulary.count))))   // learned something
+    }
+
+    @Test("Arrays with a token outside the vocabulary, or labelled texts with one label, are refused")
+    func badArrays() {
+        #expect(throws: DataError.self) { try CharLMTask(tokens: [0, 1, 7], vocabulary: ["a", "b"], seed: 1) }
+        #expect(throws: DataError.self) {
+            let task = try ClassifyTask(examples: [("x", "abc"), ("x", "abd")], seed: 1)
+            var c = ModelConfig(family: .classifier)
+            try task.configure(&c)
+        }
+    }
+}
