@@ -102,4 +102,27 @@ import Testing
             try task.configure(&c)
         }
     }
+
+    @Test("A series from an array (with gaps filled) trains a regressor and reports MSE against the baselines")
+    func seriesFromArray() throws {
+        var values: [Float?] = (0..<240).map { Float(sin(Double($0) * .pi / 6) * 10 + 50) }
+        values[17] = nil; values[100] = nil
+        #expect(throws: DataError.self) { try ForecastTask(series: values, seed: 1) }   // gaps need a fill
+        let task = try ForecastTask(series: values, seed: 1, fill: "linear", season: 12)
+        #expect(task.filled == 2)
+        let config = try ModelConfig(.regress, batch: 8, sequence: 24) {
+            Layer.inputs(features: 1)
+            Layer.gru(hidden: 16)
+            Layer.linear(outputs: 1)
+        }
+        var c = config
+        try task.configure(&c)
+        var options = TrainOptions(steps: 60)
+        options.evalEvery = 60
+        let summary = try Trainer(model: try Model(c, device: TestDevices.cpu, seed: 1), task: task,
+                                  optimizer: OptimizerConfig(), options: options).run(out: nil)
+        let mse = try #require(summary.valMSE)
+        #expect(mse.isFinite && summary.baselineMSE != nil)
+        #expect(throws: DataError.self) { try ForecastTask(series: [1, .infinity, 2], seed: 1) }
+    }
 }

@@ -2,21 +2,26 @@
 /// one in each half; the target is the sum of the two marked values. Predicting 1 always gives
 /// MSE ≈ 0.167, the baseline to beat.
 public final class AddingTask: TrainingTask {
+    /// What a checkpoint stores to rebuild this task's encoding.
     public let data: DataDescription
     let seed: UInt64
+    /// Sequences in each evaluation.
     public var validationSamples = 512
 
+    /// The adding problem (Hochreiter & Schmidhuber): sum the two marked numbers of a sequence; data generated from `seed`.
     public init(seed: UInt64) {
         self.seed = seed
         data = DataDescription(task: "adding")
     }
 
+    /// Sets what the data decides (vocabulary, classes, inputs) and checks the sizes fit the data.
     public func configure(_ c: inout ModelConfig) throws {
         c.inputs = 2
         c.outputs = 1
         guard c.sequence >= 2 else { throw DataError("--seq must be at least 2 for the adding problem, got \(c.sequence)") }
     }
 
+    /// The unit of throughput for a batch of b sequences of T steps.
     public func units(b: Int, T: Int) -> Int { b * T }
 
     static func fill(_ batch: inout Batch, _ rng: inout PhiloxStream, b: Int, T: Int) {
@@ -32,6 +37,7 @@ public final class AddingTask: TrainingTask {
         }
     }
 
+    /// Training batch number `step`: a pure function of (seed, step).
     public func batch(step: Int, b: Int, T: Int) -> Batch {
         var rng = PhiloxStream(seed: seed, stream: UInt64(step) << 1)
         var batch = Batch(T: T, b: b)
@@ -39,6 +45,7 @@ public final class AddingTask: TrainingTask {
         return batch
     }
 
+    /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
     public func evaluate(_ model: Model) throws -> Evaluation {
         let T = model.config.sequence, B = model.config.batch
         var rng = PhiloxStream(seed: seed ^ 0xADD, stream: 1 << 62)

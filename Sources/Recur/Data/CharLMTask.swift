@@ -4,6 +4,7 @@ import Foundation
 /// Training: b parallel streams over the training text, each batch continuing where the last one
 /// ended (truncated BPTT with the carried state). Reports validation loss and bits per character.
 public final class CharLMTask: TrainingTask {
+    /// What a checkpoint stores to rebuild this task's encoding.
     public let data: DataDescription
     let train: [Int32], validation: [Int32]
     let seed: UInt64
@@ -12,6 +13,7 @@ public final class CharLMTask: TrainingTask {
     /// Validation batches per evaluation (at most).
     public var evalBatches = 16
 
+    /// A UTF-8 text file; `vocab` (from a checkpoint) fixes the token ids, `wholeFileIsValidation` evaluates on all of it.
     public convenience init(path: String, seed: UInt64, vocab known: [String]? = nil, wholeFileIsValidation: Bool = false) throws {
         let text = try DataFile.text(path)
         let scalars = Array(text.unicodeScalars)
@@ -47,6 +49,7 @@ public final class CharLMTask: TrainingTask {
         data = d
     }
 
+    /// Sets what the data decides (vocabulary, classes, inputs) and checks the sizes fit the data.
     public func configure(_ c: inout ModelConfig) throws {
         c.vocab = data.vocab!.count
         let need = c.batch * (c.sequence + 1)
@@ -58,6 +61,7 @@ public final class CharLMTask: TrainingTask {
         }
     }
 
+    /// The unit of throughput for a batch of b sequences of T steps.
     public func units(b: Int, T: Int) -> Int { b * T }
 
     /// Stream i covers text[i·L ..< (i+1)·L]; batch k reads T+1 characters at offset (k·T) mod (L − T).
@@ -73,8 +77,10 @@ public final class CharLMTask: TrainingTask {
         return batch
     }
 
+    /// Training batch number `step`: a pure function of (seed, step).
     public func batch(step: Int, b: Int, T: Int) -> Batch { Self.window(train, step: step, b: b, T: T) }
 
+    /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
     public func evaluate(_ model: Model) throws -> Evaluation {
         let saved = try model.stateSnapshot()
         defer { try? model.restoreState(saved) }

@@ -4,8 +4,10 @@ import Foundation
 /// texts are cut to --seq characters and left-padded. Validation is the --test file, or else every
 /// tenth example of a seeded shuffle. Reports accuracy and per-class counts.
 public final class ClassifyTask: TrainingTask {
+    /// What a checkpoint stores to rebuild this task's encoding.
     public let data: DataDescription
     let train: [([Int32], Int32)], validation: [([Int32], Int32)]
+    /// Examples in the training split.
     public var trainingExamples: Int { train.count }
     let seed: UInt64
     private var permutations: [Int: [Int]] = [:]
@@ -26,6 +28,7 @@ public final class ClassifyTask: TrainingTask {
         return rows
     }
 
+    /// A TSV file of `label<TAB>text` lines, and optionally a held-out one; `known` (from a checkpoint) fixes tokens and labels.
     public convenience init(trainPath: String?, testPath: String?, seed: UInt64, known: DataDescription? = nil) throws {
         try self.init(examples: try trainPath.map { try Self.parse($0, flag: "--data") } ?? [],
                       test: try testPath.map { try Self.parse($0, flag: "--test") }, seed: seed, known: known,
@@ -67,6 +70,7 @@ public final class ClassifyTask: TrainingTask {
         data = d
     }
 
+    /// Sets what the data decides (vocabulary, classes, inputs) and checks the sizes fit the data.
     public func configure(_ c: inout ModelConfig) throws {
         c.vocab = data.vocab!.count
         c.outputs = data.labels!.count
@@ -75,6 +79,7 @@ public final class ClassifyTask: TrainingTask {
         guard !validation.isEmpty else { throw DataError("--data: too few examples to hold out a validation tenth; give --test") }
     }
 
+    /// The unit of throughput for a batch of b sequences of T steps.
     public func units(b: Int, T: Int) -> Int { b }
 
     static func row(_ ids: [Int32], T: Int) -> [Int32] {
@@ -96,6 +101,7 @@ public final class ClassifyTask: TrainingTask {
         return batch
     }
 
+    /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
     public func evaluate(_ model: Model) throws -> Evaluation {
         let T = model.config.sequence, B = model.config.batch, C = model.config.outputs
         var correct = [Int](repeating: 0, count: C), total = correct

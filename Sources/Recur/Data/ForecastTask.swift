@@ -6,19 +6,17 @@ import Foundation
 /// targets are validation; evaluation reports MSE in the data's units and the naive and
 /// seasonal-naive baselines' MSE on the same targets.
 public final class ForecastTask: TrainingTask {
+    /// What a checkpoint stores to rebuild this task's encoding.
     public let data: DataDescription
     let series: [Float]      // normalised
     let raw: [Float]
     let trainEnd: Int        // targets before this index are training targets
     let seed: UInt64
+    /// Missing values that `fill` filled.
     public private(set) var filled = 0
 
-    public init(path: String, column: String, seed: UInt64, fill: String?, season: Int, known: DataDescription? = nil) throws {
-        self.seed = seed
-        guard fill == nil || ["previous", "linear", "zero"].contains(fill!) else {
-            throw DataError("--fill must be previous, linear or zero, got '\(fill!)'")
-        }
-        guard season >= 1 else { throw DataError("--season must be at least 1, got \(season)") }
+    /// One numeric column of a CSV file (gaps filled by `fill`: previous or linear), normalised; windows predict the next value; baselines naive and seasonal-naive with `season`.
+    public convenience init(path: String, column: String, seed: UInt64, fill: String?, season: Int, known: DataDescription? = nil) throws {
         let text = try DataFile.text(path)
         var lines = text.split(separator: "\n").map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }.filter { !$0.isEmpty }
         guard !lines.isEmpty else { throw DataError("--data \(path): no header line") }
@@ -34,10 +32,29 @@ public final class ForecastTask: TrainingTask {
             guard let v = Float(cell), v.isFinite else { throw DataError("--data \(path):\(n + 2): '\(cell)' in column '\(column)' is not a number") }
             values.append(v)
         }
+        try self.init(series: values, name: column, seed: seed, fill: fill, season: season, known: known, source: "--data \(path)")
+    }
+
+    /// A series held in memory (`nil` marks a missing value, filled by `fill`: previous, linear or
+    /// zero); `name` is stored in checkpoints as the column's name.
+    public convenience init(series values: [Float?], name: String = "value", seed: UInt64, fill: String? = nil, season: Int = 1) throws {
+        if let bad = values.firstIndex(where: { $0.map { !$0.isFinite } ?? false }) {
+            throw DataError("series: value \(bad) is \(values[bad]!), not a finite number")
+        }
+        try self.init(series: values, name: name, seed: seed, fill: fill, season: season, known: nil, source: "series")
+    }
+
+    init(series values: [Float?], name column: String, seed: UInt64, fill: String?, season: Int, known: DataDescription?, source: String) throws {
+        self.seed = seed
+        guard fill == nil || ["previous", "linear", "zero"].contains(fill!) else {
+            throw DataError("--fill must be previous, linear or zero, got '\(fill!)'")
+        }
+        guard season >= 1 else { throw DataError("--season must be at least 1, got \(season)") }
         let missing = values.filter { $0 == nil }.count
         if missing > 0 && fill == nil {
-            let first = values.firstIndex { $0 == nil }! + 2
-            throw DataError("--data \(path): \(missing) missing values in column '\(column)' (first on line \(first)); pass --fill previous|linear|zero")
+            let first = values.firstIndex { $0 == nil }! + (source == "series" ? 0 : 2)
+            throw DataError(source == "series" ? "series: \(missing) missing values (first at index \(first)); pass fill: previous, linear or zero"
+                            : "\(source): \(missing) missing values in column '\(column)' (first on line \(first)); pass --fill previous|linear|zero")
         }
         raw = Self.fill(values, how: fill ?? "zero")
         filled = missing
@@ -69,6 +86,7 @@ public final class ForecastTask: TrainingTask {
         return out
     }
 
+    /// Sets what the data decides (vocabulary, classes, inputs) and checks the sizes fit the data.
     public func configure(_ c: inout ModelConfig) throws {
         c.inputs = 1; c.outputs = 1
         guard trainEnd - c.sequence >= c.batch else {
@@ -79,6 +97,7 @@ public final class ForecastTask: TrainingTask {
         }
     }
 
+    /// The unit of throughput for a batch of b sequences of T steps.
     public func units(b: Int, T: Int) -> Int { b }
 
     func window(_ target: Int, T: Int, into batch: inout Batch) {
@@ -86,6 +105,7 @@ public final class ForecastTask: TrainingTask {
         batch.targets.append(series[target])
     }
 
+    /// Training batch number `step`: a pure function of (seed, step).
     public func batch(step: Int, b: Int, T: Int) -> Batch {
         var rng = PhiloxStream(seed: seed, stream: UInt64(step) << 1)
         var batch = Batch(T: T, b: b)
@@ -93,6 +113,7 @@ public final class ForecastTask: TrainingTask {
         return batch
     }
 
+    /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
     public func evaluate(_ model: Model) throws -> Evaluation {
         let T = model.config.sequence, B = model.config.batch, std = Double(data.std!), s = data.season!
         var t = trainEnd, sq = 0.0, naive = 0.0, seasonal = 0.0, n = 0, lossSum = 0.0

@@ -3,6 +3,7 @@
 /// Training draws d from [minDistance, maxDistance], skewed towards short distances; evaluation reports accuracy by distance
 /// on a fixed held-out set. Chance is 1/8. Sequences are left-padded so the question ends every row.
 public final class MemoryTask: TrainingTask {
+    /// What a checkpoint stores to rebuild this task's encoding.
     public let data: DataDescription
     let seed: UInt64
     /// Held-out samples per distance.
@@ -18,6 +19,7 @@ public final class MemoryTask: TrainingTask {
         + ["she", "he", "dreams", "fluent"]
     static let index = Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, Int32($0)) })
 
+    /// The long-range memory task: recall a token seen `minDistance`...`maxDistance` steps earlier; generated from `seed`.
     public init(seed: UInt64, minDistance: Int = 1, maxDistance: Int = 40) throws {
         guard minDistance >= 0, maxDistance >= minDistance else {
             throw DataError("--min-distance and --max-distance must satisfy 0 ≤ min ≤ max, got \(minDistance), \(maxDistance)")
@@ -32,12 +34,14 @@ public final class MemoryTask: TrainingTask {
     /// Sentence length for distance d.
     static func length(_ d: Int) -> Int { d + 10 }
 
+    /// Sets what the data decides (vocabulary, classes, inputs) and checks the sizes fit the data.
     public func configure(_ c: inout ModelConfig) throws {
         c.vocab = Self.vocab.count
         c.outputs = Self.cities.count
         c.sequence = Self.length(data.maxDistance!)
     }
 
+    /// The unit of throughput for a batch of b sequences of T steps.
     public func units(b: Int, T: Int) -> Int { b * T }
 
     /// One sentence at distance d, left-padded to T, and its answer.
@@ -51,6 +55,7 @@ public final class MemoryTask: TrainingTask {
         return ([Int32](repeating: 0, count: max(0, T - ids.count)) + ids.suffix(T), Int32(city))
     }
 
+    /// Training batch number `step`: a pure function of (seed, step).
     public func batch(step: Int, b: Int, T: Int) -> Batch {
         var rng = PhiloxStream(seed: seed, stream: UInt64(step) << 1)
         var batch = Batch(T: T, b: b)
@@ -74,6 +79,7 @@ public final class MemoryTask: TrainingTask {
         return Array(Set(stride(from: 0, through: hi, by: 5).map { $0 } + [data.minDistance!, hi])).filter { $0 >= data.minDistance! }.sorted()
     }
 
+    /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
     public func evaluate(_ model: Model) throws -> Evaluation {
         let T = model.config.sequence, B = model.config.batch
         var total: Float = 0, batches = 0, allCorrect = 0, all = 0

@@ -1,14 +1,23 @@
 /// How to build a task: from command-line choices, or from a checkpoint's data description.
 public struct TaskSpec: Sendable {
+    /// The task's name (one of `names`).
     public var task: String
+    /// Data file (charlm, classify, forecast).
     public var data: String? = nil
+    /// Held-out TSV (classify).
     public var test: String? = nil
+    /// CSV column (forecast).
     public var column: String? = nil
+    /// Gap filling (forecast).
     public var fill: String? = nil
+    /// Season length of the baseline (forecast).
     public var season = 12
+    /// Recall distances (memory).
     public var minDistance = 1, maxDistance = 40
+    /// A spec for `task` with defaults.
     public init(task: String) { self.task = task }
 
+    /// Every built-in task.
     public static let names = ["charlm", "classify", "forecast", "memory", "adding"]
 
     /// Builds the task; `known` (from a checkpoint) fixes the vocabulary, labels and normalisation.

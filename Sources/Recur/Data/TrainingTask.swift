@@ -18,41 +18,65 @@ public protocol TrainingTask: AnyObject {
 
 /// The encoding of a task's data, stored as JSON in the checkpoint metadata ("recur.data").
 public struct DataDescription: Codable, Sendable, Equatable {
+    /// The task's name.
     public var task: String
+    /// Token strings, index = token id (character models, classifiers).
     public var vocab: [String]? = nil
+    /// Class labels, index = class id (classifiers).
     public var labels: [String]? = nil
+    /// The CSV column modelled (forecasting).
     public var column: String? = nil
+    /// Normalisation mean of the series (forecasting).
     public var mean: Float? = nil
+    /// Normalisation standard deviation of the series (forecasting).
     public var std: Float? = nil
+    /// How missing values were filled (forecasting).
     public var fill: String? = nil
+    /// Season length of the seasonal-naive baseline (forecasting).
     public var season: Int? = nil
+    /// Shortest recall distance (memory task).
     public var minDistance: Int? = nil
+    /// Longest recall distance (memory task).
     public var maxDistance: Int? = nil
+    /// A description with only the task's name set.
     public init(task: String) { self.task = task }
 }
 
 /// Results of an evaluation; the fields that apply to the task are set.
 public struct Evaluation: Codable, Sendable {
+    /// Mean loss over the evaluated batches.
     public var loss: Float
+    /// Fraction correct (classification, memory).
     public var accuracy: Float? = nil
+    /// `loss` in bits (character models).
     public var bitsPerCharacter: Float? = nil
+    /// Mean squared error in the data's units (forecasting, adding).
     public var mse: Float? = nil
+    /// The baseline's mean squared error (forecasting).
     public var baselineMSE: Float? = nil
+    /// Which baseline (`naive`, `seasonal-naive`).
     public var baselineName: String? = nil
+    /// Accuracy per recall distance (memory task).
     public var byDistance: [DistanceAccuracy]? = nil
+    /// Correct and total per class (classification).
     public var perClass: [ClassCount]? = nil
+    /// An evaluation with only the loss set.
     public init(loss: Float) { self.loss = loss }
 
     /// The number early stopping minimises.
     public var objective: Float { mse ?? loss }
 }
 
+/// Memory task: accuracy at one recall distance, over `samples` sequences.
 public struct DistanceAccuracy: Codable, Sendable { public var distance: Int; public var accuracy: Float; public var samples: Int }
+/// Classification: correct answers out of `total` for one label.
 public struct ClassCount: Codable, Sendable { public var label: String; public var correct: Int; public var total: Int }
 
 /// Bad data: a one-line message naming the file (and line) and the problem.
 public struct DataError: Error, CustomStringConvertible, Equatable {
+    /// One line naming the file (and line) and the problem.
     public let description: String
+    /// An error with message `s`.
     public init(_ s: String) { description = s }
 }
 

@@ -3,6 +3,7 @@ import COpenCL
 /// Device memory of `count` four-byte elements (Float, Int32 or UInt32), owned by one device.
 /// Freed when the last reference goes (the OpenCL object is released, host memory deallocated).
 public final class Buffer: @unchecked Sendable {
+    /// Four-byte elements.
     public let count: Int
     let storage: Storage
     let owner: ObjectIdentifier
@@ -31,10 +32,14 @@ public final class Buffer: @unchecked Sendable {
 
 /// A contiguous range of a buffer, in elements. Ops take views, so slices cost nothing.
 public struct View: Sendable {
+    /// The buffer viewed.
     public let buffer: Buffer
+    /// First element, in elements from the buffer's start.
     public let offset: Int
+    /// Elements in the view.
     public let count: Int
 
+    /// Elements `offset ..< offset + count` of `buffer`; checked when an op uses it.
     public init(buffer: Buffer, offset: Int, count: Int) {
         self.buffer = buffer
         self.offset = offset

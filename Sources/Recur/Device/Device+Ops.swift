@@ -253,6 +253,7 @@ extension Device {
         try backend.adam(p, corrections: (c1, c2), param: param, grad: grad, m: m, v: v)
     }
 
+    /// x^n by repeated squaring in Double (Adam's bias corrections), identical on every platform.
     public static func power(_ x: Double, _ n: Int) -> Double {
         var result = 1.0, base = x, e = n
         while e > 0 {

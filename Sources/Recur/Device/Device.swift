@@ -5,6 +5,7 @@
 /// guaranteed visible after `download` or `synchronize`.
 public final class Device: @unchecked Sendable {
     let backend: any DeviceBackend
+    /// What the device is and whether it is admitted for bit-identical work.
     public var info: DeviceInfo { backend.info }
 
     init(backend: any DeviceBackend) { self.backend = backend }
@@ -34,12 +35,14 @@ public final class Device: @unchecked Sendable {
         return b
     }
 
+    /// Copies `values` (four-byte elements: Float, Int32, UInt32) into `view`; their count must equal the view's.
     public func upload<T: BitwiseCopyable>(_ values: [T], to view: View) throws {
         try fourBytes(T.self)
         try check(view, values.count, "upload destination")
         try values.withUnsafeBytes { try backend.write($0, to: view.slice(0, values.count)) }
     }
 
+    /// The contents of `view` as four-byte elements; waits for queued work.
     public func download<T: BitwiseCopyable>(_ view: View, as: T.Type = Float.self) throws -> [T] {
         try fourBytes(T.self)
         try check(view, view.count, "download source")
@@ -48,11 +51,14 @@ public final class Device: @unchecked Sendable {
         return out
     }
 
+    /// Sets every element of `view` to `value`.
     public func fill(_ view: View, _ value: Float) throws { try fill(view, bits: value.bitPattern) }
+    /// Sets every element of `view` to the bit pattern `bits`.
     public func fill(_ view: View, bits: UInt32) throws {
         try check(view, view.count, "fill")
         try backend.fill(view, bits: bits)
     }
+    /// Waits until every queued op has finished (OpenCL: clFinish); surfaces errors of queued work.
     public func synchronize() throws { try backend.synchronize() }
 
     // MARK: Checks

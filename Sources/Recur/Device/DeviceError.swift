@@ -11,6 +11,7 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
     /// The requested device cannot be had.
     case unavailable(String)
 
+    /// One line (a build failure adds the log).
     public var description: String {
         switch self {
         case let .openCL(call, code, detail):

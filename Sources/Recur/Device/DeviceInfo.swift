@@ -1,12 +1,20 @@
 /// What `recur devices` reports about a device.
 public struct DeviceInfo: Sendable, Codable, Equatable {
+    /// Which backend runs the device.
     public enum Kind: String, Sendable, Codable { case cpu, opencl }
+    /// CPU or OpenCL.
     public var kind: Kind
+    /// The device's name (OpenCL: CL_DEVICE_NAME).
     public var name: String
+    /// The vendor (CPU: the processor model).
     public var vendor: String
+    /// The driver version (OpenCL: CL_DRIVER_VERSION).
     public var driver: String
+    /// The OpenCL version the device reports (CPU: the SIMD width used).
     public var version: String
+    /// Cores or compute units.
     public var computeUnits: Int
+    /// Device memory (CPU: physical memory).
     public var globalMemoryBytes: UInt64
     /// Largest single allocation in bytes.
     public var maxAllocationBytes: UInt64
@@ -16,7 +24,9 @@ public struct DeviceInfo: Sendable, Codable, Equatable {
     public var reason: String
     /// "opencl:N" or "cpu".
     public var selector: String
+    /// OpenCL: the platform's name.
     public var platform: String = ""
+    /// OpenCL: the OpenCL C version.
     public var openCLCVersion: String = ""
     /// CPU only: SIMD width in floats used by the CPU kernels.
     public var simdWidth: Int? = nil

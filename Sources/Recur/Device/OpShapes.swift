@@ -3,11 +3,16 @@
 /// Leading dimensions are the stored row lengths; a batch stride of 0 broadcasts that operand.
 /// Every output is one fma chain over k = 0 ..< K from the starting value (NUMERICS rule 2).
 public struct MatmulShape: Sendable, Hashable, Codable {
+    /// Batch count and the product's sizes: C is m×n, the chains run over k.
     public var batch, m, n, k: Int
+    /// Whether A (B) is stored transposed.
     public var transA, transB: Bool
+    /// Stored row lengths of A, B and C.
     public var lda, ldb, ldc: Int
+    /// Elements between batch entries (0 broadcasts that operand).
     public var strideA, strideB, strideC: Int
 
+    /// A shape with packed defaults: leading dimensions the stored row lengths, strides one matrix.
     public init(batch: Int = 1, m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false,
                 lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil,
                 strideA: Int? = nil, strideB: Int? = nil, strideC: Int? = nil) {
@@ -22,8 +27,11 @@ public struct MatmulShape: Sendable, Hashable, Codable {
 
     /// Elements each operand's view must hold.
     public var extentA: Int { (batch - 1) * strideA + (transA ? (k - 1) * lda + m : (m - 1) * lda + k) }
+    /// Elements B's view must hold.
     public var extentB: Int { (batch - 1) * strideB + (transB ? (n - 1) * ldb + k : (k - 1) * ldb + n) }
+    /// Elements C's view must hold.
     public var extentC: Int { (batch - 1) * strideC + (m - 1) * ldc + n }
+    /// 2·batch·m·n·k.
     public var flops: Double { 2 * Double(batch) * Double(m) * Double(n) * Double(k) }
 }
 
@@ -46,18 +54,23 @@ public enum MatmulStart: Sendable {
 /// y (B, C_out, T_out), T_out = (T + 2·padding − dilation·(K−1) − 1) / stride + 1.
 /// y[b,o,t] chains from bias[o] over c = 0..<C_in, then k = 0..<K, skipping padded positions.
 public struct Conv1DShape: Sendable, Hashable, Codable {
+    /// Batch, channels in and out, input length and kernel width.
     public var batch, inChannels, outChannels, length, kernel: Int
+    /// As in PyTorch's Conv1d.
     public var stride, padding, dilation: Int
+    /// A convolution shape; stride 1, no padding and dilation 1 by default.
     public init(batch: Int, inChannels: Int, outChannels: Int, length: Int, kernel: Int,
                 stride: Int = 1, padding: Int = 0, dilation: Int = 1) {
         self.batch = batch; self.inChannels = inChannels; self.outChannels = outChannels
         self.length = length; self.kernel = kernel
         self.stride = stride; self.padding = padding; self.dilation = dilation
     }
+    /// Output positions.
     public var outLength: Int { (length + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1 }
     var xCount: Int { batch * inChannels * length }
     var wCount: Int { outChannels * inChannels * kernel }
     var yCount: Int { batch * outChannels * outLength }
+    /// Multiply-adds of the forward pass, times two.
     public var flops: Double { 2 * Double(batch * outChannels * outLength) * Double(inChannels * kernel) }
 }
 
@@ -65,11 +78,14 @@ public struct Conv1DShape: Sendable, Hashable, Codable {
 /// `stride` steps, T_out = (T − window) / stride + 1. A window of T pools the whole sequence.
 /// The first index wins ties; a NaN wins over numbers (NUMERICS rule 6).
 public struct PoolShape: Sendable, Hashable, Codable {
+    /// Rows pooled, their length, window and stride.
     public var batch, channels, length, window, stride: Int
+    /// A pooling shape; the stride defaults to the window.
     public init(batch: Int, channels: Int, length: Int, window: Int, stride: Int? = nil) {
         self.batch = batch; self.channels = channels; self.length = length
         self.window = window; self.stride = stride ?? window
     }
+    /// Output positions.
     public var outLength: Int { (length - window) / stride + 1 }
 }
 
@@ -104,7 +120,9 @@ public enum ReduceMode: Int32, Sendable {
 
 /// Hyper-parameters of one SGD step (PyTorch semantics, dampening 0).
 public struct SGDParams: Sendable, Codable, Equatable {
+    /// Learning rate, momentum, L2 weight decay, Nesterov.
     public var lr: Float, momentum: Float, weightDecay: Float, nesterov: Bool
+    /// SGD hyper-parameters.
     public init(lr: Float, momentum: Float = 0, weightDecay: Float = 0, nesterov: Bool = false) {
         self.lr = lr; self.momentum = momentum; self.weightDecay = weightDecay; self.nesterov = nesterov
     }
@@ -112,9 +130,11 @@ public struct SGDParams: Sendable, Codable, Equatable {
 
 /// Hyper-parameters of one Adam / AdamW step at step `t` (1-based).
 public struct AdamParams: Sendable, Codable, Equatable {
+    /// Learning rate, moment decays, epsilon, weight decay.
     public var lr: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     /// AdamW: weight decay applied to the parameter, not added to the gradient.
     public var decoupled: Bool
+    /// Adam hyper-parameters (PyTorch's defaults); `decoupled` makes it AdamW.
     public init(lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8,
                 weightDecay: Float = 0, decoupled: Bool = false) {
         self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps

@@ -39,11 +39,16 @@ public enum Philox {
 
 /// A sequential host-side stream over Philox, for shapes, shuffles and test data.
 public struct PhiloxStream: Sendable {
+    /// The key.
     public let seed: UInt64
+    /// Which independent stream of the key.
     public let stream: UInt64
+    /// Draws taken so far.
     public private(set) var position: UInt32 = 0
+    /// Stream `stream` of key `seed`, from its start.
     public init(seed: UInt64, stream: UInt64 = 0) { self.seed = seed; self.stream = stream }
 
+    /// The next 32 random bits.
     public mutating func next() -> UInt32 {
         defer { position &+= 1 }
         return Philox.bits(seed: seed, stream: stream, position: position)

@@ -3,12 +3,15 @@
 /// the scalar's choice is kept). Every lane's bits equal the scalar function's for that input
 /// (asserted by `PortableMathTests` over specials and a million random inputs).
 extension PortableMath {
+    /// 16 floats.
     public typealias Lanes = SIMD16<Float>
+    /// 16 integers.
     public typealias IntLanes = SIMD16<Int32>
 
     @inlinable @inline(__always)
     static func fma(_ a: Lanes, _ b: Lanes, _ c: Lanes) -> Lanes { c.addingProduct(a, b) }
 
+    /// `exp` of every lane; each lane's bits equal the scalar `exp`'s.
     @inlinable
     public static func exp(_ x: Lanes) -> Lanes {
         let nan = x .!= x, big = x .> 0x1.62e42ep+6, small = x .< -0x1.9fe368p+6
@@ -37,6 +40,7 @@ extension PortableMath {
         return y
     }
 
+    /// `sigmoid` of every lane; each lane's bits equal the scalar `sigmoid`'s.
     @inlinable
     public static func sigmoid(_ x: Lanes) -> Lanes {
         let positive = x .>= 0
@@ -45,6 +49,7 @@ extension PortableMath {
         return (e / (one + e)).replacing(with: one / (one + e), where: positive)
     }
 
+    /// `tanh` of every lane; each lane's bits equal the scalar `tanh`'s.
     @inlinable
     public static func tanh(_ x: Lanes) -> Lanes {
         let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)

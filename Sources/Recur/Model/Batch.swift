@@ -1,6 +1,8 @@
 /// One batch on the host, batch-major: row i of b is one sequence of T steps.
 public struct Batch: Sendable {
+    /// Time steps.
     public var T: Int
+    /// Sequences.
     public var b: Int
     /// (b, T) token ids (language model and classifier).
     public var tokens: [Int32] = []
@@ -11,6 +13,7 @@ public struct Batch: Sendable {
     /// Regressor: (b, outputs) targets.
     public var targets: [Float] = []
 
+    /// An empty batch of b sequences of T steps; fill the arrays the family needs.
     public init(T: Int, b: Int) { self.T = T; self.b = b }
 
     /// (b, T, w) batch-major → (T, b, w) time-major.

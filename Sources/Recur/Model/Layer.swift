@@ -40,10 +40,15 @@ public enum Layer: Sendable, Equatable {
 /// Collects `Layer`s written one per line.
 @resultBuilder
 public enum LayerBuilder {
+    /// One layer.
     public static func buildExpression(_ layer: Layer) -> [Layer] { [layer] }
+    /// Layers in order.
     public static func buildBlock(_ parts: [Layer]...) -> [Layer] { parts.flatMap { $0 } }
+    /// A layer under `if`.
     public static func buildOptional(_ part: [Layer]?) -> [Layer] { part ?? [] }
+    /// The `if` branch.
     public static func buildEither(first part: [Layer]) -> [Layer] { part }
+    /// The `else` branch.
     public static func buildEither(second part: [Layer]) -> [Layer] { part }
 }
 

@@ -2,8 +2,11 @@
 /// construction for (batch, sequence) at most. `forward` and `backward` run a batch; nothing is
 /// allocated afterwards. Parameter names and layouts are PyTorch's `state_dict` (see docs/CHECKPOINTS.md).
 public final class Model: @unchecked Sendable {
+    /// The architecture and the batch and sequence sizes buffers were sized for.
     public let config: ModelConfig
+    /// The device every buffer of the model lives on.
     public let device: Device
+    /// The seed of initialisation and dropout.
     public let seed: UInt64
     let embedding: Embedding?
     let stack: RecurrentStack?
@@ -13,9 +16,11 @@ public final class Model: @unchecked Sendable {
     let losses: Buffer, stats: Buffer, dLogits: Buffer, dH: Buffer, dropped: Buffer, dDropped: Buffer
     /// [mean loss] after `forward`.
     public let loss: Buffer
+    /// Every trainable tensor, in PyTorch's state_dict order.
     public let parameters: [Parameter]
     private var last: (T: Int, b: Int, features: View?, step: Int?)? = nil
 
+    /// Validates `config`, allocates every buffer on `device` and initialises the parameters from `seed` (PyTorch's default initialisation, drawn from Philox).
     public init(_ config: ModelConfig, device: Device, seed: UInt64) throws {
         try config.validate()
         self.config = config; self.device = device; self.seed = seed
@@ -73,6 +78,7 @@ public final class Model: @unchecked Sendable {
     /// Buffers holding state carried between batches (truncated BPTT): part of a checkpoint.
     var stateBuffers: [Buffer] { stack?.layers.flatMap(\.stateBuffers) ?? [] }
 
+    /// Zeroes the carried recurrent state (the next batch starts a new sequence).
     public func resetState() throws { try stack?.resetState(device) }
 
     func check(_ batch: Batch) throws {
@@ -185,5 +191,6 @@ public final class Model: @unchecked Sendable {
         try stack?.carryState(device, T: T, b: b)
     }
 
+    /// The mean loss of the last `forward`, read from the device (a synchronisation point).
     public func lossValue() throws -> Float { try device.download(loss.view)[0] }
 }

@@ -1,5 +1,6 @@
 /// Everything that defines a model's architecture; stored in checkpoint metadata.
 public struct ModelConfig: Codable, Sendable, Equatable {
+    /// The three model families; each fixes the loss and how the head is applied.
     public enum Family: String, Codable, Sendable {
         /// embedding → recurrent stack → linear over the vocabulary at every step; cross-entropy.
         case languageModel = "charlm"
@@ -8,30 +9,42 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         /// numeric input vectors → recurrent stack → last state → linear; mean squared error.
         case regressor
     }
+    /// Classifiers: a recurrent stack or a Conv1D bank.
     public enum Encoder: String, Codable, Sendable { case recurrent, cnn }
 
+    /// Which family.
     public var family: Family
+    /// Recurrent stack (every family) or Conv1D bank (classifier).
     public var encoder: Encoder = .recurrent
+    /// The recurrent cell.
     public var cell: CellKind = .lstm
     /// Token vocabulary (0 for the regressor).
     public var vocab: Int = 0
     /// Numeric features per step (regressor).
     public var inputs: Int = 1
+    /// Embedding width.
     public var embedding: Int = 64
+    /// Recurrent hidden size.
     public var hidden: Int = 128
+    /// Recurrent layers.
     public var layers: Int = 1
     /// Dropout between recurrent layers, and before the classifier's linear layer.
     public var dropout: Float = 0
     /// Classes (classifier) or outputs (regressor: 1).
     public var outputs: Int = 1
+    /// Conv1D widths (one bank per width).
     public var convWidths: [Int] = [3, 4, 5]
+    /// Conv1D filters per width.
     public var convFilters: Int = 100
     /// LSTM only: added to the forget-gate slice of bias_ih at initialisation (0: PyTorch's default init;
     /// 1 helps long-range memory, Jozefowicz et al. 2015).
     public var forgetBias: Float = 0
+    /// Largest batch the buffers are sized for.
     public var batch: Int = 32
+    /// Longest sequence the buffers are sized for (truncated BPTT length for character models).
     public var sequence: Int = 64
 
+    /// Defaults for `family`; set the sizes, or build from layers with `init(_:batch:sequence:layers:)`.
     public init(family: Family) { self.family = family }
 
     /// Throws a one-line message naming the bad field.
@@ -61,8 +74,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     }
 }
 
+/// A configuration Recur cannot build; one line naming the field.
 public enum ModelError: Error, CustomStringConvertible, Equatable {
     case config(String)
+    /// The message.
     public var description: String {
         switch self { case .config(let s): s }
     }

@@ -1,11 +1,16 @@
 /// A trainable tensor: its PyTorch `state_dict` name and shape, its value and gradient on the
 /// device, and the optimizer's state buffers (velocity, or Adam's m and v), all allocated once.
 public final class Parameter: @unchecked Sendable {
+    /// PyTorch's state_dict name (`rnn.weight_ih_l0`, ...).
     public let name: String
+    /// PyTorch's shape.
     public let shape: [Int]
+    /// The values, on the model's device.
     public let value: Buffer
+    /// The gradient of the last backward.
     public let grad: Buffer
     var moments: [Buffer] = []
+    /// Elements.
     public var count: Int { shape.reduce(1, *) }
 
     init(_ device: Device, _ name: String, _ shape: [Int]) throws {

@@ -22,6 +22,7 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
         case tiled
     }
 
+    /// Which matmul kernel launches use.
     public var matmul: Matmul
     /// Rows of C per work-item in `matmul_rb` (1...16).
     public var rbM: Int
@@ -32,6 +33,7 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// Side of the square work-group tile in `matmul_tiled` (4, 8, 16 or 32).
     public var tile: Int
 
+    /// A tuning; constants the variant does not use are ignored.
     public init(matmul: Matmul, rbM: Int = 8, rbV: Int = 2, kBlock: Int = 0, tile: Int = 16) {
         self.matmul = matmul
         self.rbM = rbM
@@ -43,6 +45,7 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// The `#define`s prepended to the program.
     public var defines: [(String, Int)] { [("RB_M", rbM), ("RB_V", rbV), ("TILE", tile)] }
 
+    /// The `RECUR_TUNING` form, e.g. `matmul=rb,RB_M=8,RB_V=2,KB=128`.
     public var description: String {
         switch matmul {
         case .simple: "matmul=simple"
@@ -111,6 +114,7 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
 /// The per-user table of tuned values (`tuning.json` in the program cache folder), keyed by
 /// device name, driver version and OpenCL version, so a driver update asks for a new tune.
 public enum TuningCache {
+    /// The table key: device name, driver and OpenCL version.
     public static func key(_ info: DeviceInfo) -> String { "\(info.name) | \(info.driver) | \(info.version)" }
 
     static var file: String? { ProgramCache.cacheDirectory().map { $0 + "/tuning.json" } }

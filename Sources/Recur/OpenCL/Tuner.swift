@@ -8,7 +8,9 @@ import Foundation
 public struct Tuner {
     /// One candidate's outcome.
     public struct Trial: Codable, Sendable {
+        /// The candidate, in `RECUR_TUNING` form.
         public var tuning: String
+        /// Whether every matmul case was bit-identical to the CPU (else it was not timed).
         public var identical: Bool
         /// GFLOP/s per shape (same order as `Tuner.shapes`); empty when not identical.
         public var gflops: [Double]
@@ -26,9 +28,12 @@ public struct Tuner {
         MatmulShape(batch: 16, m: 128, n: 128, k: 128),
     ]
 
+    /// The OpenCL device (`opencl:index`).
     public let index: Int
+    /// Timed runs per shape (median).
     public let repeats: Int
 
+    /// A tuner for OpenCL device `index`.
     public init(index: Int, repeats: Int = 3) {
         self.index = index
         self.repeats = repeats

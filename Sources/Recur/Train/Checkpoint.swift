@@ -10,13 +10,19 @@ import Foundation
 /// the `checkpoint` symlink is swapped to it by rename. A kill at any moment leaves `checkpoint`
 /// pointing at a complete pair.
 public struct Checkpoint: Sendable {
+    /// model.safetensors: the parameters under PyTorch's names.
     public var model: [String: Safetensors.Tensor]
+    /// model.safetensors metadata: config, data description, checksum.
     public var modelMetadata: [String: String]
+    /// trainer.safetensors: optimizer moments and carried state.
     public var trainer: [String: Safetensors.Tensor] = [:]
+    /// trainer.safetensors metadata: step, early-stopping state, checksums.
     public var trainerMetadata: [String: String] = [:]
 
+    /// A checkpoint that cannot be read or does not fit; one line naming the file and the problem.
     public struct LoadError: Error, CustomStringConvertible { public let description: String }
 
+    /// The model configuration stored in the metadata.
     public var config: ModelConfig {
         get throws {
             guard let text = modelMetadata["recur.config"], let c = try? JSONDecoder().decode(ModelConfig.self, from: Data(text.utf8)) else {

@@ -1,16 +1,25 @@
 /// The optimizer and learning-rate schedule of a run; stored in the checkpoint.
 public struct OptimizerConfig: Codable, Sendable, Equatable {
+    /// The update rule.
     public enum Kind: String, Codable, Sendable, CaseIterable { case sgd, adam, adamw }
+    /// How the learning rate changes over the run.
     public enum Schedule: String, Codable, Sendable, CaseIterable { case constant, step, cosine }
 
+    /// Adam by default.
     public var kind: Kind = .adam
+    /// Peak learning rate.
     public var lr: Float = 2e-3
+    /// SGD momentum (0 for plain SGD).
     public var momentum: Float = 0.9
+    /// SGD: Nesterov momentum.
     public var nesterov = false
+    /// L2 penalty (SGD, Adam) or decoupled decay (AdamW).
     public var weightDecay: Float = 0
+    /// Adam's moment decay rates and epsilon (PyTorch's defaults).
     public var beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
     /// Global-norm clipping threshold (nil: none).
     public var clip: Float? = 5
+    /// The learning-rate schedule after warm-up.
     public var schedule: Schedule = .constant
     /// Linear warm-up from lr/warmup to lr over this many steps.
     public var warmup = 0
@@ -19,6 +28,7 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
     /// Cosine schedule: decays to lr·minFactor at `totalSteps`.
     public var totalSteps = 1000, minFactor: Float = 0.01
 
+    /// Adam at 2e-3, constant rate, no clipping.
     public init() {}
 
     /// Throws a one-line message naming the bad flag.

@@ -2,19 +2,26 @@ import Foundation
 
 /// A small line chart written as standalone SVG: titled axes, ticks, a legend, one polyline per series.
 public struct SVGChart {
+    /// One line of the chart.
     public struct Series { public var name: String; public var points: [(Double, Double)]; public var color: String
+        /// A named line of (x, y) points in a CSS colour.
         public init(_ name: String, _ points: [(Double, Double)], color: String) { self.name = name; self.points = points; self.color = color } }
 
+    /// Title and axis labels.
     public var title: String, xLabel: String, yLabel: String
+    /// The lines.
     public var series: [Series]
     /// Optional horizontal reference line (e.g. chance or a baseline).
     public var reference: (value: Double, label: String)? = nil
+    /// The y axis range (default: the data's, with nice ticks).
     public var yRange: ClosedRange<Double>? = nil
 
+    /// A chart of `series`.
     public init(title: String, xLabel: String, yLabel: String, series: [Series]) {
         self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.series = series
     }
 
+    /// The SVG text.
     public func render(width: Double = 720, height: Double = 420) -> String {
         let (l, r, t, b) = (70.0, 170.0, 40.0, 50.0)
         let all = series.flatMap(\.points).filter { $0.0.isFinite && $0.1.isFinite }

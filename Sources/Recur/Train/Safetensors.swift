@@ -5,16 +5,25 @@ import Foundation
 /// Recur writes F32 and I32 tensors with a deterministic header (sorted keys, fixed order of data),
 /// so the same state gives the same bytes; the reader validates everything before trusting it.
 public enum Safetensors {
+    /// One tensor: dtype, shape and the raw four-byte elements.
     public struct Tensor: Equatable, Sendable {
+        /// `F32` or `I32`.
         public var dtype: String    // "F32" or "I32"
+        /// Dimensions.
         public var shape: [Int]
+        /// The elements' bit patterns, row-major.
         public var bits: [UInt32]
+        /// An F32 tensor.
         public init(_ values: [Float], shape: [Int]) { dtype = "F32"; self.shape = shape; bits = values.map(\.bitPattern) }
+        /// A tensor from raw elements.
         public init(bits: [UInt32], dtype: String, shape: [Int]) { self.dtype = dtype; self.shape = shape; self.bits = bits }
+        /// The elements as floats.
         public var floats: [Float] { bits.map(Float.init(bitPattern:)) }
     }
 
+    /// A file that is not valid safetensors; the message says where.
     public struct FormatError: Error, CustomStringConvertible, Equatable {
+        /// One line.
         public let description: String
         init(_ s: String) { description = s }
     }

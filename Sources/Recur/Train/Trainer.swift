@@ -2,8 +2,11 @@ import Foundation
 
 /// Options of a training run that do not change its arithmetic.
 public struct TrainOptions: Sendable {
+    /// Total steps of the run (a resumed run continues up to this number).
     public var steps: Int
+    /// Evaluate on the held-out data (and checkpoint, with an output folder) every N steps.
     public var evalEvery = 200
+    /// Report a `.step` event (reading the loss from the device) every N steps.
     public var logEvery = 50
     /// Stop after this many evaluations without improvement (nil: never).
     public var patience: Int? = nil
@@ -11,6 +14,7 @@ public struct TrainOptions: Sendable {
     public var skipNonFinite = false
     /// Stop after this step with a checkpoint, as on SIGINT (a time-boxed or interrupted run).
     public var stopAfter: Int? = nil
+    /// Options for a run of `steps` steps, with the defaults above.
     public init(steps: Int) { self.steps = steps }
 }
 
@@ -24,26 +28,43 @@ public enum TrainEvent: Sendable {
     case checkpoint(step: Int, URL)
 }
 
+/// A run stopped by a non-finite loss, gradient or validation loss; the message names the step.
 public struct TrainingError: Error, CustomStringConvertible {
+    /// One line naming the step and the checkpoint that is kept.
     public let description: String
 }
 
 /// What `recur train --json` prints last.
 public struct TrainSummary: Codable, Sendable {
+    /// The task's name (`charlm`, `classify`, ...).
     public var task: String
+    /// The device's selector and name.
     public var device: String
+    /// Steps done (including those of a resumed run).
     public var steps: Int
+    /// The last logged training loss.
     public var trainLoss: Float
+    /// The last validation loss.
     public var valLoss: Float
+    /// Validation accuracy (classification tasks).
     public var valAccuracy: Float?
+    /// Validation mean squared error (forecasting, adding).
     public var valMSE: Float?
+    /// The best baseline's validation MSE (forecasting).
     public var baselineMSE: Float?
+    /// Validation loss in bits per character (character models).
     public var bitsPerCharacter: Float?
+    /// Throughput over the whole run, in the task's units (tokens or samples).
     public var tokensPerSecond: Double
+    /// Wall time of the run.
     public var seconds: Double
+    /// The `checkpoint` link of the output folder, if any.
     public var checkpoint: String?
+    /// Whether `patience` ended the run.
     public var stoppedEarly: Bool
+    /// Steps skipped for a non-finite loss (`skipNonFinite`).
     public var skippedSteps: Int
+    /// The last evaluation in full.
     public var evaluation: Evaluation?
 }
 
@@ -51,10 +72,14 @@ public struct TrainSummary: Codable, Sendable {
 /// steps, early stopping, checkpoints. The data of step k is a function of (seed, k), so a resumed
 /// run continues bit for bit.
 public final class Trainer: @unchecked Sendable {
+    /// The model being trained (its parameters change in place).
     public let model: Model
+    /// Where the batches and the evaluation come from.
     public let task: any TrainingTask
+    /// How long to train, when to evaluate and log.
     public let options: TrainOptions
     let optimizer: Optimizer
+    /// Steps done so far (restored by `restore`).
     public private(set) var step = 0
     /// The summary of the last completed `run` (set by `events(out:)` too).
     public internal(set) var summary: TrainSummary?
@@ -64,6 +89,7 @@ public final class Trainer: @unchecked Sendable {
     /// Set (e.g. by a signal handler) to stop after the current step with a checkpoint.
     nonisolated(unsafe) public static var stopRequested = false
 
+    /// A trainer for `model` on `task`; allocates the optimizer's moments on the model's device. Throws on invalid options.
     public init(model: Model, task: any TrainingTask, optimizer: OptimizerConfig, options: TrainOptions) throws {
         try optimizer.validate()
         guard options.steps > 0, options.evalEvery > 0, options.logEvery > 0 else {
@@ -90,6 +116,7 @@ public final class Trainer: @unchecked Sendable {
         skipped = Int(c.trainerMetadata["recur.skipped"] ?? "") ?? 0
     }
 
+    /// Writes a checkpoint of the model, optimizer and trainer state to `out/checkpoint-<step>` atomically and points `out/checkpoint` at it.
     @discardableResult
     public func save(to out: URL) throws -> URL {
         var data = [String: String]()

@@ -2,14 +2,18 @@
 /// seed, runs the op on a device, and returns every output's bit patterns. Run on two devices,
 /// the outputs must match bit for bit (any NaN matches any NaN).
 public struct OpCase: Sendable, CustomStringConvertible {
+    /// The op's name (`matmul`, `lstm_forward`, ...).
     public let op: String
+    /// The shape and start mode, for messages.
     public let label: String
     let body: @Sendable (OpRun) throws -> Void
 
+    /// A case: `body` allocates inputs and outputs through the `OpRun` and runs the op.
     public init(_ op: String, _ label: String, _ body: @escaping @Sendable (OpRun) throws -> Void) {
         self.op = op; self.label = label; self.body = body
     }
 
+    /// `op label`.
     public var description: String { "\(op) \(label)" }
 
     /// Runs the case on `device` with inputs drawn from `seed`; returns each output's bits.
@@ -23,6 +27,7 @@ public struct OpCase: Sendable, CustomStringConvertible {
 /// The inputs and outputs of one case on one device. Outputs are poisoned first, so an element an
 /// op fails to write is caught (`OpComparison.unwritten`).
 public final class OpRun {
+    /// The device the case runs on.
     public let device: Device
     var rng: PhiloxStream
     var outputs: [View] = []
@@ -40,6 +45,7 @@ public final class OpRun {
         try device.buffer(floats(n, lo, hi, special: special)).view
     }
 
+    /// n values uniform in [lo, hi) from the run's seed; with `special`, one in eight is a special value (±0, subnormal, huge, exp's limits).
     public func floats(_ n: Int, _ lo: Float = -1, _ hi: Float = 1, special: Bool = false) -> [Float] {
         (0..<n).map { _ in
             let v = rng.float(lo, hi)
@@ -74,6 +80,7 @@ public final class OpRun {
 
 /// How two devices' outputs of one case compare.
 public struct OpComparison: Sendable {
+    /// Every output bit-identical (NaN payloads included) and written on both sides.
     public var identical = true
     /// Largest distance in units in the last place between two non-NaN outputs.
     public var maxUlp: UInt64 = 0
@@ -82,6 +89,7 @@ public struct OpComparison: Sendable {
     /// Elements still holding the poison pattern on either device.
     public var unwritten = 0
 
+    /// Compares two runs' outputs.
     public init(_ a: [[UInt32]], _ b: [[UInt32]]) {
         guard a.count == b.count else { identical = false; firstDifference = (0, 0); return }
         for (o, (x, y)) in zip(a, b).enumerated() {
