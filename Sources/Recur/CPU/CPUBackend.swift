@@ -10,12 +10,27 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     /// Held by `matmul` while it uses the pack buffers below.
     let matmulLock = NSLock()
     var sharedPointer: UnsafeMutablePointer<Float>? = nil
+    /// Held by conv1d's weight gradient while it uses its transposed copy of x.
+    let convLock = NSLock()
+    var convPointer: UnsafeMutablePointer<Float>? = nil
+    var convCapacity = 0
+
+    /// A grow-only buffer for conv1d (callers hold `convLock`).
+    func convScratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if convCapacity < count {
+            convPointer?.deallocate()
+            convPointer = .allocate(capacity: count)
+            convCapacity = count
+        }
+        return convPointer!
+    }
     var sharedCapacity = 0
     /// One packed B panel (kc × 64) per worker thread, allocated once.
     let packs: UnsafeMutablePointer<Float>
 
     deinit {
         sharedPointer?.deallocate()
+        convPointer?.deallocate()
         packs.deallocate()
     }
 
