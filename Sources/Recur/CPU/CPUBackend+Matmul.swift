@@ -7,7 +7,7 @@ import Foundation
 /// storing a Float and loading it back continues the same chain, so no bits change.
 extension CPUBackend {
     static let panel = 64
-    static let kc = 256
+    static let kc = 128
     static let mc = 128
     /// Per worker: a B panel (kc × panel) and an A block (mc × kc).
     static let packFloats = kc * panel + mc * kc
