@@ -40,11 +40,7 @@ extension CPUBackend {
                 repeat {
                     let k1 = min(s.k, k0 + Self.kc), kn = k1 - k0
                     let mode: Int32 = k0 == 0 ? start.mode : 1
-                    var i = r0
-                    while i < r1 {   // the group's A block, packed once per k-block
-                        MatmulKernel.packA(s, a: ap, i0: i, rows: min(4, r1 - i), k0: k0, k1: k1, into: apack + (i - r0) * kn)
-                        i += 4
-                    }
+                    MatmulKernel.packA(s, a: ap, r0: r0, r1: r1, k0: k0, k1: k1, into: apack)   // once per k-block
                     for jp in p0..<p1 {
                         let j0 = jp * Self.panel, width = min(Self.panel, s.n - j0)
                         MatmulKernel.pack(s, b: bp, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: width, into: pack)
@@ -92,11 +88,7 @@ extension CPUBackend {
                         let bi = idx / groups, g = idx % groups
                         let r0 = g * Self.mc, r1 = min(s.m, r0 + Self.mc)
                         let ap = A + bi * s.strideA, cp = C + bi * s.strideC
-                        var i = r0
-                        while i < r1 {
-                            MatmulKernel.packA(s, a: ap, i0: i, rows: min(4, r1 - i), k0: k0, k1: k1, into: apack + (i - r0) * kn)
-                            i += 4
-                        }
+                        MatmulKernel.packA(s, a: ap, r0: r0, r1: r1, k0: k0, k1: k1, into: apack)
                         for p in 0..<panels {
                             let j0 = jc + p * Self.panel, width = min(Self.panel, s.n - j0)
                             var i = r0
@@ -163,20 +155,38 @@ enum MatmulKernel {
     @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
-    /// Copies rows i0 ..< i0+rows (≤ 4) of A over k0 ..< k1 to `into` as [k][4] (k-major, 4 lanes per k).
-    static func packA(_ s: MatmulShape, a: UnsafeMutablePointer<Float>, i0: Int, rows: Int, k0: Int, k1: Int,
+    /// Copies rows r0 ..< r1 of A over k0 ..< k1 to `into` as 4-row tiles, tile t at t·4·kn laid out
+    /// [k][4] (rows past r1 in the last tile are left as they are: the kernel never reads them).
+    /// Reads A along its stored rows, so a transposed A streams instead of striding.
+    static func packA(_ s: MatmulShape, a: UnsafeMutablePointer<Float>, r0: Int, r1: Int, k0: Int, k1: Int,
                       into: UnsafeMutablePointer<Float>) {
-        if s.transA {   // A is k × m: the rows of a tile sit side by side for each k
-            var src = a + k0 * s.lda + i0, dst = into
-            for _ in k0..<k1 {
-                for r in 0..<rows { dst[r] = src[r] }
-                src += s.lda; dst += 4
+        let kn = k1 - k0
+        if s.transA {   // A is k × m: row kk of the stored matrix holds every row of the group at that k
+            for kk in k0..<k1 {
+                let src = a + kk * s.lda
+                var t = 0, i = r0
+                while i < r1 {
+                    let dst = into + t * 4 * kn + (kk - k0) * 4
+                    for r in 0..<min(4, r1 - i) { dst[r] = src[i + r] }
+                    i += 4; t += 1
+                }
             }
         } else {
-            for r in 0..<rows {
-                let src = a + (i0 + r) * s.lda
-                var dst = into + r
-                for kk in k0..<k1 { dst.pointee = src[kk]; dst += 4 }
+            var t = 0, i = r0
+            while i < r1 {
+                let rows = min(4, r1 - i)
+                var dst = into + t * 4 * kn
+                let a0 = a + i * s.lda
+                if rows == 4 {
+                    let a1 = a0 + s.lda, a2 = a1 + s.lda, a3 = a2 + s.lda
+                    for kk in k0..<k1 { dst[0] = a0[kk]; dst[1] = a1[kk]; dst[2] = a2[kk]; dst[3] = a3[kk]; dst += 4 }
+                } else {
+                    for kk in k0..<k1 {
+                        for r in 0..<rows { dst[r] = a0[r * s.lda + kk] }
+                        dst += 4
+                    }
+                }
+                i += 4; t += 1
             }
         }
     }

@@ -34,9 +34,28 @@ extension CPUBackend {
     func lstmBackward(batch: Int, hidden H: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
                              dGates: View, dcPrev: View) throws {
         let A = act.f, CP = cPrev.f, C = c.f, DH = dh.f, DCN = dcNext?.f, DG = dGates.f, DCP = dcPrev.f
-        parallel(batch * H, cost: 64) { range in
-            for e in range {
-                let b = e / H, j = e % H, g0 = b * 4 * H + j
+        typealias V = PortableMath.Lanes
+        @inline(__always) func ld(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        @inline(__always) func st(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+        let vectors = H / 16   // 16 units at a time per row, the rest one by one; the same operations per unit
+        parallel(batch * vectors, cost: 64 * 16) { range in
+            for item in range {
+                let b = item / vectors, j = item % vectors * 16, e = b * H + j, g0 = b * 4 * H + j
+                let i = ld(A + g0), f = ld(A + g0 + H), g = ld(A + g0 + 2 * H), o = ld(A + g0 + 3 * H)
+                let tc = PortableMath.tanh(ld(C + e)), d = ld(DH + e)
+                let one = V(repeating: 1)
+                let dc = (DCN.map { ld($0 + e) } ?? V()).addingProduct(d * o, one.addingProduct(-tc, tc))
+                st((dc * g) * i.addingProduct(-i, i), DG + g0)
+                st((dc * ld(CP + e)) * f.addingProduct(-f, f), DG + g0 + H)
+                st((dc * i) * one.addingProduct(-g, g), DG + g0 + 2 * H)
+                st((d * tc) * o.addingProduct(-o, o), DG + g0 + 3 * H)
+                st(dc * f, DCP + e)
+            }
+        }
+        let rest = H - vectors * 16
+        parallel(batch * rest, cost: 64) { range in
+            for item in range {
+                let b = item / max(rest, 1), j = vectors * 16 + item % max(rest, 1), e = b * H + j, g0 = b * 4 * H + j
                 let i = A[g0], f = A[g0 + H], g = A[g0 + 2 * H], o = A[g0 + 3 * H]
                 let tc = PortableMath.tanh(C[e]), d = DH[e]
                 let dc = fused(d * o, fused(-tc, tc, 1), DCN?[e] ?? 0)
