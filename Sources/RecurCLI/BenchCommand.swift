@@ -97,6 +97,9 @@ struct BenchCommand: ParsableCommand {
                     let work = blas.prepare(s)
                     work()
                     rows.append(row(c, "openblas", peer: true, times: try (0..<repeats).map { _ in try clock { work() } }))
+                    // OpenBLAS's worker threads spin for a while after each call; let them park before the
+                    // next case, or they take a core from the next rows (seen as PoCL at half speed).
+                    usleep(500_000)
                 }
             }
             if let jsonFile {
