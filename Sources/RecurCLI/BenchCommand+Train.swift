@@ -90,11 +90,21 @@ extension BenchCommand {
         for _ in 0..<2 { try once() }   // warm-up: first-touch of every buffer, kernel builds
         let times = try (0..<repeats).map { _ in try clock { try once() } }.sorted()
         let median = times[times.count / 2]
+        let row = TrainRow(workload: name, device: device.info.selector, units: w.units, unitsPerSecond: units / median,
+                           spread: (times.last! - times.first!) / median, peakMB: Self.peakResidentMB(), peer: false)
+        print(try Console.json(row).replacingOccurrences(of: "\n", with: ""))
+    }
+
+    /// This process's peak resident memory: VmHWM of /proc/self/status, which starts afresh at exec
+    /// (getrusage's ru_maxrss keeps the parent's high-water mark across fork and exec).
+    static func peakResidentMB() -> Double {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Double(line.split(separator: " ").compactMap { Double($0) }.first ?? 0) / 1024
+        }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let row = TrainRow(workload: name, device: device.info.selector, units: w.units, unitsPerSecond: units / median,
-                           spread: (times.last! - times.first!) / median, peakMB: Double(usage.ru_maxrss) / 1024, peer: false)
-        print(try Console.json(row).replacingOccurrences(of: "\n", with: ""))
+        return Double(usage.ru_maxrss) / 1024
     }
 
     /// In the parent: one child process per workload and device, then the PyTorch rows and ratios.
