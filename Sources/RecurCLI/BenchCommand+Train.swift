@@ -25,14 +25,8 @@ extension BenchCommand {
         var units: String { config.family == .classifier ? "samples" : "tokens" }
 
         func task(seed: UInt64) throws -> any TrainingTask {
-            var state = seed &+ 0x9E37_79B9_7F4A_7C15
-            func next() -> UInt64 {   // splitmix64: random tokens, reproducible
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
+            var rng = PhiloxStream(seed: seed, stream: 0xBE7C)   // random tokens, reproducible
+            func next() -> UInt64 { UInt64(rng.next()) }
             if config.family == .classifier {
                 let alphabet = (0..<63).map { String(UnicodeScalar(UInt8(33 + $0))) }   // + <pad>, <unk> = 65 tokens
                 func example() -> (label: String, text: String) {

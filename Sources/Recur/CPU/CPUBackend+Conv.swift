@@ -29,10 +29,8 @@ extension CPUBackend {
                     for t in 0..<To where !vector || t < lo || t >= hi { scalar(b, o, t) }
                 }
                 guard vector else { continue }
-                var t0 = lo
-                while t0 < hi {
+                for t0 in stride(from: lo, to: hi, by: 16) {   // the last block overlaps its neighbour
                     ConvKernel.forwardBlock(s, X: X, W: W, bias: Bi, Y: Y, b: b, o0: o0, on: on, t: min(t0, hi - 16))
-                    t0 += 16
                 }
             }
         }
@@ -64,10 +62,8 @@ extension CPUBackend {
                     for i in 0..<T where !vector || i < lo || i >= hi { scalar(b, c, i) }
                 }
                 guard vector else { continue }
-                var i0 = lo
-                while i0 < hi {
+                for i0 in stride(from: lo, to: hi, by: 16) {
                     ConvKernel.dataBlock(s, DY: DY, W: W, DX: DX, b: b, c0: c0, cn: cn, i: min(i0, hi - 16))
-                    i0 += 16
                 }
             }
         }

@@ -1,10 +1,10 @@
 import Foundation
 
 /// Batched matmul: every C element is one fma chain over k = 0..<K from its starting value.
-/// Blocking: column panels of 64 (B panel stays in L2 across all rows), 4×64 register tiles of 16
-/// SIMD16 accumulators, row groups of `mc` whose A block stays in L2 across the panels, and k-blocks of
-/// `kc` whose partial chains are parked in C between blocks —
-/// storing a Float and loading it back continues the same chain, so no bits change.
+/// Blocking: 4×64 register tiles of 16 SIMD16 accumulators over packed operands (A as 4-row tiles
+/// [k][4], B as 64-column panels [k][64]), k-blocks of `kc` whose partial chains are parked in C
+/// between blocks — storing a Float and loading it back continues the same chain, so no bits change —
+/// and row groups of `mc`.
 extension CPUBackend {
     static let panel = 64
     static let kc = 128
@@ -66,7 +66,7 @@ extension CPUBackend {
     func sharedPanels(_ s: MatmulShape, A: UnsafeMutablePointer<Float>, B: UnsafeMutablePointer<Float>, C: UnsafeMutablePointer<Float>,
                       start: MatmulStart, bias: UnsafeMutablePointer<Float>?) {
         let groups = (s.m + Self.mc - 1) / Self.mc
-        let shared = sharedPack(Self.kc * Self.nc)
+        let shared = sharedPack()
         let packs = self.packs
         var jc = 0
         while jc < s.n {
@@ -107,14 +107,13 @@ extension CPUBackend {
         }
     }
 
-    /// A grow-only buffer for B packs shared by all workers.
-    func sharedPack(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if sharedCapacity < count {
-            sharedPointer?.deallocate()
-            sharedPointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            sharedCapacity = count
-        }
-        return sharedPointer!
+    /// The B packs shared by all workers (kc × nc floats), allocated on the first product that needs
+    /// them; `matmulLock` is held.
+    func sharedPack() -> UnsafeMutablePointer<Float> {
+        if let p = sharedPointer { return p }
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: Self.kc * Self.nc)
+        sharedPointer = p
+        return p
     }
 
 }

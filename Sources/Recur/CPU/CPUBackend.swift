@@ -24,7 +24,6 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
         }
         return convPointer!
     }
-    var sharedCapacity = 0
     /// One packed B panel (kc × 64) per worker thread, allocated once.
     let packs: UnsafeMutablePointer<Float>
 
