@@ -3,13 +3,10 @@
 extension CPUBackend {
     func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws {
         let X = x.f, W = w.f, Bi = bias.f, Y = y.f, T = s.length, To = s.outLength, K = s.kernel
-        // Stride 1: 16 output positions × 4 output channels per pass, for positions whose every tap is
-        // inside the input (each lane runs its own (c, k) chain, so the bits are the scalar loop's);
-        // the last block overlaps the one before it instead of running past the end.
-        let lo = s.stride == 1 ? max(0, s.padding) : 0
-        let hi = s.stride == 1 ? min(To, T + s.padding - (K - 1) * s.dilation) : 0
-        let vector = s.stride == 1 && hi - lo >= 16
-        let groups = (s.outChannels + 3) / 4
+        // Stride 1: positions whose every tap is inside the input run as one packed product per batch
+        // entry (CPUBackend+ConvProduct.swift, the same (c, k) chains); the rest one by one.
+        let lo = s.stride == 1 ? min(To, max(0, s.padding)) : 0
+        let hi = s.stride == 1 ? max(lo, min(To, T + s.padding - (K - 1) * s.dilation)) : 0
         func scalar(_ b: Int, _ o: Int, _ t: Int) {
             var acc = Bi[o]
             let base = t * s.stride - s.padding
@@ -22,28 +19,24 @@ extension CPUBackend {
             }
             Y[(b * s.outChannels + o) * To + t] = acc
         }
-        parallel(s.batch * groups, cost: 4 * To * s.inChannels * K) { range in
-            for bg in range {
-                let b = bg / groups, o0 = bg % groups * 4, on = min(4, s.outChannels - o0)
-                for o in o0..<(o0 + on) {
-                    for t in 0..<To where !vector || t < lo || t >= hi { scalar(b, o, t) }
-                }
-                guard vector else { continue }
-                for t0 in stride(from: lo, to: hi, by: 16) {   // the last block overlaps its neighbour
-                    ConvKernel.forwardBlock(s, X: X, W: W, bias: Bi, Y: Y, b: b, o0: o0, on: on, t: min(t0, hi - 16))
+        if To - (hi - lo) > 0 {
+            parallel(s.batch * s.outChannels, cost: (To - (hi - lo)) * s.inChannels * K) { range in
+                for bo in range {
+                    for t in 0..<lo { scalar(bo / s.outChannels, bo % s.outChannels, t) }
+                    for t in hi..<To { scalar(bo / s.outChannels, bo % s.outChannels, t) }
                 }
             }
         }
+        if hi > lo { convForwardProduct(s, X: X, W: W, bias: Bi, Y: Y, lo: lo, hi: hi) }
     }
 
     func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws {
         let DY = dy.f, W = w.f, DX = dx.f, T = s.length, To = s.outLength, K = s.kernel
-        // Stride 1: 16 input positions × 4 input channels per pass where every tap reads an existing
-        // output (tt = i + p - k·d in 0 ..< To for every k); the rest one by one. Same (o, k) chains.
-        let lo = s.stride == 1 ? max(0, (K - 1) * s.dilation - s.padding) : 0
-        let hi = s.stride == 1 ? min(T, To - s.padding) : 0
-        let vector = s.stride == 1 && hi - lo >= 16
-        let groups = (s.inChannels + 3) / 4
+        // Stride 1: positions every tap of which reads an existing output (tt = i + p − k·d in
+        // 0 ..< To for every k) run as packed products, the rest 16 channels per vector; other
+        // strides one output at a time. Same (o, k) chains everywhere.
+        let lo = s.stride == 1 ? min(T, max(0, (K - 1) * s.dilation - s.padding)) : 0
+        let hi = s.stride == 1 ? max(lo, min(T, To - s.padding)) : 0
         func scalar(_ b: Int, _ c: Int, _ i: Int) {
             var acc: Float = 0
             for o in 0..<s.outChannels {
@@ -55,16 +48,10 @@ extension CPUBackend {
             }
             DX[(b * s.inChannels + c) * T + i] = acc
         }
-        parallel(s.batch * groups, cost: 4 * T * s.outChannels * K) { range in
-            for bg in range {
-                let b = bg / groups, c0 = bg % groups * 4, cn = min(4, s.inChannels - c0)
-                for c in c0..<(c0 + cn) {
-                    for i in 0..<T where !vector || i < lo || i >= hi { scalar(b, c, i) }
-                }
-                guard vector else { continue }
-                for i0 in stride(from: lo, to: hi, by: 16) {
-                    ConvKernel.dataBlock(s, DY: DY, W: W, DX: DX, b: b, c0: c0, cn: cn, i: min(i0, hi - 16))
-                }
+        if s.stride == 1 { return convDataProduct(s, DY: DY, W: W, DX: DX, lo: lo, hi: hi) }
+        parallel(s.batch * s.inChannels, cost: T * s.outChannels * K) { range in
+            for bc in range {
+                for i in 0..<T { scalar(bc / s.inChannels, bc % s.inChannels, i) }
             }
         }
     }
@@ -72,7 +59,10 @@ extension CPUBackend {
     func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws {
         let X = x.f, DY = dy.f, DW = dw.f, DB = db.f, T = s.length, To = s.outLength, K = s.kernel
         let C = s.inChannels, vectors = C / 16
-        if vectors > 0 && K <= 8 {
+        let product = s.stride == 1 && s.padding == 0
+        if product {
+            convWeightProduct(s, X: X, DY: DY, DW: DW)
+        } else if vectors > 0 && K <= 8 {
             // x transposed to [b][t][c] so 16 channels sit side by side; each lane keeps its (b, t) chain.
             convLock.lock()
             defer { convLock.unlock() }
@@ -87,7 +77,7 @@ extension CPUBackend {
                 for o in range { ConvKernel.weightRow(s, xT: xT, DY: DY, DW: DW, o: o) }
             }
         }
-        parallel(s.outChannels * s.inChannels * K, cost: s.batch * To) { range in
+        parallel(product ? 0 : s.outChannels * s.inChannels * K, cost: s.batch * To) { range in
             for ock in range {
                 let o = ock / (s.inChannels * K), c = (ock / K) % s.inChannels, k = ock % K
                 if c < vectors * 16 && K <= 8 { continue }   // done 16 channels at a time above
@@ -102,13 +92,22 @@ extension CPUBackend {
                 DW[ock] = acc
             }
         }
-        for o in 0..<s.outChannels {
-            var acc: Float = 0
-            for b in 0..<s.batch {
-                let dyr = DY + (b * s.outChannels + o) * To
-                for t in 0..<To { acc = acc + dyr[t] }
+        // db[o]: one chain over (b, t) per channel; 8 channels side by side so the chains overlap.
+        let O = s.outChannels
+        parallel((O + 7) / 8, cost: 8 * s.batch * To) { range in
+            for g in range {
+                let o0 = g * 8, on = min(8, O - o0)
+                var acc = SIMD8<Float>()
+                for b in 0..<s.batch {
+                    let base = DY + (b * O + o0) * To
+                    for t in 0..<To {
+                        var v = SIMD8<Float>()
+                        for l in 0..<on { v[l] = base[l * To + t] }
+                        acc = acc + v
+                    }
+                }
+                for l in 0..<on { DB[o0 + l] = acc[l] }
             }
-            DB[o] = acc
         }
     }
 
@@ -119,61 +118,70 @@ extension CPUBackend {
                 let xr = X + bc * s.length
                 for t in 0..<To {
                     let start = t * s.stride
-                    var best = xr[start], at = start
-                    for j in (start + 1)..<(start + s.window) where takesMax(xr[j], best) { best = xr[j]; at = j }
-                    Y[bc * To + t] = best
+                    let at = s.window >= 32 ? Self.firstMax(xr + start, s.window) + start : Self.scanMax(xr + start, s.window) + start
+                    Y[bc * To + t] = xr[at]
                     AM[bc * To + t] = Int32(at)
                 }
             }
         }
     }
 
+    /// Index of the window's maximum by NUMERICS rule 6, scanning in order: a candidate replaces the
+    /// best if greater, or if it is NaN and the best is not (so the first NaN, else the first of the
+    /// values equal to the maximum).
+    @inline(__always) static func scanMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Int {
+        var best = x[0], at = 0
+        for j in 1..<max(1, n) where takesMax(x[j], best) { best = x[j]; at = j }
+        return at
+    }
+
+    /// `scanMax` in two vector passes: the first NaN if any, else the first j with x[j] == max
+    /// (−0 == +0, as in the scan, where neither replaces the other).
+    static func firstMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Int {
+        typealias V = SIMD16<Float>
+        var m = V(repeating: -.infinity), poison = V()   // poison: NaN once any NaN or infinity was seen
+        var j = 0
+        while j + 16 <= n {
+            let v = MatmulKernel.load(x + j)
+            poison += v - v
+            m = m.replacing(with: v, where: v .> m)
+            j += 16
+        }
+        var best = m.max(), special = poison.sum().isNaN
+        for r in j..<n {
+            if x[r] > best { best = x[r] }
+            if !x[r].isFinite { special = true }
+        }
+        if special {
+            for r in 0..<n where x[r].isNaN { return r }
+        }
+        for r in 0..<n where x[r] == best { return r }
+        return 0
+    }
+
     func maxPoolBackward(_ s: PoolShape, dy: View, argmax: View, dx: View) throws {
         let DY = dy.f, AM = argmax.i, DX = dx.f, To = s.outLength
+        // dx[i] = +0, then dy[t] added for each window t whose argmax is i, in ascending t: the order
+        // of "the windows covering i, ascending" with O(T + To) work per row.
         parallel(s.batch * s.channels, cost: s.length) { range in
             for bc in range {
-                for i in 0..<s.length {
-                    var acc: Float = 0
-                    let first = i - s.window + 1 <= 0 ? 0 : (i - s.window + s.stride) / s.stride
-                    let last = min(i / s.stride, To - 1)
-                    if first <= last {
-                        for t in first...last where AM[bc * To + t] == Int32(i) { acc = acc + DY[bc * To + t] }
-                    }
-                    DX[bc * s.length + i] = acc
+                let row = DX + bc * s.length
+                row.update(repeating: 0, count: s.length)
+                for t in 0..<To {
+                    let i = Int(AM[bc * To + t])
+                    guard i >= t * s.stride && i < t * s.stride + s.window else { continue }   // never, from maxPoolForward
+                    row[i] = row[i] + DY[bc * To + t]
                 }
             }
         }
     }
 }
 
-/// The 16-position blocks of the stride-1 convolutions: 16 lanes over time, up to 4 channels at once.
+/// The weight gradient with padding: 16 channels per vector from a transposed x.
 enum ConvKernel {
     typealias V = SIMD16<Float>
     @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
-
-    /// y[b][o0 ..< o0+on][t ..< t+16], every tap inside the input.
-    static func forwardBlock(_ s: Conv1DShape, X: UnsafeMutablePointer<Float>, W: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
-                             Y: UnsafeMutablePointer<Float>, b: Int, o0: Int, on: Int, t: Int) {
-        let T = s.length, To = s.outLength, K = s.kernel, C = s.inChannels
-        let o1 = min(o0 + 1, o0 + on - 1), o2 = min(o0 + 2, o0 + on - 1), o3 = min(o0 + 3, o0 + on - 1)
-        var a0 = V(repeating: bias[o0]), a1 = V(repeating: bias[o1]), a2 = V(repeating: bias[o2]), a3 = V(repeating: bias[o3])
-        let base = t - s.padding
-        for c in 0..<C {
-            let xr = X + (b * C + c) * T + base
-            let w0 = W + (o0 * C + c) * K, w1 = W + (o1 * C + c) * K, w2 = W + (o2 * C + c) * K, w3 = W + (o3 * C + c) * K
-            for k in 0..<K {
-                let xv = load(xr + k * s.dilation)
-                a0 = a0.addingProduct(V(repeating: w0[k]), xv); a1 = a1.addingProduct(V(repeating: w1[k]), xv)
-                a2 = a2.addingProduct(V(repeating: w2[k]), xv); a3 = a3.addingProduct(V(repeating: w3[k]), xv)
-            }
-        }
-        let yr = Y + (b * s.outChannels + o0) * To + t
-        store(a0, yr)
-        if on > 1 { store(a1, yr + To) }
-        if on > 2 { store(a2, yr + 2 * To) }
-        if on > 3 { store(a3, yr + 3 * To) }
-    }
 
     /// dw[o][c][k] for the first 16·⌊C/16⌋ channels c, from x transposed to [b][t][c]: 16 channels
     /// per vector, the chain over (b, t) in order, taps outside the input skipped.
@@ -202,25 +210,31 @@ enum ConvKernel {
         }
     }
 
-    /// dx[b][c0 ..< c0+cn][i ..< i+16], every tap reading an existing output position.
-    static func dataBlock(_ s: Conv1DShape, DY: UnsafeMutablePointer<Float>, W: UnsafeMutablePointer<Float>, DX: UnsafeMutablePointer<Float>,
-                          b: Int, c0: Int, cn: Int, i: Int) {
-        let T = s.length, To = s.outLength, K = s.kernel, C = s.inChannels
-        let c1 = min(c0 + 1, c0 + cn - 1), c2 = min(c0 + 2, c0 + cn - 1), c3 = min(c0 + 3, c0 + cn - 1)
-        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
-        for o in 0..<s.outChannels {
-            let dyr = DY + (b * s.outChannels + o) * To + i + s.padding
-            let w0 = W + (o * C + c0) * K, w1 = W + (o * C + c1) * K, w2 = W + (o * C + c2) * K, w3 = W + (o * C + c3) * K
-            for k in 0..<K {
-                let dv = load(dyr - k * s.dilation)
-                a0 = a0.addingProduct(V(repeating: w0[k]), dv); a1 = a1.addingProduct(V(repeating: w1[k]), dv)
-                a2 = a2.addingProduct(V(repeating: w2[k]), dv); a3 = a3.addingProduct(V(repeating: w3[k]), dv)
-            }
+    /// dx[b][·][i] for one position whose taps are partly outside dy: 16 channels per vector from w
+    /// laid out [o][k][c], each lane the (o, k) chain of the scalar loop, skipping missing taps.
+    static func dataEdge(_ s: Conv1DShape, DY: UnsafeMutablePointer<Float>, wOKC: UnsafeMutablePointer<Float>,
+                         DX: UnsafeMutablePointer<Float>, b: Int, i: Int) {
+        let C = s.inChannels, K = s.kernel, O = s.outChannels, T = s.length, To = s.outLength, D = s.dilation
+        // Taps k with tt = i + p − k·d inside 0 ..< To: kLo ... kHi (ascending k, as the scalar loop).
+        let top = i + s.padding, kHi = min(K - 1, top / D), kLo = top - To + 1 <= 0 ? 0 : (top - To + D) / D
+        guard kLo <= kHi else {
+            for c in 0..<C { DX[(b * C + c) * T + i] = 0 }
+            return
         }
-        let xr = DX + (b * C + c0) * T + i
-        store(a0, xr)
-        if cn > 1 { store(a1, xr + T) }
-        if cn > 2 { store(a2, xr + 2 * T) }
-        if cn > 3 { store(a3, xr + 3 * T) }
+        var c0 = 0
+        while c0 < C {
+            let lanes = min(16, C - c0)
+            var acc = V()
+            for o in 0..<O {
+                let dyr = DY + (b * O + o) * To + top, w = wOKC + o * K * C + c0
+                for k in kLo...kHi {
+                    var wv = V()
+                    if lanes == 16 { wv = load(w + k * C) } else { for l in 0..<lanes { wv[l] = w[k * C + l] } }
+                    acc = acc.addingProduct(V(repeating: dyr[-k * D]), wv)
+                }
+            }
+            for l in 0..<lanes { DX[(b * C + c0 + l) * T + i] = acc[l] }
+            c0 += 16
+        }
     }
 }

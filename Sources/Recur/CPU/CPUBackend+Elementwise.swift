@@ -22,14 +22,75 @@ extension CPUBackend {
         }
     }
 
+    typealias Lanes = SIMD16<Float>
+
+    /// The lanes form of `unaryValue`: the same operations per lane (PortableMath's 16-lane functions
+    /// are bit-identical to the scalar ones).
+    @inline(__always) static func unaryLanes(_ op: UnaryOp, _ alpha: Float, _ x: Lanes) -> Lanes {
+        switch op {
+        case .scale: return Lanes(repeating: alpha) * x
+        case .relu: return x.replacing(with: 0, where: .!(x .> 0) .& (x .== x))
+        case .tanh: return PortableMath.tanh(x)
+        case .sigmoid: return PortableMath.sigmoid(x)
+        case .exp: return PortableMath.exp(x)
+        case .log: var y = x; for l in 0..<16 { y[l] = PortableMath.log(x[l]) }; return y
+        }
+    }
+
+    /// The lanes form of `unaryGradient`.
+    @inline(__always) static func gradientLanes(_ op: UnaryOp, _ s: Lanes, _ dy: Lanes) -> Lanes {
+        switch op {
+        case .scale: return dy
+        case .relu: return dy.replacing(with: 0, where: .!(s .> 0))
+        case .tanh: return dy * Lanes(repeating: 1).addingProduct(-s, s)
+        case .sigmoid: return dy * s.addingProduct(-s, s)
+        case .exp: return dy * s
+        case .log: return dy / s
+        }
+    }
+
+    /// Runs `lanes` over 16 elements at a time and `scalar` over the tail; the op is chosen outside
+    /// the loops.
+    @inline(__always) func elementwise(_ n: Int, cost: Int, lanes: (Int) -> Void, scalar: (Int) -> Void) {
+        parallel((n + 15) / 16, cost: 16 * cost) { range in
+            for v in range {
+                if v * 16 + 16 <= n { lanes(v * 16) } else { for e in (v * 16)..<n { scalar(e) } }
+            }
+        }
+    }
+
     func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
         let X = x.f, Y = y.f
-        parallel(x.count, cost: 16) { range in for e in range { Y[e] = Self.unaryValue(op, alpha, X[e]) } }
+        func run(_ op: UnaryOp) {
+            elementwise(x.count, cost: op == .relu || op == .scale ? 1 : 16,
+                        lanes: { e in MatmulKernel.store(Self.unaryLanes(op, alpha, MatmulKernel.load(X + e)), Y + e) },
+                        scalar: { e in Y[e] = Self.unaryValue(op, alpha, X[e]) })
+        }
+        switch op {   // one specialised loop per op
+        case .scale: run(.scale)
+        case .relu: run(.relu)
+        case .tanh: run(.tanh)
+        case .sigmoid: run(.sigmoid)
+        case .exp: run(.exp)
+        case .log: run(.log)
+        }
     }
 
     func unaryBackward(_ op: UnaryOp, saved: View, dy: View, dx: View) throws {
         let S = saved.f, DY = dy.f, DX = dx.f
-        parallel(dy.count, cost: 4) { range in for e in range { DX[e] = Self.unaryGradient(op, S[e], DY[e]) } }
+        func run(_ op: UnaryOp) {
+            elementwise(dy.count, cost: 1,
+                        lanes: { e in MatmulKernel.store(Self.gradientLanes(op, MatmulKernel.load(S + e), MatmulKernel.load(DY + e)), DX + e) },
+                        scalar: { e in DX[e] = Self.unaryGradient(op, S[e], DY[e]) })
+        }
+        switch op {
+        case .scale: run(.scale)
+        case .relu: run(.relu)
+        case .tanh: run(.tanh)
+        case .sigmoid: run(.sigmoid)
+        case .exp: run(.exp)
+        case .log: run(.log)
+        }
     }
 
     func binary(_ op: BinaryOp, alpha: Float, a: View, b: View, y: View) throws {
@@ -68,12 +129,27 @@ extension CPUBackend {
 
     func transpose(batch: Int, rows: Int, cols: Int, src: View, dst: View) throws {
         let S = src.f, D = dst.f
-        parallel(batch * cols, cost: rows) { range in
-            for bc in range {
-                let b = bc / cols, j = bc % cols
-                let from = S + b * rows * cols + j, to = D + b * rows * cols + j * rows
-                for r in 0..<rows { to[r] = from[r * cols] }
-            }
+        parallel(batch, cost: rows * cols) { range in
+            for b in range { blockTranspose(rows: rows, cols: cols, src: S + b * rows * cols, dst: D + b * rows * cols) }
         }
+    }
+}
+
+/// dst (cols × rows) = src (rows × cols)ᵀ, in 16 × 16 blocks so that reads and writes both stay
+/// within a few cache lines.
+func blockTranspose(rows: Int, cols: Int, src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>) {
+    var r0 = 0
+    while r0 < rows {
+        let r1 = min(rows, r0 + 16)
+        var c0 = 0
+        while c0 < cols {
+            let c1 = min(cols, c0 + 16)
+            for c in c0..<c1 {
+                let to = dst + c &* rows
+                for r in r0..<r1 { to[r] = src[r &* cols &+ c] }
+            }
+            c0 = c1
+        }
+        r0 = r1
     }
 }

@@ -155,7 +155,7 @@ enum MatmulKernel {
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
     /// Copies rows r0 ..< r1 of A over k0 ..< k1 to `into` as 4-row tiles, tile t at t·4·kn laid out
-    /// [k][4] (rows past r1 in the last tile are left as they are: the kernel never reads them).
+    /// [k][4] (rows past r1 in the last tile are zero; the kernel computes them and drops them).
     /// Reads A along its stored rows, so a transposed A streams instead of striding.
     static func packA(_ s: MatmulShape, a: UnsafeMutablePointer<Float>, r0: Int, r1: Int, k0: Int, k1: Int,
                       into: UnsafeMutablePointer<Float>) {
@@ -166,7 +166,7 @@ enum MatmulKernel {
                 var t = 0, i = r0
                 while i < r1 {
                     let dst = into + t * 4 * kn + (kk - k0) * 4
-                    for r in 0..<min(4, r1 - i) { dst[r] = src[i + r] }
+                    for r in 0..<4 { dst[r] = i + r < r1 ? src[i + r] : 0 }
                     i += 4; t += 1
                 }
             }
@@ -181,7 +181,7 @@ enum MatmulKernel {
                     for kk in k0..<k1 { dst[0] = a0[kk]; dst[1] = a1[kk]; dst[2] = a2[kk]; dst[3] = a3[kk]; dst += 4 }
                 } else {
                     for kk in k0..<k1 {
-                        for r in 0..<rows { dst[r] = a0[r * s.lda + kk] }
+                        for r in 0..<4 { dst[r] = r < rows ? a0[r * s.lda + kk] : 0 }
                         dst += 4
                     }
                 }
@@ -191,55 +191,41 @@ enum MatmulKernel {
     }
 
     /// C[0 ..< rows, 0 ..< width] (rows ≤ 4, width ≤ 64) continued over `kn` values of k, with A packed
-    /// as [k][4] and B packed as [k][64] (columns past `width` zero).
+    /// as [k][4] and B packed as [k][64] (columns past `width` zero). Always a full 4 × 64 register
+    /// tile: rows past `rows` (whatever the A tile holds there) and columns past `width` are computed
+    /// and dropped, never loaded from or stored to C; each lane is its own chain, so no bits change.
     /// mode: 0 start at +0, 1 continue from C, 2 start at bias (pointers already offset to the tile).
     static func tile(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
                      c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
         let ldb = CPUBackend.panel
         @inline(__always) func startV(_ r: Int, _ j: Int) -> V {
-            mode == 0 ? V(repeating: 0) : mode == 1 ? load(c + r * ldc + j) : load(bias! + j)
+            if mode == 0 || r >= rows { return V(repeating: 0) }
+            if j + 16 <= width { return mode == 1 ? load(c + r * ldc + j) : load(bias! + j) }
+            var v = V(repeating: 0)
+            for l in 0..<max(0, width - j) { v[l] = mode == 1 ? c[r * ldc + j + l] : bias![j + l] }
+            return v
         }
-        var j = 0
-        if rows == 4 && width == 64 {
-            var c00 = startV(0, 0), c01 = startV(0, 16), c02 = startV(0, 32), c03 = startV(0, 48)
-            var c10 = startV(1, 0), c11 = startV(1, 16), c12 = startV(1, 32), c13 = startV(1, 48)
-            var c20 = startV(2, 0), c21 = startV(2, 16), c22 = startV(2, 32), c23 = startV(2, 48)
-            var c30 = startV(3, 0), c31 = startV(3, 16), c32 = startV(3, 32), c33 = startV(3, 48)
-            var bp = b, ap = a
-            for _ in 0..<kn {
-                let b0 = load(bp), b1 = load(bp + 16), b2 = load(bp + 32), b3 = load(bp + 48)
-                let x0 = V(repeating: ap[0]), x1 = V(repeating: ap[1]), x2 = V(repeating: ap[2]), x3 = V(repeating: ap[3])
-                c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1); c02 = c02.addingProduct(x0, b2); c03 = c03.addingProduct(x0, b3)
-                c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1); c12 = c12.addingProduct(x1, b2); c13 = c13.addingProduct(x1, b3)
-                c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1); c22 = c22.addingProduct(x2, b2); c23 = c23.addingProduct(x2, b3)
-                c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1); c32 = c32.addingProduct(x3, b2); c33 = c33.addingProduct(x3, b3)
-                bp += ldb; ap += 4
-            }
-            let r0 = c, r1 = r0 + ldc, r2 = r1 + ldc, r3 = r2 + ldc
-            store(c00, r0); store(c01, r0 + 16); store(c02, r0 + 32); store(c03, r0 + 48)
-            store(c10, r1); store(c11, r1 + 16); store(c12, r1 + 32); store(c13, r1 + 48)
-            store(c20, r2); store(c21, r2 + 16); store(c22, r2 + 32); store(c23, r2 + 48)
-            store(c30, r3); store(c31, r3 + 16); store(c32, r3 + 32); store(c33, r3 + 48)
-            return
+        @inline(__always) func put(_ v: V, _ r: Int, _ j: Int) {
+            guard r < rows else { return }
+            if j + 16 <= width { store(v, c + r * ldc + j) } else { for l in 0..<max(0, width - j) { c[r * ldc + j + l] = v[l] } }
         }
-        while j < width {   // 16 columns at a time; a last partial group computes all lanes, stores `w`
-            let w = min(16, width - j)
-            for r in 0..<rows {
-                var acc: V
-                if w == 16 {
-                    acc = startV(r, j)
-                } else {
-                    acc = V(repeating: 0)
-                    if mode != 0 { for l in 0..<w { acc[l] = mode == 1 ? c[r * ldc + j + l] : bias![j + l] } }
-                }
-                var bp = b + j, ap = a + r
-                for _ in 0..<kn {
-                    acc = acc.addingProduct(V(repeating: ap.pointee), load(bp))
-                    bp += ldb; ap += 4
-                }
-                if w == 16 { store(acc, c + r * ldc + j) } else { for l in 0..<w { c[r * ldc + j + l] = acc[l] } }
-            }
-            j += 16
+        var c00 = startV(0, 0), c01 = startV(0, 16), c02 = startV(0, 32), c03 = startV(0, 48)
+        var c10 = startV(1, 0), c11 = startV(1, 16), c12 = startV(1, 32), c13 = startV(1, 48)
+        var c20 = startV(2, 0), c21 = startV(2, 16), c22 = startV(2, 32), c23 = startV(2, 48)
+        var c30 = startV(3, 0), c31 = startV(3, 16), c32 = startV(3, 32), c33 = startV(3, 48)
+        var bp = b, ap = a
+        for _ in 0..<kn {
+            let b0 = load(bp), b1 = load(bp + 16), b2 = load(bp + 32), b3 = load(bp + 48)
+            let x0 = V(repeating: ap[0]), x1 = V(repeating: ap[1]), x2 = V(repeating: ap[2]), x3 = V(repeating: ap[3])
+            c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1); c02 = c02.addingProduct(x0, b2); c03 = c03.addingProduct(x0, b3)
+            c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1); c12 = c12.addingProduct(x1, b2); c13 = c13.addingProduct(x1, b3)
+            c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1); c22 = c22.addingProduct(x2, b2); c23 = c23.addingProduct(x2, b3)
+            c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1); c32 = c32.addingProduct(x3, b2); c33 = c33.addingProduct(x3, b3)
+            bp += ldb; ap += 4
         }
+        put(c00, 0, 0); put(c01, 0, 16); put(c02, 0, 32); put(c03, 0, 48)
+        put(c10, 1, 0); put(c11, 1, 16); put(c12, 1, 32); put(c13, 1, 48)
+        put(c20, 2, 0); put(c21, 2, 16); put(c22, 2, 32); put(c23, 2, 48)
+        put(c30, 3, 0); put(c31, 3, 16); put(c32, 3, 32); put(c33, 3, 48)
     }
 }

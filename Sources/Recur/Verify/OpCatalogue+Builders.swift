@@ -28,17 +28,28 @@ extension OpCatalogue {
         ]
     }
 
-    static func pool(_ s: PoolShape) -> [OpCase] {
-        let label = "b\(s.batch) c\(s.channels) t\(s.length) w\(s.window) s\(s.stride)"
+    static func pool(_ s: PoolShape, special: Bool = false) -> [OpCase] {
+        let label = "b\(s.batch) c\(s.channels) t\(s.length) w\(s.window) s\(s.stride)\(special ? " special" : "")"
         let n = s.batch * s.channels
+        // Few distinct values, so ties (and ±0) occur and the first-index rule is exercised; with
+        // `special` also NaNs (two payloads) and ±infinity.
+        @Sendable func values(_ r: OpRun) -> [Float] {
+            r.floats(n * s.length).map { v in
+                guard special else { return (v * 4).rounded() }
+                switch abs(v) {
+                case ..<0.02: return v < 0 ? recurNaN : Float(bitPattern: 0x7fc0_1234)
+                case 0.98...: return v < 0 ? -.infinity : .infinity
+                default: return (v * 4).rounded()
+                }
+            }
+        }
         return [
             OpCase("maxpool_forward", label) { r in
-                // Few distinct values, so ties occur and the first-index rule is exercised.
-                let x = try r.device.buffer(r.floats(n * s.length).map { ($0 * 4).rounded() }).view
+                let x = try r.device.buffer(values(r)).view
                 try r.device.maxPoolForward(s, x: x, y: try r.output(n * s.outLength), argmax: try r.output(n * s.outLength))
             },
             OpCase("maxpool_backward", label) { r in
-                let x = try r.device.buffer(r.floats(n * s.length).map { ($0 * 4).rounded() }).view
+                let x = try r.device.buffer(values(r)).view
                 let y = try r.device.allocate(n * s.outLength).view, am = try r.device.allocate(n * s.outLength).view
                 try r.device.maxPoolForward(s, x: x, y: y, argmax: am)
                 try r.device.maxPoolBackward(s, dy: try r.input(n * s.outLength), argmax: am, dx: try r.output(n * s.length))
