@@ -158,31 +158,37 @@ enum GatheredProduct {
                 packB(k0, k1, j0, width, pack)
                 var i = r0
                 while i < r1 {
-                    MatmulKernel.tile(rows: min(4, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn, b: pack,
+                    MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn, b: pack,
                                       c: c + i * ldc + j0, ldc: ldc, mode: m, bias: nil)
-                    i += 4
+                    i += MatmulKernel.mr
                 }
             }
             k0 = k1
         }
     }
 
-    /// Floats `prepack` writes for an m × k operand.
-    static func prepackedCount(m: Int, k: Int) -> Int { (m + 3) / 4 * 4 * k }
+    /// Rows of a row group rounded up to whole tiles.
+    @inline(__always) static func padded(_ rows: Int) -> Int { (rows + MatmulKernel.mr - 1) / MatmulKernel.mr * MatmulKernel.mr }
+
+    /// Floats `prepack` writes for an m × k A operand.
+    static func prepackedCount(m: Int, k: Int) -> Int {
+        m / CPUBackend.mc * padded(CPUBackend.mc) * k + padded(m % CPUBackend.mc) * k
+    }
 
     /// Packs an m × k A operand once, as `run`'s packA would pack each (row group, k-block) of k-blocks
-    /// of `CPUBackend.kc`: group g at g·mc·k, its block at k0 at k0 × (rows rounded up to 4).
+    /// of `CPUBackend.kc`: group g at g·padded(mc)·k, its block at k0 × padded(rows of the group).
     static func prepack(m: Int, k: Int, into: UnsafeMutablePointer<Float>, element: (Int, Int) -> Float) {
+        let mr = MatmulKernel.mr
         var r0 = 0
         while r0 < m {
-            let r1 = min(m, r0 + CPUBackend.mc), padded = (r1 - r0 + 3) / 4 * 4
+            let r1 = min(m, r0 + CPUBackend.mc), rows = padded(r1 - r0)
             var k0 = 0
             while k0 < k {
                 let k1 = min(k, k0 + CPUBackend.kc), kn = k1 - k0
-                let block = into + r0 * k + k0 * padded
-                for r in 0..<padded {
-                    let dst = block + r / 4 * 4 * kn + r % 4
-                    for q in 0..<kn { dst[q * 4] = r0 + r < r1 ? element(r0 + r, k0 + q) : 0 }
+                let block = prepacked(into, r0: r0, r1: r1, k0: k0, k: k)
+                for r in 0..<rows {
+                    let dst = block + r / mr * mr * kn + r % mr
+                    for q in 0..<kn { dst[q * mr] = r0 + r < r1 ? element(r0 + r, k0 + q) : 0 }
                 }
                 k0 = k1
             }
@@ -192,7 +198,7 @@ enum GatheredProduct {
 
     /// Where `prepack` put the tiles of rows r0 ..< r1 (one row group) for the k-block at k0.
     @inline(__always) static func prepacked(_ p: UnsafeMutablePointer<Float>, r0: Int, r1: Int, k0: Int, k: Int) -> UnsafeMutablePointer<Float> {
-        p + r0 * k + k0 * ((r1 - r0 + 3) / 4 * 4)
+        p + r0 / CPUBackend.mc * padded(CPUBackend.mc) * k + k0 * padded(r1 - r0)
     }
 
     /// B rows k0 ..< k1, each `width` contiguous floats from `row(q)`, as rows of 64 (zero past width).
@@ -212,16 +218,18 @@ enum GatheredProduct {
         }
     }
 
-    /// A rows r0 ..< r1 over `kn` chain terms, row q read contiguously from `row(q)`, as 4-row tiles
-    /// [k][4] (tile t at t·4·kn; rows past r1 in the last tile are never read by the kernel).
+    /// A rows r0 ..< r1 over `kn` chain terms, row q read contiguously from `row(q)`, as tiles of
+    /// `MatmulKernel.mr` rows [k][mr] (tile t at t·mr·kn; rows past r1 repeat the last row — computed
+    /// by the kernel and dropped).
     @inline(__always) static func packTiles(_ r0: Int, _ r1: Int, kn: Int, into: UnsafeMutablePointer<Float>,
                                             row: (Int) -> UnsafeMutablePointer<Float>) {
         var i = r0, tile = into
         while i < r1 {
-            let a0 = row(i), a1 = row(min(i + 1, r1 - 1)), a2 = row(min(i + 2, r1 - 1)), a3 = row(min(i + 3, r1 - 1))
+            let a0 = row(i), a1 = row(min(i + 1, r1 - 1)), a2 = row(min(i + 2, r1 - 1))
+            let a3 = row(min(i + 3, r1 - 1)), a4 = row(min(i + 4, r1 - 1)), a5 = row(min(i + 5, r1 - 1))
             var dst = tile
-            for t in 0..<kn { dst[0] = a0[t]; dst[1] = a1[t]; dst[2] = a2[t]; dst[3] = a3[t]; dst += 4 }
-            i += 4; tile += 4 * kn
+            for t in 0..<kn { dst[0] = a0[t]; dst[1] = a1[t]; dst[2] = a2[t]; dst[3] = a3[t]; dst[4] = a4[t]; dst[5] = a5[t]; dst += 6 }
+            i += 6; tile += 6 * kn
         }
     }
 }

@@ -9,8 +9,8 @@ extension CPUBackend {
     static let panel = 64
     static let kc = 128
     static let mc = 128
-    /// Per worker: a B panel (kc × panel) and an A block (mc × kc).
-    static let packFloats = kc * panel + mc * kc
+    /// Per worker: a B panel (kc × panel) and an A block (mc rounded up to whole tiles × kc).
+    static let packFloats = kc * panel + (mc + MatmulKernel.mr - 1) / MatmulKernel.mr * MatmulKernel.mr * kc
 
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
         // The pack buffers belong to the device: callers on several threads take turns.
@@ -46,9 +46,9 @@ extension CPUBackend {
                         MatmulKernel.pack(s, b: bp, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: width, into: pack)
                         var i = r0
                         while i < r1 {
-                            MatmulKernel.tile(rows: min(4, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn, b: pack,
+                            MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn, b: pack,
                                               c: cp + i * s.ldc + j0, ldc: s.ldc, mode: mode, bias: bias.map { $0 + j0 })
-                            i += 4
+                            i += MatmulKernel.mr
                         }
                     }
                     k0 = k1
@@ -93,10 +93,10 @@ extension CPUBackend {
                             let j0 = jc + p * Self.panel, width = min(Self.panel, s.n - j0)
                             var i = r0
                             while i < r1 {
-                                MatmulKernel.tile(rows: min(4, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn,
+                                MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn,
                                                   b: shared + p * Self.kc * Self.panel, c: cp + i * s.ldc + j0, ldc: s.ldc,
                                                   mode: mode, bias: bias.map { $0 + j0 })
-                                i += 4
+                                i += MatmulKernel.mr
                             }
                         }
                     }
@@ -120,6 +120,8 @@ extension CPUBackend {
 
 enum MatmulKernel {
     typealias V = SIMD16<Float>
+    /// Rows per register tile: 6 × 64 outputs in 24 vector accumulators (of AVX-512's 32 registers).
+    static let mr = 6
 
     /// Copies B[k0 ..< k1, j0 ..< j0+width] (read through Bᵀ when transposed) to `into` as rows of
     /// `CPUBackend.panel` floats. Copying changes no bits.
@@ -165,27 +167,30 @@ enum MatmulKernel {
                 let src = a + kk * s.lda
                 var t = 0, i = r0
                 while i < r1 {
-                    let dst = into + t * 4 * kn + (kk - k0) * 4
-                    for r in 0..<4 { dst[r] = i + r < r1 ? src[i + r] : 0 }
-                    i += 4; t += 1
+                    let dst = into + t * mr * kn + (kk - k0) * mr
+                    for r in 0..<mr { dst[r] = i + r < r1 ? src[i + r] : 0 }
+                    i += mr; t += 1
                 }
             }
         } else {
             var t = 0, i = r0
             while i < r1 {
-                let rows = min(4, r1 - i)
-                var dst = into + t * 4 * kn
+                let rows = min(mr, r1 - i)
+                var dst = into + t * mr * kn
                 let a0 = a + i * s.lda
-                if rows == 4 {
-                    let a1 = a0 + s.lda, a2 = a1 + s.lda, a3 = a2 + s.lda
-                    for kk in k0..<k1 { dst[0] = a0[kk]; dst[1] = a1[kk]; dst[2] = a2[kk]; dst[3] = a3[kk]; dst += 4 }
+                if rows == mr {
+                    let a1 = a0 + s.lda, a2 = a1 + s.lda, a3 = a2 + s.lda, a4 = a3 + s.lda, a5 = a4 + s.lda
+                    for kk in k0..<k1 {
+                        dst[0] = a0[kk]; dst[1] = a1[kk]; dst[2] = a2[kk]; dst[3] = a3[kk]; dst[4] = a4[kk]; dst[5] = a5[kk]
+                        dst += mr
+                    }
                 } else {
                     for kk in k0..<k1 {
-                        for r in 0..<4 { dst[r] = r < rows ? a0[r * s.lda + kk] : 0 }
-                        dst += 4
+                        for r in 0..<mr { dst[r] = r < rows ? a0[r * s.lda + kk] : 0 }
+                        dst += mr
                     }
                 }
-                i += 4; t += 1
+                i += mr; t += 1
             }
         }
     }
@@ -213,19 +218,30 @@ enum MatmulKernel {
         var c10 = startV(1, 0), c11 = startV(1, 16), c12 = startV(1, 32), c13 = startV(1, 48)
         var c20 = startV(2, 0), c21 = startV(2, 16), c22 = startV(2, 32), c23 = startV(2, 48)
         var c30 = startV(3, 0), c31 = startV(3, 16), c32 = startV(3, 32), c33 = startV(3, 48)
+        var c40 = startV(4, 0), c41 = startV(4, 16), c42 = startV(4, 32), c43 = startV(4, 48)
+        var c50 = startV(5, 0), c51 = startV(5, 16), c52 = startV(5, 32), c53 = startV(5, 48)
         var bp = b, ap = a
         for _ in 0..<kn {
             let b0 = load(bp), b1 = load(bp + 16), b2 = load(bp + 32), b3 = load(bp + 48)
-            let x0 = V(repeating: ap[0]), x1 = V(repeating: ap[1]), x2 = V(repeating: ap[2]), x3 = V(repeating: ap[3])
-            c00 = c00.addingProduct(x0, b0); c01 = c01.addingProduct(x0, b1); c02 = c02.addingProduct(x0, b2); c03 = c03.addingProduct(x0, b3)
-            c10 = c10.addingProduct(x1, b0); c11 = c11.addingProduct(x1, b1); c12 = c12.addingProduct(x1, b2); c13 = c13.addingProduct(x1, b3)
-            c20 = c20.addingProduct(x2, b0); c21 = c21.addingProduct(x2, b1); c22 = c22.addingProduct(x2, b2); c23 = c23.addingProduct(x2, b3)
-            c30 = c30.addingProduct(x3, b0); c31 = c31.addingProduct(x3, b1); c32 = c32.addingProduct(x3, b2); c33 = c33.addingProduct(x3, b3)
-            bp += ldb; ap += 4
+            var x = V(repeating: ap[0])
+            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1); c02 = c02.addingProduct(x, b2); c03 = c03.addingProduct(x, b3)
+            x = V(repeating: ap[1])
+            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1); c12 = c12.addingProduct(x, b2); c13 = c13.addingProduct(x, b3)
+            x = V(repeating: ap[2])
+            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1); c22 = c22.addingProduct(x, b2); c23 = c23.addingProduct(x, b3)
+            x = V(repeating: ap[3])
+            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1); c32 = c32.addingProduct(x, b2); c33 = c33.addingProduct(x, b3)
+            x = V(repeating: ap[4])
+            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1); c42 = c42.addingProduct(x, b2); c43 = c43.addingProduct(x, b3)
+            x = V(repeating: ap[5])
+            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1); c52 = c52.addingProduct(x, b2); c53 = c53.addingProduct(x, b3)
+            bp += ldb; ap += mr
         }
         put(c00, 0, 0); put(c01, 0, 16); put(c02, 0, 32); put(c03, 0, 48)
         put(c10, 1, 0); put(c11, 1, 16); put(c12, 1, 32); put(c13, 1, 48)
         put(c20, 2, 0); put(c21, 2, 16); put(c22, 2, 32); put(c23, 2, 48)
         put(c30, 3, 0); put(c31, 3, 16); put(c32, 3, 32); put(c33, 3, 48)
+        put(c40, 4, 0); put(c41, 4, 16); put(c42, 4, 32); put(c43, 4, 48)
+        put(c50, 5, 0); put(c51, 5, 16); put(c52, 5, 32); put(c53, 5, 48)
     }
 }
