@@ -13,10 +13,43 @@ extension CPUBackend {
     static let packFloats = kc * panel + (mc + MatmulKernel.mr - 1) / MatmulKernel.mr * MatmulKernel.mr * kc
 
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
+        multiply(s, A: a.f, B: b.f, C: c.f, start: start, packed: nil)
+    }
+
+    func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart) throws {
+        multiply(s, A: a.f, B: b.f, C: c.f, start: start, packed: packedB.f)
+    }
+
+    /// B packed whole: for each k-block (of `kc`) at k0, its panels side by side, panel p of the
+    /// block at k0·panels·64 + p·kn·64, laid out [kn][64] as `MatmulKernel.pack` writes it.
+    func packedCount(n: Int, k: Int) -> Int { k * (n + Self.panel - 1) / Self.panel * Self.panel }
+
+    @inline(__always) static func packedPanel(_ p: UnsafeMutablePointer<Float>, n: Int, k0: Int, kn: Int, panel: Int) -> UnsafeMutablePointer<Float> {
+        p + k0 * ((n + Self.panel - 1) / Self.panel * Self.panel) + panel * kn * Self.panel
+    }
+
+    func packB(_ s: MatmulShape, b: View, into: View) throws {
+        let B = b.f, P = into.f, panels = (s.n + Self.panel - 1) / Self.panel
+        var k0 = 0
+        repeat {
+            let k1 = min(s.k, k0 + Self.kc)
+            parallel(panels, cost: (k1 - k0) * Self.panel / 8) { range in
+                for p in range {
+                    MatmulKernel.pack(s, b: B, ldb: s.ldb, k0: k0, k1: k1, j0: p * Self.panel, width: min(Self.panel, s.n - p * Self.panel),
+                                      into: Self.packedPanel(P, n: s.n, k0: k0, kn: k1 - k0, panel: p))
+                }
+            }
+            k0 = k1
+        } while k0 < s.k
+    }
+
+    /// The product; with `packed` (B packed by `packB`), B's panels are read from there instead of
+    /// being copied per call.
+    func multiply(_ s: MatmulShape, A: UnsafeMutablePointer<Float>, B: UnsafeMutablePointer<Float>, C: UnsafeMutablePointer<Float>,
+                  start: MatmulStart, packed: UnsafeMutablePointer<Float>?) {
         // The pack buffers belong to the device: callers on several threads take turns.
         matmulLock.lock()
         defer { matmulLock.unlock() }
-        let A = a.f, B = b.f, C = c.f
         let bias: UnsafeMutablePointer<Float>? = if case .bias(let v) = start { v.f } else { nil }
         let panels = (s.n + Self.panel - 1) / Self.panel
         let groups = (s.m + Self.mc - 1) / Self.mc
@@ -24,7 +57,7 @@ extension CPUBackend {
         // each B panel (kc × 64, transposed or not) is copied into the worker's contiguous pack buffer and
         // then serves every 4-row tile of the group; the A block (mc × kc) stays in L2 meanwhile.
         if groups > 1 && (s.batch == 1 || s.strideB == 0) {
-            sharedPanels(s, A: A, B: B, C: C, start: start, bias: bias)
+            sharedPanels(s, A: A, B: B, C: C, start: start, bias: bias, packed: packed)
             return
         }
         let chunks = s.batch * groups >= threads ? 1 : min(panels, (threads + s.batch * groups - 1) / (s.batch * groups))
@@ -43,10 +76,15 @@ extension CPUBackend {
                     MatmulKernel.packA(s, a: ap, r0: r0, r1: r1, k0: k0, k1: k1, into: apack)   // once per k-block
                     for jp in p0..<p1 {
                         let j0 = jp * Self.panel, width = min(Self.panel, s.n - j0)
-                        MatmulKernel.pack(s, b: bp, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: width, into: pack)
+                        var panel = pack
+                        if let packed {
+                            panel = Self.packedPanel(packed, n: s.n, k0: k0, kn: kn, panel: jp)
+                        } else {
+                            MatmulKernel.pack(s, b: bp, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: width, into: pack)
+                        }
                         var i = r0
                         while i < r1 {
-                            MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn, b: pack,
+                            MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn, b: panel,
                                               c: cp + i * s.ldc + j0, ldc: s.ldc, mode: mode, bias: bias.map { $0 + j0 })
                             i += MatmulKernel.mr
                         }
@@ -64,7 +102,7 @@ extension CPUBackend {
     /// split the panels), then every row group runs over those packs (workers split the groups).
     /// The order of k-blocks per output is unchanged, so the bits are those of the per-group path.
     func sharedPanels(_ s: MatmulShape, A: UnsafeMutablePointer<Float>, B: UnsafeMutablePointer<Float>, C: UnsafeMutablePointer<Float>,
-                      start: MatmulStart, bias: UnsafeMutablePointer<Float>?) {
+                      start: MatmulStart, bias: UnsafeMutablePointer<Float>?, packed: UnsafeMutablePointer<Float>?) {
         let groups = (s.m + Self.mc - 1) / Self.mc
         let shared = sharedPack()
         let packs = self.packs
@@ -75,11 +113,13 @@ extension CPUBackend {
             repeat {
                 let k1 = min(s.k, k0 + Self.kc), kn = k1 - k0
                 let mode: Int32 = k0 == 0 ? start.mode : 1
-                parallel(panels, cost: kn * Self.panel / 8) { range in
-                    for p in range {
-                        let j0 = jc + p * Self.panel
-                        MatmulKernel.pack(s, b: B, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: min(Self.panel, s.n - j0),
-                                          into: shared + p * Self.kc * Self.panel)
+                if packed == nil {   // else every panel is packed already
+                    parallel(panels, cost: kn * Self.panel / 8) { range in
+                        for p in range {
+                            let j0 = jc + p * Self.panel
+                            MatmulKernel.pack(s, b: B, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: min(Self.panel, s.n - j0),
+                                              into: shared + p * Self.kc * Self.panel)
+                        }
                     }
                 }
                 parallelWorkers(s.batch * groups, cost: Self.mc * ncw * kn) { worker, range in
@@ -94,7 +134,8 @@ extension CPUBackend {
                             var i = r0
                             while i < r1 {
                                 MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn,
-                                                  b: shared + p * Self.kc * Self.panel, c: cp + i * s.ldc + j0, ldc: s.ldc,
+                                                  b: packed.map { Self.packedPanel($0, n: s.n, k0: k0, kn: kn, panel: jc / Self.panel + p) }
+                                                      ?? shared + p * Self.kc * Self.panel, c: cp + i * s.ldc + j0, ldc: s.ldc,
                                                   mode: mode, bias: bias.map { $0 + j0 })
                                 i += MatmulKernel.mr
                             }

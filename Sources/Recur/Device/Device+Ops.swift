@@ -12,6 +12,27 @@ extension Device {
         try backend.matmul(s, a: a, b: b, c: c, start: start)
     }
 
+    /// Floats `packB` needs for a (k × n) B on this device (0 where products read B as stored).
+    func packedCount(n: Int, k: Int) -> Int { backend.packedCount(n: n, k: k) }
+
+    /// Packs B of `s` (batch 1 or one shared B) once for many products with the same B, such as the
+    /// recurrent weights of every time step.
+    func packB(_ s: MatmulShape, b: View, into: View) throws {
+        guard s.batch == 1 || s.strideB == 0 else { throw DeviceError.shape("packB needs one B for every batch entry: \(s)") }
+        try check(b, s.extentB, "matmul B"); try check(into, packedCount(n: s.n, k: s.k), "packed B")
+        try backend.packB(s, b: b, into: into)
+    }
+
+    /// `matmul` reading B from `packedB`, packed by `packB` from this same B and unchanged since.
+    func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart = .zero) throws {
+        guard s.batch == 1 || s.strideB == 0 else { throw DeviceError.shape("packed B needs one B for every batch entry: \(s)") }
+        try check(packedB, packedCount(n: s.n, k: s.k), "packed B")
+        try positive([s.batch, s.m, s.n, s.k], "matmul")
+        try check(a, s.extentA, "matmul A"); try check(b, s.extentB, "matmul B"); try check(c, s.extentC, "matmul C")
+        if case .bias(let bias) = start { try check(bias, s.n, "matmul bias") }
+        try backend.matmul(s, a: a, b: b, packedB: packedB, c: c, start: start)
+    }
+
     /// y (B, C_out, T_out) = conv1d(x (B, C_in, T), w (C_out, C_in, K)) + bias (C_out).
     public func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws {
         try checkConv(s)

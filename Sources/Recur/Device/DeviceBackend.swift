@@ -17,6 +17,12 @@ protocol DeviceBackend: AnyObject, Sendable {
 
     // Dense algebra.
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws
+    /// Floats a packed copy of a (k × n) B needs on this device; 0 where products read B as stored.
+    func packedCount(n: Int, k: Int) -> Int
+    /// Packs B once for many products with the same B (`packedCount` floats into `into`).
+    func packB(_ s: MatmulShape, b: View, into: View) throws
+    /// `matmul` with B also available packed by `packB` (unchanged since): the same bits.
+    func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart) throws
     func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws
     func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws
     func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws
@@ -59,4 +65,12 @@ protocol DeviceBackend: AnyObject, Sendable {
     // Data movement.
     func copy2D(rows: Int, cols: Int, src: View, srcStride: Int, dst: View, dstStride: Int) throws
     func transpose(batch: Int, rows: Int, cols: Int, src: View, dst: View) throws
+}
+
+extension DeviceBackend {
+    func packedCount(n: Int, k: Int) -> Int { 0 }
+    func packB(_ s: MatmulShape, b: View, into: View) throws {}
+    func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart) throws {
+        try matmul(s, a: a, b: b, c: c, start: start)
+    }
 }

@@ -24,6 +24,7 @@ final class RecurrentLayer {
     let biasSum: Buffer?    // LSTM, RNN: b_ih + b_hh
     let dG: Buffer, dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
     let wihT: Buffer, whhT: Buffer  // (in, G·H) and (H, G·H): transposed once per forward, so steps need no Bᵀ
+    let whhPacked: Buffer?  // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
     private var lastB = 0
 
     init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int) throws {
@@ -47,6 +48,8 @@ final class RecurrentLayer {
         dc = [try d.allocate(maxB * hidden), try d.allocate(maxB * hidden)]
         wihT = try d.allocate(inputs * gh)
         whhT = try d.allocate(hidden * gh)
+        let packed = max(d.packedCount(n: gh, k: hidden), d.packedCount(n: hidden, k: gh))
+        whhPacked = packed > 0 ? try d.allocate(packed) : nil
         try resetState(d)
     }
 
@@ -83,18 +86,20 @@ final class RecurrentLayer {
             try d.matmul(projection, a: x, b: wihT.view, c: all, start: .bias(biasSum!.view))
         }
         let step = MatmulShape(m: b, n: G, k: hidden)
+        let packed = whhPacked?.view ?? whhT.view   // a device that reads B as stored ignores it
+        try d.packB(step, b: whhT.view, into: packed)
         for t in 0..<T {
             let g = gi.view.slice(t * b * G, b * G), hPrev = slot(hs, t, b), h = slot(hs, t + 1, b)
             switch kind {
             case .lstm:
-                try d.matmul(step, a: hPrev, b: whhT.view, c: g, start: .accumulate)
+                try d.matmul(step, a: hPrev, b: whhT.view, packedB: packed, c: g, start: .accumulate)
                 try d.lstmForward(batch: b, hidden: hidden, gates: g, cPrev: slot(cs!, t, b), act: g, c: slot(cs!, t + 1, b), h: h)
             case .rnn, .rnnRelu:
-                try d.matmul(step, a: hPrev, b: whhT.view, c: g, start: .accumulate)
+                try d.matmul(step, a: hPrev, b: whhT.view, packedB: packed, c: g, start: .accumulate)
                 try d.rnnForward(kind == .rnn ? .tanh : .relu, pre: g, h: h)
             case .gru:
                 let ghv = gh!.view.slice(0, b * G)
-                try d.matmul(step, a: hPrev, b: whhT.view, c: ghv, start: .bias(bhh.value.view))
+                try d.matmul(step, a: hPrev, b: whhT.view, packedB: packed, c: ghv, start: .bias(bhh.value.view))
                 try d.gruForward(batch: b, hidden: hidden, gi: g, gh: ghv, hPrev: hPrev, act: act!.view.slice(t * b * 4 * hidden, b * 4 * hidden), h: h)
             }
         }
@@ -108,6 +113,8 @@ final class RecurrentLayer {
         try d.fill(dhNext.view.slice(0, n), 0)
         var cur = 0
         let stepBack = MatmulShape(m: b, n: hidden, k: G)
+        let packed = whhPacked?.view ?? whh.value.view
+        try d.packB(stepBack, b: whh.value.view, into: packed)
         for t in stride(from: T - 1, through: 0, by: -1) {
             let dht = dh.view.slice(0, n), dg = dG.view.slice(t * b * G, b * G)
             try d.binary(.add, a: dH.slice(t * n, n), b: dhNext.view.slice(0, n), y: dht)
@@ -116,15 +123,15 @@ final class RecurrentLayer {
                 try d.lstmBackward(batch: b, hidden: hidden, act: gi.view.slice(t * b * G, b * G), cPrev: slot(cs!, t, b), c: slot(cs!, t + 1, b),
                                    dh: dht, dcNext: t == T - 1 ? nil : dc[cur].view.slice(0, n), dGates: dg, dcPrev: dc[1 - cur].view.slice(0, n))
                 cur = 1 - cur
-                try d.matmul(stepBack, a: dg, b: whh.value.view, c: dhNext.view.slice(0, n))
+                try d.matmul(stepBack, a: dg, b: whh.value.view, packedB: packed, c: dhNext.view.slice(0, n))
             case .rnn, .rnnRelu:
                 try d.rnnBackward(kind == .rnn ? .tanh : .relu, h: slot(hs, t + 1, b), dh: dht, dPre: dg)
-                try d.matmul(stepBack, a: dg, b: whh.value.view, c: dhNext.view.slice(0, n))
+                try d.matmul(stepBack, a: dg, b: whh.value.view, packedB: packed, c: dhNext.view.slice(0, n))
             case .gru:
                 let dgh = dGH!.view.slice(t * b * G, b * G)
                 try d.gruBackward(batch: b, hidden: hidden, act: act!.view.slice(t * b * 4 * hidden, b * 4 * hidden), hPrev: slot(hs, t, b),
                                   dh: dht, dgi: dg, dgh: dgh, dhPrev: dhNext.view.slice(0, n))
-                try d.matmul(stepBack, a: dgh, b: whh.value.view, c: dhNext.view.slice(0, n), start: .accumulate)
+                try d.matmul(stepBack, a: dgh, b: whh.value.view, packedB: packed, c: dhNext.view.slice(0, n), start: .accumulate)
             }
         }
         let dgAll = dG.view.slice(0, rows * G), dghAll = (dGH ?? dG).view.slice(0, rows * G)

@@ -1,13 +1,20 @@
 /// Case builders, one per op: inputs are drawn from the run's seed; outputs are poisoned.
 extension OpCatalogue {
-    static func matmul(_ s: MatmulShape, start: Int, special: Bool = false) -> OpCase {
+    /// With `packed`, B is packed once by `packB` and the product reads the packed copy (CPU).
+    static func matmul(_ s: MatmulShape, start: Int, special: Bool = false, packed: Bool = false) -> OpCase {
         let startName = ["zero", "accumulate", "bias"][start]
-        return OpCase("matmul", "b\(s.batch) \(s.m)x\(s.n)x\(s.k)\(s.transA ? " Aᵀ" : "")\(s.transB ? " Bᵀ" : "") sA\(s.strideA) sB\(s.strideB) \(startName)\(special ? " special" : "")") { r in
+        return OpCase("matmul", "b\(s.batch) \(s.m)x\(s.n)x\(s.k)\(s.transA ? " Aᵀ" : "")\(s.transB ? " Bᵀ" : "") sA\(s.strideA) sB\(s.strideB) \(startName)\(special ? " special" : "")\(packed ? " packed B" : "")") { r in
             let a = try r.input(s.extentA, special: special), b = try r.input(s.extentB, special: special)
             let c = start == 1 ? try r.state(s.extentC) : try r.output(s.extentC)
             if s.ldc > s.n || s.strideC > s.m * s.ldc { try r.device.fill(c, 0) }   // gaps between rows are not written
             let st: MatmulStart = start == 0 ? .zero : start == 1 ? .accumulate : .bias(try r.input(s.n))
-            try r.device.matmul(s, a: a, b: b, c: c, start: st)
+            if packed {
+                let p = try r.device.allocate(max(1, r.device.packedCount(n: s.n, k: s.k))).view
+                try r.device.packB(s, b: b, into: p)
+                try r.device.matmul(s, a: a, b: b, packedB: p, c: c, start: st)
+            } else {
+                try r.device.matmul(s, a: a, b: b, c: c, start: st)
+            }
         }
     }
 

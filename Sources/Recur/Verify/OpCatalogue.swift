@@ -26,6 +26,10 @@ public enum OpCatalogue {
             matmul(MatmulShape(batch: 3, m: 4, n: 20, k: 7, transB: true, strideA: 0), start: 0),
             matmul(MatmulShape(m: 6, n: 10, k: 9, lda: 12, ldb: 11, ldc: 13), start: 1),
             matmul(MatmulShape(m: 23, n: 33, k: 41), start: 0, special: true),
+            // B packed once (the recurrent step products): per-group and shared-panel paths, partial panels, k-blocks.
+            matmul(MatmulShape(m: 13, n: 200, k: 300), start: 1, packed: true),
+            matmul(MatmulShape(m: 300, n: 70, k: 150, transB: true), start: 2, packed: true),
+            matmul(MatmulShape(batch: 3, m: 5, n: 65, k: 129, strideB: 0), start: 0, special: true, packed: true),
         ]
         cases += conv(Conv1DShape(batch: 1, inChannels: 1, outChannels: 1, length: 1, kernel: 1))
         cases += conv(Conv1DShape(batch: 3, inChannels: 5, outChannels: 7, length: 29, kernel: 3, padding: 1))
