@@ -40,7 +40,7 @@ let package = Package(
                        providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .target(name: "Recur", dependencies: ["COpenCL"], swiftSettings: fast),
         .executableTarget(name: "RecurCLI",
-                          dependencies: ["Recur", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["Recur", "COpenCL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fast),
         .executableTarget(name: "RecurBench", dependencies: ["Recur"], path: "Benchmarks/RecurBench",
                           swiftSettings: fast),

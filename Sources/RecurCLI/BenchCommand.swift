@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time ops or whole training steps on the CPU device and the chosen device, with OpenBLAS and PyTorch as peers.",
         discussion: """
-            Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0)             is loaded with dlopen by the benchmark only; it is never a dependency of the library. --suite train runs the             training workloads (lstm-big, lstm-small, rnn, textcnn, lstm-infer), each in its own process so that its peak             memory is its own; --peer pytorch runs the same models through PyTorch (Benchmarks/pytorch_peer.py) in the same run.
+            Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0)             and, with an OpenCL device, CLBlast (libclblast.so.1) are loaded with dlopen by the benchmark only;             neither is a dependency of the library. --suite train runs the             training workloads (lstm-big, lstm-small, rnn, textcnn, lstm-infer), each in its own process so that its peak             memory is its own; --peer pytorch runs the same models through PyTorch (Benchmarks/pytorch_peer.py) in the same run.
             """)
 
     @OptionGroup var options: DeviceOptions
@@ -86,6 +86,12 @@ struct BenchCommand: ParsableCommand {
             }
             let blas = OpenBLAS.load(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
             if blas == nil { Console.note("OpenBLAS not found (libopenblas.so.0): no peer rows") }
+            var clblast: CLBlast? = nil
+            if device.info.kind == .opencl && cases.contains(where: { $0.op == "matmul" }) {
+                let (loaded, why) = CLBlast.load(deviceNamed: device.info.name)
+                if loaded == nil { Console.note(why) }
+                clblast = loaded
+            }
             var rows: [Row] = []
             for c in cases {
                 for (name, d) in paths {
@@ -100,6 +106,15 @@ struct BenchCommand: ParsableCommand {
                     // OpenBLAS's worker threads spin for a while after each call; let them park before the
                     // next case, or they take a core from the next rows (seen as PoCL at half speed).
                     usleep(500_000)
+                }
+                if let clblast, c.op == "matmul", let s = shapes.first(where: { Self.label($0) == c.shape }) {
+                    do {
+                        let work = try clblast.prepare(s)
+                        try work()
+                        rows.append(row(c, "clblast", peer: true, times: try (0..<repeats).map { _ in try clock { try work() } }))
+                    } catch {
+                        Console.note("\(error)")
+                    }
                 }
             }
             if let jsonFile {
