@@ -85,7 +85,7 @@ extension CPUBackend {
         defer { convLock.unlock() }
         let xT = convScratch(s.batch * T * C + O * cols), dwP = xT + s.batch * T * C   // xᵀ [b][t][c], dw' [o][(k, c)]
         parallel(s.batch, cost: T * C) { range in
-            for b in range { blockTranspose(rows: C, cols: T, src: X + b * C * T, dst: xT + b * T * C) }
+            for b in range { blockTranspose(rows: C, cols: T, src: X + b * C * T, srcStride: T, dst: xT + b * T * C, dstStride: C) }
         }
         let chunks = min(panels, (threads + groups - 1) / groups)
         matmulLock.lock()

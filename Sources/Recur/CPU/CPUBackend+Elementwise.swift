@@ -66,14 +66,7 @@ extension CPUBackend {
                         lanes: { e in MatmulKernel.store(Self.unaryLanes(op, alpha, MatmulKernel.load(X + e)), Y + e) },
                         scalar: { e in Y[e] = Self.unaryValue(op, alpha, X[e]) })
         }
-        switch op {   // one specialised loop per op
-        case .scale: run(.scale)
-        case .relu: run(.relu)
-        case .tanh: run(.tanh)
-        case .sigmoid: run(.sigmoid)
-        case .exp: run(.exp)
-        case .log: run(.log)
-        }
+        Self.specialised(op, run)
     }
 
     func unaryBackward(_ op: UnaryOp, saved: View, dy: View, dx: View) throws {
@@ -83,13 +76,18 @@ extension CPUBackend {
                         lanes: { e in MatmulKernel.store(Self.gradientLanes(op, MatmulKernel.load(S + e), MatmulKernel.load(DY + e)), DX + e) },
                         scalar: { e in DX[e] = Self.unaryGradient(op, S[e], DY[e]) })
         }
+        Self.specialised(op, run)
+    }
+
+    /// Calls `body` with `op` as a constant, so each op gets its own inlined loop.
+    @inline(__always) static func specialised(_ op: UnaryOp, _ body: (UnaryOp) -> Void) {
         switch op {
-        case .scale: run(.scale)
-        case .relu: run(.relu)
-        case .tanh: run(.tanh)
-        case .sigmoid: run(.sigmoid)
-        case .exp: run(.exp)
-        case .log: run(.log)
+        case .scale: body(.scale)
+        case .relu: body(.relu)
+        case .tanh: body(.tanh)
+        case .sigmoid: body(.sigmoid)
+        case .exp: body(.exp)
+        case .log: body(.log)
         }
     }
 
@@ -130,14 +128,15 @@ extension CPUBackend {
     func transpose(batch: Int, rows: Int, cols: Int, src: View, dst: View) throws {
         let S = src.f, D = dst.f
         parallel(batch, cost: rows * cols) { range in
-            for b in range { blockTranspose(rows: rows, cols: cols, src: S + b * rows * cols, dst: D + b * rows * cols) }
+            for b in range { blockTranspose(rows: rows, cols: cols, src: S + b * rows * cols, srcStride: cols, dst: D + b * rows * cols, dstStride: rows) }
         }
     }
 }
 
-/// dst (cols × rows) = src (rows × cols)ᵀ, in 16 × 16 blocks so that reads and writes both stay
-/// within a few cache lines.
-func blockTranspose(rows: Int, cols: Int, src: UnsafeMutablePointer<Float>, dst: UnsafeMutablePointer<Float>) {
+/// dst[c][r] = src[r][c] for r < rows, c < cols (row strides as given), in 16 × 16 blocks so that
+/// reads and writes both stay within a few cache lines.
+func blockTranspose(rows: Int, cols: Int, src: UnsafeMutablePointer<Float>, srcStride: Int,
+                    dst: UnsafeMutablePointer<Float>, dstStride: Int) {
     var r0 = 0
     while r0 < rows {
         let r1 = min(rows, r0 + 16)
@@ -145,8 +144,8 @@ func blockTranspose(rows: Int, cols: Int, src: UnsafeMutablePointer<Float>, dst:
         while c0 < cols {
             let c1 = min(cols, c0 + 16)
             for c in c0..<c1 {
-                let to = dst + c &* rows
-                for r in r0..<r1 { to[r] = src[r &* cols &+ c] }
+                let to = dst + c &* dstStride
+                for r in r0..<r1 { to[r] = src[r &* srcStride &+ c] }
             }
             c0 = c1
         }

@@ -184,24 +184,8 @@ enum MatmulKernel {
                 }
             }
         } else {   // B is n × k: column j of the panel is row j0 + j of B, contiguous over k
-            // 16 × 16 blocks: each block reads 16 rows of B one cache line apiece and writes 16
-            // lines of the panel (reading all 64 rows, 4–8 KiB apart, for every k thrashed L1's sets).
-            let src = b + j0 * ldb
-            var kb = k0
-            while kb < k1 {
-                let ke = min(k1, kb + 16)
-                var jb = 0
-                while jb < width {
-                    let je = min(width, jb + 16)
-                    for j in jb..<je {
-                        let row = src + j * ldb
-                        var dst = into + (kb - k0) * stride + j
-                        for kk in kb..<ke { dst.pointee = row[kk]; dst += stride }
-                    }
-                    jb = je
-                }
-                kb = ke
-            }
+            // Blocked (16 × 16) so that reading 64 rows 4–8 KiB apart for every k does not thrash L1's sets.
+            blockTranspose(rows: width, cols: k1 - k0, src: b + j0 * ldb + k0, srcStride: ldb, dst: into, dstStride: stride)
             if width < stride {
                 for kk in 0..<(k1 - k0) { (into + kk * stride + width).update(repeating: 0, count: stride - width) }
             }
