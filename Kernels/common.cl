@@ -110,3 +110,72 @@ inline int takes_max(float candidate, float best) {
 // The fixed two-level reduction shared by every sum-to-scalar: chunks of REDUCE_CHUNK consecutive
 // elements summed in order from +0, then the chunk sums in order from +0.
 #define REDUCE_CHUNK 256
+
+// Register-block unrolling shared by matmul_rb and the conv1d *_rb kernels: RB_FOR_ROWS(X) expands
+// X(0) ... X(RB_M-1), RB_FOR_VECS(Y, r) expands Y(r, 0) ... Y(r, RB_V-1), RB_FOR_B(Y) Y(0) ... Y(RB_V-1);
+// RB_ACC(r, v) names accumulator v of row r (a float16 in registers, not a private array).
+#ifndef RB_M
+#define RB_M 8
+#endif
+#ifndef RB_V
+#define RB_V 2
+#endif
+#define RB_N (16 * RB_V)
+#define RB_ROWS_1(X) X(0)
+#define RB_ROWS_2(X) RB_ROWS_1(X) X(1)
+#define RB_ROWS_3(X) RB_ROWS_2(X) X(2)
+#define RB_ROWS_4(X) RB_ROWS_3(X) X(3)
+#define RB_ROWS_5(X) RB_ROWS_4(X) X(4)
+#define RB_ROWS_6(X) RB_ROWS_5(X) X(5)
+#define RB_ROWS_7(X) RB_ROWS_6(X) X(6)
+#define RB_ROWS_8(X) RB_ROWS_7(X) X(7)
+#define RB_ROWS_9(X) RB_ROWS_8(X) X(8)
+#define RB_ROWS_10(X) RB_ROWS_9(X) X(9)
+#define RB_ROWS_11(X) RB_ROWS_10(X) X(10)
+#define RB_ROWS_12(X) RB_ROWS_11(X) X(11)
+#define RB_ROWS_13(X) RB_ROWS_12(X) X(12)
+#define RB_ROWS_14(X) RB_ROWS_13(X) X(13)
+#define RB_ROWS_15(X) RB_ROWS_14(X) X(14)
+#define RB_ROWS_16(X) RB_ROWS_15(X) X(15)
+#define RB_VECS_1(Y, r) Y(r, 0)
+#define RB_VECS_2(Y, r) RB_VECS_1(Y, r) Y(r, 1)
+#define RB_VECS_3(Y, r) RB_VECS_2(Y, r) Y(r, 2)
+#define RB_VECS_4(Y, r) RB_VECS_3(Y, r) Y(r, 3)
+#define RB_CAT2(a, b) a##b
+#define RB_CAT(a, b) RB_CAT2(a, b)
+#define RB_FOR_ROWS RB_CAT(RB_ROWS_, RB_M)
+#define RB_FOR_VECS RB_CAT(RB_VECS_, RB_V)
+#define RB_FOR_B(Y) Y(0) RB_FOR_B_MORE(Y)
+#if RB_V == 1
+#define RB_FOR_B_MORE(Y)
+#elif RB_V == 2
+#define RB_FOR_B_MORE(Y) Y(1)
+#elif RB_V == 3
+#define RB_FOR_B_MORE(Y) Y(1) Y(2)
+#else
+#define RB_FOR_B_MORE(Y) Y(1) Y(2) Y(3)
+#endif
+
+#define RB_ACC(r, v) acc##r##_##v
+// One k step of a block: b0.. = the B row at `bk` as float16s; row r adds a[r] = ak[r * ar] times them.
+#define RB_LOAD_B(v) float16 b##v = vload16(v, bk);
+#define RB_FMA_V(r, v) RB_ACC(r, v) = fma(a##r, b##v, RB_ACC(r, v));
+#define RB_FMA(r) { float16 a##r = (float16)(ak[(r) * ar]); RB_FOR_VECS(RB_FMA_V, r) }
+
+// Lanes p .. p+15 of `row` (elements spaced `step` apart) that lie in [lo, hi), when `own`; the
+// other lanes are 0 and never read. A block shifted inside its product reads only what it owns.
+inline float16 load16_within(__global const float* row, int step, int p, int lo, int hi, int own) {
+    if (own && step == 1 && p >= lo && p + 16 <= hi) return vload16(0, row + p);
+    float lanes[16];
+    for (int l = 0; l < 16; l++) lanes[l] = own && p + l >= lo && p + l < hi ? row[(p + l) * step] : 0.0f;
+    return vload16(0, lanes);
+}
+
+// Stores the lanes of `v` (p .. p+15 of `row`, spaced `step` apart) that lie in [lo, hi), when `own`.
+inline void store16_within(float16 v, __global float* row, int step, int p, int lo, int hi, int own) {
+    if (!own) return;
+    if (step == 1 && p >= lo && p + 16 <= hi) { vstore16(v, 0, row + p); return; }
+    float lanes[16];
+    vstore16(v, 0, lanes);
+    for (int l = 0; l < 16; l++) if (p + l >= lo && p + l < hi) row[(p + l) * step] = lanes[l];
+}

@@ -19,6 +19,7 @@ status=0
 for tuning in "matmul=simple" "matmul=rb,RB_M=4,RB_V=2,KB=16" "matmul=tiled,TILE=8"; do
     ops=""
     [ "$tuning" != "matmul=simple" ] && ops="--op matmul"   # the other variants change only matmul
+    [ "${tuning%%,*}" = "matmul=rb" ] && ops="$ops --op conv1d_forward --op conv1d_backward_data --op conv1d_backward_weight"   # and stride-1 conv
     if ! RECUR_TUNING=$tuning oclgrind --data-races --uninitialized --check-api "$recur" verify --device opencl:0 \
             --cases 8 $ops >"$log/out" 2>"$log/err"; then
         echo "oclgrind-check: $tuning: verify failed under oclgrind:"; grep -v "^recur:" "$log/err" | head -40

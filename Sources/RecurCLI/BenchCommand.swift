@@ -55,7 +55,8 @@ struct BenchCommand: ParsableCommand {
 
     /// One benchmark case: a name, a shape label, FLOPs, and a closure that sets up buffers on a device
     /// and returns the work to time.
-    struct Case { var op: String; var shape: String; var flops: Double; var prepare: (Device) throws -> () throws -> Void }
+    /// One timed op; `product` marks a plain matmul, which OpenBLAS and CLBlast also run as peers.
+    struct Case { var op: String; var shape: String; var flops: Double; var prepare: (Device) throws -> () throws -> Void; var product: MatmulShape? = nil }
 
     func run() throws {
         try guarded {
@@ -99,7 +100,7 @@ struct BenchCommand: ParsableCommand {
                     try work(); try d.synchronize()
                     rows.append(row(c, name, peer: false, times: try (0..<repeats).map { _ in try clock { try work(); try d.synchronize() } }))
                 }
-                if let blas, c.op == "matmul", let s = shapes.first(where: { Self.label($0) == c.shape }) {
+                if let blas, let s = c.product {
                     let work = blas.prepare(s)
                     work()
                     rows.append(row(c, "openblas", peer: true, times: try (0..<repeats).map { _ in try clock { work() } }))
@@ -107,7 +108,7 @@ struct BenchCommand: ParsableCommand {
                     // next case, or they take a core from the next rows (seen as PoCL at half speed).
                     usleep(500_000)
                 }
-                if let clblast, c.op == "matmul", let s = shapes.first(where: { Self.label($0) == c.shape }) {
+                if let clblast, let s = c.product {
                     do {
                         let work = try clblast.prepare(s)
                         try work()
@@ -162,15 +163,17 @@ struct BenchCommand: ParsableCommand {
 
     static func matmulCases(_ shapes: [MatmulShape]) -> [Case] {
         shapes.map { s in
-            Case(op: "matmul", shape: label(s), flops: s.flops) { d in
+            Case(op: "matmul", shape: label(s), flops: s.flops, prepare: { d in
                 let a = try d.allocate(s.extentA), b = try d.allocate(s.extentB), c = try d.allocate(s.extentC)
                 try d.fill(a.view, 0.5); try d.fill(b.view, 0.25)
                 return { try d.matmul(s, a: a.view, b: b.view, c: c.view) }
-            }
+            }, product: s)
         }
     }
 
-    /// The text CNN's convolutions: batch 64, embedding 64 over 256 steps, 128 filters of widths 3, 4, 5.
+    /// The text CNN's convolutions: batch 64, embedding 64 over 256 steps, 128 filters of widths 3, 4, 5;
+    /// after each width, the plain matmuls of the same sizes as its forward, dx and dW products, the
+    /// rates the conv rows are compared with in the same run.
     static var convCases: [Case] {
         [3, 4, 5].flatMap { k -> [Case] in
             let s = Conv1DShape(batch: 64, inChannels: 64, outChannels: 128, length: 256, kernel: k)
@@ -185,12 +188,15 @@ struct BenchCommand: ParsableCommand {
                 Case(op: "conv1d_dx", shape: label, flops: s.flops) { d in let (x, w, _, y) = try buffers(d); return { try d.conv1dBackwardData(s, dy: y, w: w, dx: x) } },
                 Case(op: "conv1d_dw", shape: label, flops: s.flops) { d in
                     let (x, w, b, y) = try buffers(d); return { try d.conv1dBackwardWeight(s, x: x, dy: y, dw: w, db: b) } },
-            ]
+            ] + matmulCases([MatmulShape(batch: 64, m: 128, n: s.outLength, k: 64 * k, strideA: 0),   // forward: w · unfolded x
+                             MatmulShape(batch: 64, m: 64, n: 256, k: 128 * k, strideA: 0),            // dx: wᵀ · unfolded dy
+                             MatmulShape(m: 128, n: 64 * k, k: 64 * s.outLength)])                      // dW: dy · unfolded xᵀ
         }
     }
 
     /// One LSTM time step of the big char model (batch 64, hidden 512): h·W_hhᵀ (pre-transposed) plus the fused cell,
-    /// forward and backward (dh = dG·W_hh plus the cell backward).
+    /// forward and backward (dh = dG·W_hh plus the cell backward); then the step's plain matmuls alone, for
+    /// the same-run ratio.
     static var recurrentCases: [Case] {
         let (b, h) = (64, 512)
         let step = MatmulShape(m: b, n: 4 * h, k: h), back = MatmulShape(m: b, n: h, k: 4 * h)
@@ -212,7 +218,7 @@ struct BenchCommand: ParsableCommand {
                     try d.matmul(back, a: dg.view, b: w.view, c: dh.view)
                 }
             },
-        ]
+        ] + matmulCases([step, back])
     }
 }
 

@@ -16,13 +16,13 @@ import Testing
         TestDevices.openCL().flatMap { Int($0.info.selector.dropFirst("opencl:".count)) }
     }
 
-    @Test("every matmul variant is bit-identical to the CPU (fixed sweep + 40 random shapes)", arguments: variants)
+    @Test("every kernel variant is bit-identical to the CPU (matmul and conv fixed sweeps + 40 random matmul shapes)", arguments: variants)
     func variantIdentical(_ text: String) throws {
         guard let index = Self.openCLIndex else { return }
         let tuning = try KernelTuning.parse(text, base: KernelTuning(matmul: .simple))
         let device = try Devices.openCL(index, tuning: tuning)
-        let cases = OpCatalogue.fixed.filter { $0.op == "matmul" } + OpCatalogue.randomMatmul(seed: 31, count: 40)
-        #expect(cases.count > 30)
+        let cases = OpCatalogue.fixed.filter { $0.op == "matmul" || $0.op.hasPrefix("conv1d") } + OpCatalogue.randomMatmul(seed: 31, count: 40)
+        #expect(cases.count > 50)
         for c in cases {
             let cmp = OpComparison(try c.run(on: TestDevices.cpu, seed: 31), try c.run(on: device, seed: 31))
             #expect(cmp.identical, "\(text): \(c.label) differs by \(cmp.maxUlp) ulp (\(cmp.unwritten) unwritten)")
@@ -71,7 +71,7 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for f in try FileManager.default.contentsOfDirectory(atPath: Repo.kernels.path) where f.hasSuffix(".cl") {
             var text = try String(contentsOf: Repo.kernels.appendingPathComponent(f), encoding: .utf8)
-            if f == "matmul.cl" {   // a separate multiply and add instead of one fma, in matmul_rb only
+            if f == "common.cl" {   // a separate multiply and add instead of one fma, in the register-blocked kernels only
                 let fma = "RB_ACC(r, v) = fma(a##r, b##v, RB_ACC(r, v));"
                 #expect(text.contains(fma))
                 text = text.replacingOccurrences(of: fma, with: "RB_ACC(r, v) = a##r * b##v + RB_ACC(r, v);")

@@ -7,6 +7,7 @@ import Foundation
 final class CPUBackend: DeviceBackend, @unchecked Sendable {
     let threads: Int
     let info: DeviceInfo
+    let activity = ActivityCounter()
     /// Held by `matmul` while it uses the pack buffers below.
     let matmulLock = NSLock()
     var sharedPointer: UnsafeMutablePointer<Float>? = nil
@@ -68,6 +69,7 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     // MARK: Allocator
 
     func allocate(count: Int) throws -> Buffer {
+        activity.allocated()
         let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
         return Buffer(count: count, storage: .host(p), owner: ObjectIdentifier(self))
     }
@@ -77,6 +79,7 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
+        activity.waited()
         into.baseAddress!.copyMemory(from: view.f, byteCount: view.count * 4)
     }
 
@@ -85,7 +88,7 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
         p.update(repeating: bits, count: view.count)
     }
 
-    func synchronize() throws {}
+    func synchronize() throws { activity.waited() }
 
     // MARK: Threads
 

@@ -97,7 +97,8 @@ extension Device {
     }
 
     /// LSTM step backward: dGates (B, 4H) pre-activation gradients, dcPrev (B, H).
-    /// dcNext (the cell gradient from step t+1) may be nil for the last step.
+    /// dcNext (the cell gradient from step t+1) may be nil for the last step. dGates may alias act
+    /// (each unit reads its four gates before it writes their gradients): the layers write in place.
     public func lstmBackward(batch: Int, hidden: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
                              dGates: View, dcPrev: View) throws {
         try positive([batch, hidden, 4], "lstm")

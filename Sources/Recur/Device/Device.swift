@@ -58,6 +58,10 @@ public final class Device: @unchecked Sendable {
         try check(view, view.count, "fill")
         try backend.fill(view, bits: bits)
     }
+    /// Buffers allocated and host waits since the device was opened: a training step after the first
+    /// leaves `allocations` unchanged, and `waits` too unless it reads the loss.
+    public var activity: DeviceActivity { backend.activity.current }
+
     /// Waits until every queued op has finished (OpenCL: clFinish); surfaces errors of queued work.
     public func synchronize() throws { try backend.synchronize() }
 

@@ -6,6 +6,8 @@
 /// Int32 data (token indices, class targets, argmax positions) lives in the same four-byte buffers.
 protocol DeviceBackend: AnyObject, Sendable {
     var info: DeviceInfo { get }
+    /// Allocations and host waits so far.
+    var activity: ActivityCounter { get }
 
     // Allocator.
     func allocate(count: Int) throws -> Buffer

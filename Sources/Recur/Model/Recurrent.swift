@@ -16,13 +16,14 @@ public enum CellKind: String, Codable, Sendable, CaseIterable {
 final class RecurrentLayer {
     let kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int
     let wih: Parameter, whh: Parameter, bih: Parameter, bhh: Parameter
-    let gi: Buffer          // (T, B, G·H) pre-activations; LSTM keeps its activated gates here in place
+    let gi: Buffer          // (T, B, G·H) pre-activations; LSTM keeps its activated gates here in place;
+                            // backward overwrites step t with its gate gradients once step t no longer needs them
     let act: Buffer?        // GRU: (T, B, 4H) r, z, n, gh_n
     let gh: Buffer?         // GRU: (B, 3H) per step
     let hs: Buffer          // (T+1, B, H): slot 0 = initial state, slot t+1 = h_t
     let cs: Buffer?         // LSTM: (T+1, B, H)
     let biasSum: Buffer?    // LSTM, RNN: b_ih + b_hh
-    let dG: Buffer, dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
+    let dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
     let wihT: Buffer, whhT: Buffer  // (in, G·H) and (H, G·H): transposed once per forward, so steps need no Bᵀ
     let whhPacked: Buffer?  // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
     private var lastB = 0
@@ -40,7 +41,6 @@ final class RecurrentLayer {
         hs = try d.allocate((maxT + 1) * maxB * hidden)
         cs = kind == .lstm ? try d.allocate((maxT + 1) * maxB * hidden) : nil
         biasSum = kind == .gru ? nil : try d.allocate(gh)
-        dG = try d.allocate(maxT * maxB * gh)
         dGH = kind == .gru ? try d.allocate(maxT * maxB * gh) : nil
         dX = try d.allocate(maxT * maxB * inputs)
         dh = try d.allocate(maxB * hidden)
@@ -116,7 +116,7 @@ final class RecurrentLayer {
         let packed = whhPacked?.view ?? whh.value.view
         try d.packB(stepBack, b: whh.value.view, into: packed)
         for t in stride(from: T - 1, through: 0, by: -1) {
-            let dht = dh.view.slice(0, n), dg = dG.view.slice(t * b * G, b * G)
+            let dht = dh.view.slice(0, n), dg = gi.view.slice(t * b * G, b * G)   // in place (see gi)
             try d.binary(.add, a: dH.slice(t * n, n), b: dhNext.view.slice(0, n), y: dht)
             switch kind {
             case .lstm:
@@ -134,7 +134,7 @@ final class RecurrentLayer {
                 try d.matmul(stepBack, a: dgh, b: whh.value.view, packedB: packed, c: dhNext.view.slice(0, n), start: .accumulate)
             }
         }
-        let dgAll = dG.view.slice(0, rows * G), dghAll = (dGH ?? dG).view.slice(0, rows * G)
+        let dgAll = gi.view.slice(0, rows * G), dghAll = (dGH ?? gi).view.slice(0, rows * G)
         try d.matmul(MatmulShape(m: G, n: inputs, k: rows, transA: true), a: dgAll, b: x, c: wih.grad.view)
         try d.matmul(MatmulShape(m: G, n: hidden, k: rows, transA: true), a: dghAll, b: hs.view.slice(0, rows * hidden), c: whh.grad.view)
         try d.colSum(rows: rows, cols: G, x: dgAll, y: bih.grad.view)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Each op as one or two kernel launches; the arithmetic lives in Kernels/*.cl.
 extension OpenCLBackend {
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
@@ -54,16 +56,56 @@ extension OpenCLBackend {
          .int(s.stride), .int(s.padding), .int(s.dilation), .int(s.outLength)]
     }
 
+    /// (b, t) positions of the dW chain per launch of `conv1d_backward_weight_rb`: the matmul's k-block
+    /// times 8 (`RECUR_DW_BLOCK` overrides it, for measuring).
+    private var convChainBlock: Int { Int(ProcessInfo.processInfo.environment["RECUR_DW_BLOCK"] ?? "") ?? 8 * tuning.kBlock }
+
+    /// The register-blocked conv kernels serve stride 1 on devices tuned for `matmul_rb`.
+    private func convBlocked(_ s: Conv1DShape) -> Bool { tuning.matmul == .rb && s.stride == 1 }
+
+    /// Work-items of a `*_rb` kernel over a `rows` × `cols` product, `depth` deep.
+    private func blocks(rows: Int, cols: Int, depth: Int) -> [Int] {
+        [(cols + 16 * tuning.rbV - 1) / (16 * tuning.rbV), (rows + tuning.rbM - 1) / tuning.rbM, depth]
+    }
+
     func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws {
+        if convBlocked(s) {
+            try launch("conv1d_forward_rb", blocks(rows: s.outChannels, cols: s.outLength, depth: s.batch),
+                       convArgs(s) + [.view(x), .view(w), .view(bias), .view(y)], local: [1, 1, 1])
+            return
+        }
         try launch("conv1d_forward", [s.outLength, s.outChannels, s.batch], convArgs(s) + [.view(x), .view(w), .view(bias), .view(y)])
     }
 
     func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws {
+        if convBlocked(s) {
+            let wt = try transposeScratch(s.outChannels * s.kernel * s.inChannels)   // w as (Cout, K, Cin) for the edges
+            try launch("transpose_strided", [(s.kernel + 15) / 16, (s.inChannels + 15) / 16, s.outChannels],
+                       [.int(s.inChannels), .int(s.kernel), .int(s.kernel), .int(s.inChannels * s.kernel), .view(w), .view(wt.view)],
+                       local: [1, 1, 1])
+            try launch("conv1d_backward_data_rb", blocks(rows: s.inChannels, cols: s.length, depth: s.batch),
+                       convArgs(s) + [.view(dy), .view(w), .view(wt.view), .view(dx)], local: [1, 1, 1])
+            return
+        }
         try launch("conv1d_backward_data", [s.length, s.inChannels, s.batch], convArgs(s) + [.view(dy), .view(w), .view(dx)])
     }
 
+    /// The blocked dW reads x transposed per batch (T × Cin, in the transpose scratch).
     func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws {
-        try launch("conv1d_backward_weight", [s.kernel, s.inChannels, s.outChannels], convArgs(s) + [.view(x), .view(dy), .view(dw)])
+        if convBlocked(s) {
+            let xt = try transposeScratch(s.batch * s.length * s.inChannels)
+            try launch("transpose_strided", [(s.length + 15) / 16, (s.inChannels + 15) / 16, s.batch],
+                       [.int(s.inChannels), .int(s.length), .int(s.length), .int(s.inChannels * s.length), .view(x), .view(xt.view)],
+                       local: [1, 1, 1])
+            let chain = s.batch * s.outLength
+            let block = s.inChannels >= 16 * tuning.rbV && s.outChannels >= tuning.rbM && tuning.kBlock > 0 ? convChainBlock : chain
+            for q0 in stride(from: 0, to: chain, by: block) {
+                try launch("conv1d_backward_weight_rb", blocks(rows: s.outChannels, cols: s.inChannels, depth: s.kernel),
+                           convArgs(s) + [.int(q0), .int(min(chain, q0 + block)), .view(x), .view(xt.view), .view(dy), .view(dw)], local: [1, 1, 1])
+            }
+        } else {
+            try launch("conv1d_backward_weight", [s.kernel, s.inChannels, s.outChannels], convArgs(s) + [.view(x), .view(dy), .view(dw)])
+        }
         try launch("conv1d_backward_bias", [s.outChannels], [.int(s.batch), .int(s.outChannels), .int(s.outLength), .view(dy), .view(db)])
     }
 

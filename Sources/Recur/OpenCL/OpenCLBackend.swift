@@ -7,6 +7,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     var info: DeviceInfo
     /// The kernel variant and constants this device's program was built with.
     let tuning: KernelTuning
+    let activity = ActivityCounter()
     let device: cl_device_id
     let context: cl_context
     let queue: cl_command_queue
@@ -68,6 +69,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     // MARK: Allocator
 
     func allocate(count: Int) throws -> Buffer {
+        activity.allocated()
         var status: cl_int = 0
         let bytes = count * 4
         let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
@@ -83,12 +85,28 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         return Buffer(count: count, storage: .opencl(mem), owner: ObjectIdentifier(self))
     }
 
+    /// Queues the upload without waiting for the kernels before it: the bytes are copied to a block
+    /// that the driver's completion callback frees, so the caller may reuse `source` at once.
     func write(_ source: UnsafeRawBufferPointer, to: View) throws {
-        try CL.check(clEnqueueWriteBuffer(queue, to.mem, cl_bool(CL_TRUE), to.offset * 4, source.count, source.baseAddress, 0, nil, nil),
-                     "clEnqueueWriteBuffer", "\(source.count) bytes into a buffer of \(to.buffer.count * 4) bytes; \(memoryNote)")
+        guard source.count > 0, let base = source.baseAddress else { return }
+        guard let copy = malloc(source.count) else { throw DeviceError.unavailable("no host memory for a \(source.count)-byte upload") }
+        copy.copyMemory(from: base, byteCount: source.count)
+        var event: cl_event? = nil
+        let status = clEnqueueWriteBuffer(queue, to.mem, cl_bool(CL_FALSE), to.offset * 4, source.count, copy, 0, nil, &event)
+        guard status == CL_SUCCESS, let event else {
+            free(copy)
+            throw DeviceError.openCL(call: "clEnqueueWriteBuffer", code: status, detail: "\(source.count) bytes into a buffer of \(to.buffer.count * 4) bytes; \(memoryNote)")
+        }
+        if clSetEventCallback(event, CL_COMPLETE, { _, _, block in free(block) }, copy) != CL_SUCCESS {
+            var e: cl_event? = event
+            clWaitForEvents(1, &e)   // no callback: wait, then free here
+            free(copy)
+        }
+        clReleaseEvent(event)
     }
 
     func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
+        activity.waited()
         try CL.check(clEnqueueReadBuffer(queue, view.mem, cl_bool(CL_TRUE), view.offset * 4, view.count * 4, into.baseAddress, 0, nil, nil),
                      "clEnqueueReadBuffer", "\(view.count * 4) bytes from a buffer of \(view.buffer.count * 4) bytes; \(memoryNote)")
     }
@@ -98,7 +116,10 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         try launch("fill_bits", [view.count], [.int(view.count), .view(view), .uint(bits)])
     }
 
-    func synchronize() throws { try CL.check(clFinish(queue), "clFinish", "waiting for the queued kernels; \(memoryNote)") }
+    func synchronize() throws {
+        activity.waited()
+        try CL.check(clFinish(queue), "clFinish", "waiting for the queued kernels; \(memoryNote)")
+    }
 
     /// The device and its memory, for error messages.
     var memoryNote: String {

@@ -60,7 +60,7 @@ public struct Tuner {
     /// Runs `candidates` and returns every trial, best first. `progress` sees each as it ends.
     public func run(_ candidates: [KernelTuning], progress: (Trial) -> Void = { _ in }) throws -> [Trial] {
         let cpu = Device.cpu()
-        let cases = OpCatalogue.fixed.filter { $0.op == "matmul" }
+        let cases = OpCatalogue.fixed.filter { $0.op == "matmul" || $0.op.hasPrefix("conv1d") }   // the variant also picks the conv kernels
             + OpCatalogue.randomMatmul(seed: 7, count: 24)
         let references = try cases.map { try $0.run(on: cpu, seed: 7) }
         var trials: [Trial] = []

@@ -39,6 +39,8 @@ public enum OpCatalogue {
         // (Kept small: the whole catalogue also runs under oclgrind.)
         cases += conv(Conv1DShape(batch: 1, inChannels: 27, outChannels: 130, length: 70, kernel: 5))
         cases += conv(Conv1DShape(batch: 2, inChannels: 9, outChannels: 70, length: 80, kernel: 4, padding: 2, dilation: 2), special: true)
+        // OpenCL blocked kernels: blocks shifted inside rows/columns (33 = 32 + 1), edge columns, x transposed for dW.
+        cases += conv(Conv1DShape(batch: 2, inChannels: 33, outChannels: 10, length: 45, kernel: 3, padding: 2))
         cases += pool(PoolShape(batch: 1, channels: 1, length: 1, window: 1))
         cases += pool(PoolShape(batch: 3, channels: 5, length: 23, window: 23))
         cases += pool(PoolShape(batch: 2, channels: 7, length: 30, window: 4, stride: 3))
@@ -90,8 +92,8 @@ public enum OpCatalogue {
             case 1:
                 let k = dim(7), d = rng.int(in: 1...3), p = rng.int(in: 0...3)
                 let t = max(dim(97), d * (k - 1) + 1)
-                cases += conv(Conv1DShape(batch: dim(5), inChannels: dim(17), outChannels: dim(17), length: t, kernel: k,
-                                          stride: rng.int(in: 1...3), padding: p, dilation: d), special: rng.next() % 3 == 0)
+                cases += conv(Conv1DShape(batch: dim(5), inChannels: dim(40), outChannels: dim(40), length: t, kernel: k,
+                                          stride: max(1, rng.int(in: -1...3)), padding: p, dilation: d), special: rng.next() % 3 == 0)
             case 2:
                 let t = dim(97), w = rng.int(in: 1...t)
                 cases += pool(PoolShape(batch: dim(5), channels: dim(17), length: t, window: w, stride: rng.int(in: 1...max(1, w))))
