@@ -64,7 +64,8 @@ __kernel void matmul_tiled(int M, int N, int K, int transA, int transB, int lda,
 // A block at the right or bottom edge is shifted left/up to lie inside C (it recomputes outputs
 // its neighbour owns, never reading or storing them); only when C is narrower than a block (or
 // shorter and narrower) do outputs take one scalar chain each.
-// Global size (ceil(N/(16*RB_V)), ceil(M/RB_M), batch), local (1, 1, 1).
+// Global size (ceil(M/RB_M), ceil(N/(16*RB_V)), batch), local (1, 1, 1): row blocks first, so that
+// consecutive work-items share their B panel in cache.
 #define RB_DECL_V(r, v) float16 RB_ACC(r, v) = mode == 0 ? (float16)(0.0f) \
     : mode == 1 ? load16_within(c + (is + r) * ldc, 1, js + 16 * (v), j0, j1, is + (r) >= i0) : vload16(v, bias + offBias + js);
 #define RB_DECL(r) RB_FOR_VECS(RB_DECL_V, r)
@@ -79,7 +80,7 @@ __kernel void matmul_rb(int M, int N, int K, int transA, int lda, int ldb, int l
                         int strideA, int strideB, int strideC, int mode,
                         __global const float* A, int offA, __global const float* B, int offB,
                         __global float* C, int offC, __global const float* bias, int offBias) {
-    int j0 = get_global_id(0) * RB_N, i0 = get_global_id(1) * RB_M, b = get_global_id(2);
+    int j0 = get_global_id(1) * RB_N, i0 = get_global_id(0) * RB_M, b = get_global_id(2);
     if (j0 >= N || i0 >= M) return;
     int j1 = min(N, j0 + RB_N);   // owned columns [j0, j1), rows [i0, min(M, i0 + RB_M))
     __global const float* a = A + offA + b * strideA;
@@ -119,4 +120,36 @@ __kernel void matmul_rb(int M, int N, int K, int transA, int lda, int ldb, int l
             c[i * ldc + j] = acc;
         }
     }
+}
+
+// Bᵀ without transposing B (CPU-type devices): C = start + A·Bᵀ with B stored (N × K), computed as
+// blocks of Cᵀ: RB_M output columns j (rows of B, read as broadcast scalars) × 16·RB_V output rows
+// i (read as float16 from At = A stored (K × M): the host transposes A, the smaller operand, or
+// passes A as stored when it is already transposed). The chain of each output is still k = 0..K-1
+// from its start, so the bits equal matmul_rb's; C is read and written along columns, once.
+// Global size (ceil(N/RB_M), ceil(M/(16*RB_V)), batch), local (1, 1, 1). Needs M ≥ 16·RB_V, N ≥ RB_M.
+#define RBT_DECL_V(r, v) float16 RB_ACC(r, v) = mode == 0 ? (float16)(0.0f) \
+    : mode == 1 ? load16_within(c + js + (r), ldc, is + 16 * (v), i0, i1, js + (r) >= j0) : (float16)(bias[offBias + js + (r)]);
+#define RBT_DECL(r) RB_FOR_VECS(RBT_DECL_V, r)
+#define RBT_STORE_V(r, v) store16_within(RB_ACC(r, v), c + js + (r), ldc, is + 16 * (v), i0, i1, js + (r) >= j0);
+#define RBT_STORE(r) RB_FOR_VECS(RBT_STORE_V, r)
+
+__kernel void matmul_rb_bt(int M, int N, int K, int ldat, int ldb, int ldc, int strideAt, int strideB, int strideC, int mode,
+                           __global const float* At, int offAt, __global const float* B, int offB,
+                           __global float* C, int offC, __global const float* bias, int offBias) {
+    int j0 = get_global_id(0) * RB_M, i0 = get_global_id(1) * RB_N, b = get_global_id(2);
+    if (j0 >= N || i0 >= M) return;
+    int i1 = min(M, i0 + RB_N);
+    int js = min(j0, N - RB_M), is = min(i0, M - RB_N), ar = ldb;
+    __global const float* at = At + offAt + b * strideAt;
+    __global const float* bm = B + offB + b * strideB;
+    __global float* c = C + offC + b * strideC;
+    RB_FOR_ROWS(RBT_DECL)
+    for (int k = 0; k < K; k++) {
+        __global const float* bk = at + k * ldat + is;
+        __global const float* ak = bm + js * ldb + k;
+        RB_FOR_B(RB_LOAD_B)
+        RB_FOR_ROWS(RB_FMA)
+    }
+    RB_FOR_ROWS(RBT_STORE)
 }

@@ -26,6 +26,11 @@ extension OpenCLBackend {
     /// `matmul_rb` in k-blocks of `tuning.kBlock` (each block after the first accumulates into C, so
     /// every output keeps its one chain); a transposed B is first copied to scratch untransposed.
     private func matmulRegisterBlocked(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart, bias: View) throws {
+        let cols = 16 * tuning.rbV, rows = tuning.rbM
+        if s.transB && s.m >= cols && s.n >= rows && (s.transA || s.m <= s.n) {
+            try matmulTransposedB(s, a: a, b: b, c: c, start: start, bias: bias)
+            return
+        }
         var bView = b, ldb = s.ldb, strideB = s.strideB
         if s.transB {
             let copies = s.strideB == 0 ? 1 : s.batch
@@ -35,7 +40,6 @@ extension OpenCLBackend {
             ldb = s.n
             strideB = s.strideB == 0 ? 0 : s.k * s.n
         }
-        let cols = 16 * tuning.rbV, rows = tuning.rbM
         let block = tuning.kBlock > 0 ? tuning.kBlock : max(s.k, 1)
         var k0 = 0
         repeat {
@@ -43,12 +47,31 @@ extension OpenCLBackend {
             let mode = k0 == 0 ? Int(start.mode) : 1
             let aPart = a.slice(s.transA ? k0 * s.lda : k0, a.count - (s.transA ? k0 * s.lda : k0))
             let bPart = bView.slice(k0 * ldb, bView.count - k0 * ldb)
-            try launch("matmul_rb", [(s.n + cols - 1) / cols, (s.m + rows - 1) / rows, s.batch],
+            try launch("matmul_rb", [(s.m + rows - 1) / rows, (s.n + cols - 1) / cols, s.batch],
                        [.int(s.m), .int(s.n), .int(kn), .int(s.transA ? 1 : 0), .int(s.lda), .int(ldb), .int(s.ldc),
                         .int(s.strideA), .int(strideB), .int(s.strideC), .int(mode), .view(aPart), .view(bPart), .view(c), .view(bias)],
                        local: [1, 1, 1])
             k0 += kn
         } while k0 < s.k
+    }
+
+    /// `matmul_rb_bt`: Bᵀ read as stored, with A as (K × M): as stored when transposed, else copied
+    /// transposed to scratch (A is the smaller operand here). One launch: C is touched along columns.
+    private func matmulTransposedB(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart, bias: View) throws {
+        var at = a, ldat = s.lda, strideAt = s.strideA
+        if !s.transA {
+            let copies = s.strideA == 0 ? 1 : s.batch
+            let t = try transposeScratch(copies * s.m * s.k)
+            try launch("transpose_strided", [(s.k + 15) / 16, (s.m + 15) / 16, copies],
+                       [.int(s.m), .int(s.k), .int(s.lda), .int(s.strideA), .view(a), .view(t.view)], local: [1, 1, 1])
+            at = t.view
+            ldat = s.m
+            strideAt = s.strideA == 0 ? 0 : s.m * s.k
+        }
+        let cols = 16 * tuning.rbV, rows = tuning.rbM
+        try launch("matmul_rb_bt", [(s.n + rows - 1) / rows, (s.m + cols - 1) / cols, s.batch],
+                   [.int(s.m), .int(s.n), .int(s.k), .int(ldat), .int(s.ldb), .int(s.ldc), .int(strideAt), .int(s.strideB), .int(s.strideC),
+                    .int(Int(start.mode)), .view(at), .view(b), .view(c), .view(bias)], local: [1, 1, 1])
     }
 
     private func convArgs(_ s: Conv1DShape) -> [Arg] {

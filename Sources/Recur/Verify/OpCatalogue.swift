@@ -30,6 +30,9 @@ public enum OpCatalogue {
             matmul(MatmulShape(m: 13, n: 200, k: 300), start: 1, packed: true),
             matmul(MatmulShape(m: 140, n: 70, k: 130, transB: true), start: 2, packed: true),
             matmul(MatmulShape(batch: 3, m: 5, n: 65, k: 129, strideB: 0), start: 0, special: true, packed: true),
+            // Bᵀ read as stored on CPU-type OpenCL devices (matmul_rb_bt): blocks shifted inside C, A transposed or as stored.
+            matmul(MatmulShape(batch: 2, m: 33, n: 45, k: 30, transB: true), start: 2),
+            matmul(MatmulShape(m: 70, n: 9, k: 17, transA: true, transB: true), start: 1, special: true),
         ]
         cases += conv(Conv1DShape(batch: 1, inChannels: 1, outChannels: 1, length: 1, kernel: 1))
         cases += conv(Conv1DShape(batch: 3, inChannels: 5, outChannels: 7, length: 29, kernel: 3, padding: 1))
