@@ -70,14 +70,15 @@ extension BenchCommand {
         if let seq = sequenceOverride { w.config.sequence = seq }
         let task = try w.task(seed: 1)
         try task.configure(&w.config)
-        let model = try Model(w.config, device: device, seed: 1)
-        let trainer = try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: Int.max / 2))
+        // Inference as a user runs it: a model built for inference, no trainer (no gradients, no moments).
+        let model = try Model(w.config, device: device, seed: 1, training: !w.forwardOnly)
+        let trainer = w.forwardOnly ? nil : try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: Int.max / 2))
         let units = Double(task.units(b: w.config.batch, T: w.config.sequence))
         func once() throws {
             if w.forwardOnly {
                 try model.forward(task.batch(step: 0, b: w.config.batch, T: w.config.sequence), step: nil)
             } else {
-                try trainer.trainStep()
+                try trainer!.trainStep()
             }
             try device.synchronize()
         }

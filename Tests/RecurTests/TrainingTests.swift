@@ -96,6 +96,28 @@ import Testing
         }
     }
 
+    @Test("A model built for inference gives the training model's evaluation bits with fewer allocations, and refuses training", arguments: setups)
+    func inferenceModel(_ s: Setup) throws {
+        let task = try s.spec.make(seed: 3)
+        var c = ModelConfig(family: s.spec.family())
+        s.configure(&c)
+        try task.configure(&c)
+        let full = Device.cpu(), lean = Device.cpu()
+        let trained = try Model(c, device: full, seed: 3), inference = try Model(c, device: lean, seed: 3, training: false)
+        #expect(lean.activity.allocatedBytes < full.activity.allocatedBytes, "\(lean.activity) vs \(full.activity)")
+        for step in 0..<2 {   // the second batch of a language model starts from the carried state
+            let batch = task.batch(step: step, b: c.batch, T: c.sequence)
+            try trained.forward(batch, step: nil)
+            try inference.forward(batch, step: nil)
+            #expect(try trained.lossValue().bitPattern == inference.lossValue().bitPattern, "\(s.name) batch \(step)")
+            #expect(bits(try trained.outputs()) == bits(try inference.outputs()), "\(s.name) batch \(step)")
+            if c.family == .languageModel { try trained.carryState(); try inference.carryState() }
+        }
+        #expect(throws: ModelError.self) { try inference.backward() }
+        #expect(throws: ModelError.self) { try inference.forward(task.batch(step: 0, b: c.batch, T: c.sequence), step: 0) }
+        #expect(throws: ModelError.self) { try Trainer(model: inference, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: 1)) }
+    }
+
     @Test("Resuming from a checkpoint gives the bytes of an uninterrupted run", arguments: setups)
     func resumeIsIdentical(_ s: Setup) throws {
         let straight = try Self.tempDir("straight"), split = try Self.tempDir("split")

@@ -69,7 +69,7 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     // MARK: Allocator
 
     func allocate(count: Int) throws -> Buffer {
-        activity.allocated()
+        activity.allocated(bytes: count * 4)
         let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
         return Buffer(count: count, storage: .host(p), owner: ObjectIdentifier(self))
     }

@@ -5,11 +5,13 @@ import Foundation
 public struct DeviceActivity: Sendable, Equatable, CustomStringConvertible {
     /// Buffers allocated: the caller's and the device's own scratch (OpenCL: `clCreateBuffer` calls).
     public var allocations = 0
+    /// Bytes those buffers hold.
+    public var allocatedBytes = 0
     /// Times the host waited for queued work: reads (`download`) and `synchronize`. Uploads do not
     /// wait on the OpenCL device (the bytes are copied and the transfer is queued).
     public var waits = 0
 
-    public var description: String { "\(allocations) allocations, \(waits) waits" }
+    public var description: String { "\(allocations) allocations (\(allocatedBytes) bytes), \(waits) waits" }
 }
 
 /// A backend's `DeviceActivity`, safe to bump from any thread.
@@ -17,6 +19,6 @@ final class ActivityCounter: @unchecked Sendable {
     private var value = DeviceActivity()
     private let lock = NSLock()
     var current: DeviceActivity { lock.withLock { value } }
-    func allocated() { lock.withLock { value.allocations += 1 } }
+    func allocated(bytes: Int) { lock.withLock { value.allocations += 1; value.allocatedBytes += bytes } }
     func waited() { lock.withLock { value.waits += 1 } }
 }

@@ -11,20 +11,21 @@ final class ConvBank {
     let dPooled: Buffer, dXT: Buffer, dXTPart: Buffer, dEmb: Buffer
     let dYs: [Buffer]       // (B, F, T−k+1) gradients before the ReLU
 
-    init(_ d: Device, widths: [Int], filters: Int, channels: Int, maxT: Int, maxB: Int) throws {
+    init(_ d: Device, widths: [Int], filters: Int, channels: Int, maxT: Int, maxB: Int, training: Bool) throws {
         self.widths = widths; self.filters = filters; self.channels = channels; self.maxT = maxT; self.maxB = maxB
-        weights = try widths.enumerated().map { try Parameter(d, "convs.\($0.offset).weight", [filters, channels, $0.element]) }
-        biases = try widths.indices.map { try Parameter(d, "convs.\($0).bias", [filters]) }
+        weights = try widths.enumerated().map { try Parameter(d, "convs.\($0.offset).weight", [filters, channels, $0.element], training: training) }
+        biases = try widths.indices.map { try Parameter(d, "convs.\($0).bias", [filters], training: training) }
+        func backward(_ n: Int) throws -> Buffer { try d.allocate(training ? n : 1) }   // placeholders for inference
         xT = try d.allocate(maxB * channels * maxT)
         ys = try widths.map { try d.allocate(maxB * filters * (maxT - $0 + 1)) }
         pooled = try widths.map { _ in try d.allocate(maxB * filters) }
         argmax = try widths.map { _ in try d.allocate(maxB * filters) }
         concat = try d.allocate(maxB * filters * widths.count)
-        dPooled = try d.allocate(maxB * filters)
-        dXT = try d.allocate(maxB * channels * maxT)
-        dXTPart = try d.allocate(maxB * channels * maxT)
-        dEmb = try d.allocate(maxB * maxT * channels)
-        dYs = try widths.map { try d.allocate(maxB * filters * (maxT - $0 + 1)) }
+        dPooled = try backward(maxB * filters)
+        dXT = try backward(maxB * channels * maxT)
+        dXTPart = try backward(maxB * channels * maxT)
+        dEmb = try backward(maxB * maxT * channels)
+        dYs = try widths.map { try backward(maxB * filters * (maxT - $0 + 1)) }
     }
 
     var parameters: [Parameter] { zip(weights, biases).flatMap { [$0, $1] } }

@@ -4,9 +4,9 @@ final class Embedding {
     let weight: Parameter
     let output: Buffer      // (N_max, D)
 
-    init(_ device: Device, prefix: String, vocab: Int, dim: Int, maxTokens: Int) throws {
+    init(_ device: Device, prefix: String, vocab: Int, dim: Int, maxTokens: Int, training: Bool) throws {
         self.vocab = vocab; self.dim = dim
-        weight = try Parameter(device, prefix + "weight", [vocab, dim])
+        weight = try Parameter(device, prefix + "weight", [vocab, dim], training: training)
         output = try device.allocate(maxTokens * dim)
     }
 

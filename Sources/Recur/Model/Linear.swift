@@ -5,12 +5,12 @@ final class Linear {
     let output: Buffer      // (N_max, out)
     let dInput: Buffer      // (N_max, in)
 
-    init(_ device: Device, prefix: String, inputs: Int, outputs: Int, maxRows: Int) throws {
+    init(_ device: Device, prefix: String, inputs: Int, outputs: Int, maxRows: Int, training: Bool) throws {
         self.inputs = inputs; self.outputs = outputs
-        weight = try Parameter(device, prefix + "weight", [outputs, inputs])
-        bias = try Parameter(device, prefix + "bias", [outputs])
+        weight = try Parameter(device, prefix + "weight", [outputs, inputs], training: training)
+        bias = try Parameter(device, prefix + "bias", [outputs], training: training)
         output = try device.allocate(maxRows * outputs)
-        dInput = try device.allocate(maxRows * inputs)
+        dInput = try device.allocate(training ? maxRows * inputs : 1)
     }
 
     var parameters: [Parameter] { [weight, bias] }

@@ -2,8 +2,9 @@ import Foundation
 
 extension Model {
     /// A model rebuilt from a checkpoint (a folder, its `checkpoint` link, or a `model.safetensors`),
-    /// on `device`. `batch` and `sequence` override the trained sizes (e.g. 1 for sampling).
-    public static func load(_ path: String, device: Device, batch: Int? = nil, sequence: Int? = nil) throws -> (Model, DataDescription) {
+    /// on `device`. `batch` and `sequence` override the trained sizes (e.g. 1 for sampling). Built for
+    /// inference (evaluation, generation) unless `training`.
+    public static func load(_ path: String, device: Device, batch: Int? = nil, sequence: Int? = nil, training: Bool = false) throws -> (Model, DataDescription) {
         let checkpoint = try Checkpoint.load(path)
         var config = try checkpoint.config
         if let batch { config.batch = batch }
@@ -11,7 +12,7 @@ extension Model {
         guard let text = checkpoint.modelMetadata["recur.data"], let data = try? JSONDecoder().decode(DataDescription.self, from: Data(text.utf8)) else {
             throw Checkpoint.LoadError(description: "\(path): no recur.data metadata (not a Recur checkpoint?)")
         }
-        let model = try Model(config, device: device, seed: UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? 1)
+        let model = try Model(config, device: device, seed: UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? 1, training: training)
         try checkpoint.restore(into: model)
         return (model, data)
     }

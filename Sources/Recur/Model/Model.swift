@@ -6,6 +6,8 @@ public final class Model: @unchecked Sendable {
     public let config: ModelConfig
     /// The device every buffer of the model lives on.
     public let device: Device
+    /// False for a model built for inference: forward without dropout only, about half the memory.
+    public let training: Bool
     /// The seed of initialisation and dropout.
     public let seed: UInt64
     let embedding: Embedding?
@@ -21,32 +23,36 @@ public final class Model: @unchecked Sendable {
     private var last: (T: Int, b: Int, features: View?, step: Int?)? = nil
 
     /// Validates `config`, allocates every buffer on `device` and initialises the parameters from `seed` (PyTorch's default initialisation, drawn from Philox).
-    public init(_ config: ModelConfig, device: Device, seed: UInt64) throws {
+    /// With `training: false` only what `forward(_:step: nil)` needs is allocated (no gradients, no
+    /// backward buffers; recurrent layers share one pre-activation buffer): for evaluation and
+    /// generation; `backward`, a training forward and `Trainer` refuse such a model.
+    public init(_ config: ModelConfig, device: Device, seed: UInt64, training: Bool = true) throws {
         try config.validate()
-        self.config = config; self.device = device; self.seed = seed
+        self.config = config; self.device = device; self.seed = seed; self.training = training
         let d = device, B = config.batch, T = config.sequence
         let recurrentInput = config.family == .regressor ? config.inputs : config.embedding
         embedding = config.family == .regressor ? nil
-            : try Embedding(d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: B * T)
+            : try Embedding(d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: B * T, training: training)
         stack = config.encoder == .cnn ? nil
             : try RecurrentStack(d, kind: config.cell, inputs: recurrentInput, hidden: config.hidden, layers: config.layers,
-                                 dropout: config.dropout, maxT: T, maxB: B)
+                                 dropout: config.dropout, maxT: T, maxB: B, training: training)
         convs = config.encoder == .cnn
-            ? try ConvBank(d, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B) : nil
+            ? try ConvBank(d, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B, training: training) : nil
         let features = convs?.width ?? config.hidden
         let headRows = config.family == .languageModel ? B * T : B
         let outputs = config.family == .languageModel ? config.vocab : config.outputs
-        head = try Linear(d, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows)
+        head = try Linear(d, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows, training: training)
+        func backward(_ n: Int) throws -> Buffer { try d.allocate(training ? n : 1) }   // placeholders for inference
         tokens = try d.allocate(B * T)
         labels = try d.allocate(headRows)
         values = try d.allocate(config.family == .regressor ? B * T * config.inputs : 1)
         targets = try d.allocate(B * config.outputs)
         losses = try d.allocate(headRows)
         stats = try d.allocate(2 * headRows)
-        dLogits = try d.allocate(headRows * outputs)
-        dH = try d.allocate(B * T * config.hidden)
-        dropped = try d.allocate(B * features)
-        dDropped = try d.allocate(B * features)
+        dLogits = try backward(headRows * outputs)
+        dH = try backward(B * T * config.hidden)
+        dropped = try backward(B * features)
+        dDropped = try backward(B * features)
         loss = try d.allocate(1)
         parameters = (embedding?.parameters ?? []) + (convs?.parameters ?? []) + (stack?.parameters ?? []) + head.parameters
         try initialize()
@@ -90,6 +96,7 @@ public final class Model: @unchecked Sendable {
     /// Runs the batch forward and writes the mean loss into `loss`. `step` keys dropout (nil: evaluation).
     /// A language model starts from its carried state (see `carryState`, `resetState`).
     public func forward(_ batch: Batch, step: Int?) throws {
+        if step != nil && !training { throw ModelError.config("a training forward (step \(step!)) on a model built for inference (training: false)") }
         try check(batch)
         let d = device, T = batch.T, b = batch.b
         let features: View
@@ -141,6 +148,7 @@ public final class Model: @unchecked Sendable {
     /// Gradients of the mean loss of the last `forward` into every parameter's `grad` (overwritten),
     /// with the same dropout masks as that forward (none when it ran with `step: nil`).
     public func backward() throws {
+        guard training else { throw ModelError.config("backward on a model built for inference (training: false)") }
         guard let (T, b, features, step) = last, let features else { throw ModelError.config("backward before forward") }
         let d = device, rows = config.family == .languageModel ? T * b : b
         let y = head.output.view.slice(0, rows * head.outputs), dy = dLogits.view.slice(0, y.count)

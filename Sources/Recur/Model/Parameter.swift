@@ -13,12 +13,13 @@ public final class Parameter: @unchecked Sendable {
     /// Elements.
     public var count: Int { shape.reduce(1, *) }
 
-    init(_ device: Device, _ name: String, _ shape: [Int]) throws {
+    /// Without `training` (an inference model) `grad` is a one-element placeholder no op reads.
+    init(_ device: Device, _ name: String, _ shape: [Int], training: Bool = true) throws {
         self.name = name
         self.shape = shape
         let n = shape.reduce(1, *)
         value = try device.allocate(n)
-        grad = try device.allocate(n)
+        grad = try device.allocate(training ? n : 1)
         try device.fill(grad.view, 0)
     }
 

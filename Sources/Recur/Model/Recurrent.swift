@@ -28,24 +28,27 @@ final class RecurrentLayer {
     let whhPacked: Buffer?  // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
     private var lastB = 0
 
-    init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int) throws {
+    /// `sharedGI`: an inference stack's one pre-activation buffer for all layers (forward only reads
+    /// a layer's `gi` while that layer runs). Without `training` the backward buffers are placeholders.
+    init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int, training: Bool, sharedGI: Buffer?) throws {
         self.kind = kind; self.inputs = inputs; self.hidden = hidden; self.maxT = maxT; self.maxB = maxB
         let gh = kind.gates * hidden, p = "rnn.", l = "_l\(index)"
-        wih = try Parameter(d, p + "weight_ih" + l, [gh, inputs])
-        whh = try Parameter(d, p + "weight_hh" + l, [gh, hidden])
-        bih = try Parameter(d, p + "bias_ih" + l, [gh])
-        bhh = try Parameter(d, p + "bias_hh" + l, [gh])
-        gi = try d.allocate(maxT * maxB * gh)
+        func backward(_ n: Int) throws -> Buffer { try d.allocate(training ? n : 1) }
+        wih = try Parameter(d, p + "weight_ih" + l, [gh, inputs], training: training)
+        whh = try Parameter(d, p + "weight_hh" + l, [gh, hidden], training: training)
+        bih = try Parameter(d, p + "bias_ih" + l, [gh], training: training)
+        bhh = try Parameter(d, p + "bias_hh" + l, [gh], training: training)
+        gi = try sharedGI ?? d.allocate(maxT * maxB * gh)
         act = kind == .gru ? try d.allocate(maxT * maxB * 4 * hidden) : nil
         self.gh = kind == .gru ? try d.allocate(maxB * gh) : nil
         hs = try d.allocate((maxT + 1) * maxB * hidden)
         cs = kind == .lstm ? try d.allocate((maxT + 1) * maxB * hidden) : nil
         biasSum = kind == .gru ? nil : try d.allocate(gh)
-        dGH = kind == .gru ? try d.allocate(maxT * maxB * gh) : nil
-        dX = try d.allocate(maxT * maxB * inputs)
-        dh = try d.allocate(maxB * hidden)
-        dhNext = try d.allocate(maxB * hidden)
-        dc = [try d.allocate(maxB * hidden), try d.allocate(maxB * hidden)]
+        dGH = kind == .gru ? try backward(maxT * maxB * gh) : nil
+        dX = try backward(maxT * maxB * inputs)
+        dh = try backward(maxB * hidden)
+        dhNext = try backward(maxB * hidden)
+        dc = [try backward(maxB * hidden), try backward(maxB * hidden)]
         wihT = try d.allocate(inputs * gh)
         whhT = try d.allocate(hidden * gh)
         let packed = max(d.packedCount(n: gh, k: hidden), d.packedCount(n: hidden, k: gh))
@@ -153,11 +156,15 @@ final class RecurrentStack {
     let dropped: [Buffer]   // (T, B, H) per layer but the last: the dropout outputs
     let dDropped: Buffer
 
-    init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int) throws {
-        layers = try (0..<count).map { try RecurrentLayer(d, index: $0, kind: kind, inputs: $0 == 0 ? inputs : hidden, hidden: hidden, maxT: maxT, maxB: maxB) }
+    init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int, training: Bool) throws {
+        let shared = training ? nil : try d.allocate(maxT * maxB * kind.gates * hidden)
+        layers = try (0..<count).map {
+            try RecurrentLayer(d, index: $0, kind: kind, inputs: $0 == 0 ? inputs : hidden, hidden: hidden, maxT: maxT, maxB: maxB,
+                               training: training, sharedGI: shared)
+        }
         self.dropout = dropout
-        dropped = dropout > 0 ? try (0..<max(0, count - 1)).map { _ in try d.allocate(maxT * maxB * hidden) } : []
-        dDropped = try d.allocate(maxT * maxB * hidden)
+        dropped = dropout > 0 && training ? try (0..<max(0, count - 1)).map { _ in try d.allocate(maxT * maxB * hidden) } : []
+        dDropped = try d.allocate(training ? maxT * maxB * hidden : 1)
     }
 
     var parameters: [Parameter] { layers.flatMap(\.parameters) }

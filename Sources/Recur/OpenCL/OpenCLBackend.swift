@@ -69,7 +69,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     // MARK: Allocator
 
     func allocate(count: Int) throws -> Buffer {
-        activity.allocated()
+        activity.allocated(bytes: count * 4)
         var status: cl_int = 0
         let bytes = count * 4
         let mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)

@@ -92,6 +92,7 @@ public final class Trainer: @unchecked Sendable {
     /// A trainer for `model` on `task`; allocates the optimizer's moments on the model's device. Throws on invalid options.
     public init(model: Model, task: any TrainingTask, optimizer: OptimizerConfig, options: TrainOptions) throws {
         try optimizer.validate()
+        guard model.training else { throw ModelError.config("Trainer needs a model built for training (training: true)") }
         guard options.steps > 0, options.evalEvery > 0, options.logEvery > 0 else {
             throw ModelError.config("--steps, --eval-every and --log-every must be positive")
         }
