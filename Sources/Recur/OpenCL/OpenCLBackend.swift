@@ -93,16 +93,17 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         copy.copyMemory(from: base, byteCount: source.count)
         var event: cl_event? = nil
         let status = clEnqueueWriteBuffer(queue, to.mem, cl_bool(CL_FALSE), to.offset * 4, source.count, copy, 0, nil, &event)
-        guard status == CL_SUCCESS, let event else {
+        if let event {
+            if clSetEventCallback(event, CL_COMPLETE, { _, _, block in free(block) }, copy) != CL_SUCCESS {
+                var e: cl_event? = event
+                clWaitForEvents(1, &e)   // no callback: wait, then free here
+                free(copy)
+            }
+            clReleaseEvent(event)
+        } else {
             free(copy)
-            throw DeviceError.openCL(call: "clEnqueueWriteBuffer", code: status, detail: "\(source.count) bytes into a buffer of \(to.buffer.count * 4) bytes; \(memoryNote)")
         }
-        if clSetEventCallback(event, CL_COMPLETE, { _, _, block in free(block) }, copy) != CL_SUCCESS {
-            var e: cl_event? = event
-            clWaitForEvents(1, &e)   // no callback: wait, then free here
-            free(copy)
-        }
-        clReleaseEvent(event)
+        try CL.check(status, "clEnqueueWriteBuffer", "\(source.count) bytes into a buffer of \(to.buffer.count * 4) bytes; \(memoryNote)")
     }
 
     func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
