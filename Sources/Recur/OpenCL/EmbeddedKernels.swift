@@ -726,8 +726,9 @@ __kernel void matmul_tiled(int M, int N, int K, int transA, int transB, int lda,
 // A block at the right or bottom edge is shifted left/up to lie inside C (it recomputes outputs
 // its neighbour owns, never reading or storing them); only when C is narrower than a block (or
 // shorter and narrower) do outputs take one scalar chain each.
-// Global size (ceil(M/RB_M), ceil(N/(16*RB_V)), batch), local (1, 1, 1): row blocks first, so that
-// consecutive work-items share their B panel in cache.
+// Global size (ceil(N/(16*RB_V)), ceil(M/RB_M), batch), local (1, 1, 1); with rowsFirst the first two
+// swap, so that consecutive work-items share their B panel in cache (the host picks it when C is
+// much wider than tall, e.g. the M = 64 LSTM products).
 #define RB_DECL_V(r, v) float16 RB_ACC(r, v) = mode == 0 ? (float16)(0.0f) \
     : mode == 1 ? load16_within(c + (is + r) * ldc, 1, js + 16 * (v), j0, j1, is + (r) >= i0) : vload16(v, bias + offBias + js);
 #define RB_DECL(r) RB_FOR_VECS(RB_DECL_V, r)
@@ -739,10 +740,11 @@ __kernel void matmul_tiled(int M, int N, int K, int transA, int transB, int lda,
 #define RB_ROW_STORE(v) store16_within(e##v, c + i * ldc, 1, js + 16 * (v), j0, j1, 1);
 
 __kernel void matmul_rb(int M, int N, int K, int transA, int lda, int ldb, int ldc,
-                        int strideA, int strideB, int strideC, int mode,
+                        int strideA, int strideB, int strideC, int mode, int rowsFirst,
                         __global const float* A, int offA, __global const float* B, int offB,
                         __global float* C, int offC, __global const float* bias, int offBias) {
-    int j0 = get_global_id(1) * RB_N, i0 = get_global_id(0) * RB_M, b = get_global_id(2);
+    int g0 = get_global_id(0), g1 = get_global_id(1), b = get_global_id(2);
+    int j0 = (rowsFirst ? g1 : g0) * RB_N, i0 = (rowsFirst ? g0 : g1) * RB_M;
     if (j0 >= N || i0 >= M) return;
     int j1 = min(N, j0 + RB_N);   // owned columns [j0, j1), rows [i0, min(M, i0 + RB_M))
     __global const float* a = A + offA + b * strideA;

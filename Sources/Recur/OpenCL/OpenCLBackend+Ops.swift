@@ -41,15 +41,18 @@ extension OpenCLBackend {
             strideB = s.strideB == 0 ? 0 : s.k * s.n
         }
         let block = tuning.kBlock > 0 ? tuning.kBlock : max(s.k, 1)
+        let rowsFirst = 8 * s.m <= s.n   // wide C: row blocks first share B panels (64×2048: 0.69x → 1.0x OpenBLAS)
         var k0 = 0
         repeat {
             let kn = min(block, s.k - k0)
             let mode = k0 == 0 ? Int(start.mode) : 1
             let aPart = a.slice(s.transA ? k0 * s.lda : k0, a.count - (s.transA ? k0 * s.lda : k0))
             let bPart = bView.slice(k0 * ldb, bView.count - k0 * ldb)
-            try launch("matmul_rb", [(s.m + rows - 1) / rows, (s.n + cols - 1) / cols, s.batch],
+            let grid = [(s.n + cols - 1) / cols, (s.m + rows - 1) / rows]
+            try launch("matmul_rb", (rowsFirst ? grid.reversed() : grid) + [s.batch],
                        [.int(s.m), .int(s.n), .int(kn), .int(s.transA ? 1 : 0), .int(s.lda), .int(ldb), .int(s.ldc),
-                        .int(s.strideA), .int(strideB), .int(s.strideC), .int(mode), .view(aPart), .view(bPart), .view(c), .view(bias)],
+                        .int(s.strideA), .int(strideB), .int(s.strideC), .int(mode), .int(rowsFirst ? 1 : 0),
+                        .view(aPart), .view(bPart), .view(c), .view(bias)],
                        local: [1, 1, 1])
             k0 += kn
         } while k0 < s.k
