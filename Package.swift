@@ -7,6 +7,10 @@ import Foundation
 // the ISA, only the speed does. RECUR_TARGET_CPU picks the CPU: unset means `native` on an x86-64
 // host whose CPU has FMA (aarch64 always has it), `none` turns the flag off, anything else
 // (e.g. `haswell`, `x86-64-v3`, `znver4`) is passed to swiftc as is, for portable binaries.
+// `-mprefer-vector-width=512` (through clang's options, which Swift's code generation shares): on
+// AVX-512 CPUs whose default tuning prefers 256-bit vectors, the portable exp/sigmoid/tanh on
+// SIMD16 were split into 4-lane pieces (the LSTM cell ran 1.5–1.8x slower). Vector width never
+// changes a lane's arithmetic.
 func targetCPU() -> String? {
     let env = ProcessInfo.processInfo.environment["RECUR_TARGET_CPU"]
     if let env, !env.isEmpty { return env == "none" ? nil : env }
@@ -20,7 +24,7 @@ func targetCPU() -> String? {
 
 var fast: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 if let cpu = targetCPU() {
-    fast += [.unsafeFlags(["-target-cpu", cpu]), .define("RECUR_HARDWARE_FMA")]
+    fast += [.unsafeFlags(["-target-cpu", cpu, "-Xcc", "-mprefer-vector-width=512"]), .define("RECUR_HARDWARE_FMA")]
 }
 #if arch(arm64)
 fast += [.define("RECUR_HARDWARE_FMA")]
