@@ -9,8 +9,13 @@ extension CPUBackend {
                 let x = X + r * cols
                 var m = x[0]
                 for j in 1..<max(1, cols) where takesMax(x[j], m) { m = x[j] }
-                var s: Float = 0
-                for j in 0..<cols { s = s + PortableMath.exp(x[j] - m) }
+                var s: Float = 0, j = 0
+                while j + 16 <= cols {   // 16 exps at a time, summed in column order as below
+                    let e = PortableMath.exp(load16(x + j) - PortableMath.Lanes(repeating: m))
+                    for l in 0..<16 { s = s + e[l] }
+                    j += 16
+                }
+                while j < cols { s = s + PortableMath.exp(x[j] - m); j += 1 }
                 let t = Int(T[r])
                 L[r] = t >= 0 && t < cols ? PortableMath.log(s) - (x[t] - m) : recurNaN
                 S[2 * r] = m; S[2 * r + 1] = s
@@ -24,7 +29,15 @@ extension CPUBackend {
         parallel(rows, cost: cols * 8) { range in
             for r in range {
                 let m = S[2 * r], s = S[2 * r + 1], t = Int(T[r]), valid = t >= 0 && t < cols
-                for j in 0..<cols {
+                typealias V = PortableMath.Lanes
+                var j0 = 0
+                while j0 + 16 <= cols {   // the scalar loop's operations, 16 columns at a time
+                    var p = PortableMath.exp(load16(X + r * cols + j0) - V(repeating: m)) / V(repeating: s)
+                    if !valid { p = V(repeating: recurNaN) } else if t >= j0 && t < j0 + 16 { p[t - j0] = p[t - j0] - 1 }
+                    UnsafeMutableRawPointer(D + r * cols + j0).storeBytes(of: p * V(repeating: scale), as: V.self)
+                    j0 += 16
+                }
+                for j in j0..<cols {
                     let p = PortableMath.exp(X[r * cols + j] - m) / s
                     let q = valid ? (j == t ? p - 1 : p) : recurNaN
                     D[r * cols + j] = q * scale
@@ -158,4 +171,9 @@ struct AdamConstants {
         eps = p.eps; wd = p.weightDecay; lrwd = -(p.lr * p.weightDecay); nlr = -p.lr
         decoupled = p.decoupled
     }
+}
+
+/// 16 floats from `p` (any alignment).
+@inline(__always) private func load16(_ p: UnsafeMutablePointer<Float>) -> PortableMath.Lanes {
+    UnsafeRawPointer(p).loadUnaligned(as: PortableMath.Lanes.self)
 }
