@@ -180,8 +180,6 @@ extension CPUBackend {
 /// The weight gradient with padding: 16 channels per vector from a transposed x.
 enum ConvKernel {
     typealias V = SIMD16<Float>
-    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
     /// dw[o][c][k] for the first 16·⌊C/16⌋ channels c, from x transposed to [b][t][c]: 16 channels
     /// per vector, the chain over (b, t) in order, taps outside the input skipped.
@@ -197,7 +195,7 @@ enum ConvKernel {
                         let idx = t * s.stride - s.padding + k * s.dilation
                         guard idx >= 0 && idx < T else { continue }
                         let xr = xb + idx * C
-                        for v in 0..<vectors { acc[k * vectors + v] = acc[k * vectors + v].addingProduct(g, load(xr + 16 * v)) }
+                        for v in 0..<vectors { acc[k * vectors + v] = acc[k * vectors + v].addingProduct(g, MatmulKernel.load(xr + 16 * v)) }
                     }
                 }
             }
@@ -229,7 +227,7 @@ enum ConvKernel {
                 let dyr = DY + (b * O + o) * To + top, w = wOKC + o * K * C + c0
                 for k in kLo...kHi {
                     var wv = V()
-                    if lanes == 16 { wv = load(w + k * C) } else { for l in 0..<lanes { wv[l] = w[k * C + l] } }
+                    if lanes == 16 { wv = MatmulKernel.load(w + k * C) } else { for l in 0..<lanes { wv[l] = w[k * C + l] } }
                     acc = acc.addingProduct(V(repeating: dyr[-k * D]), wv)
                 }
             }

@@ -11,7 +11,7 @@ extension CPUBackend {
                 for j in 1..<max(1, cols) where takesMax(x[j], m) { m = x[j] }
                 var s: Float = 0, j = 0
                 while j + 16 <= cols {   // 16 exps at a time, summed in column order as below
-                    let e = PortableMath.exp(load16(x + j) - PortableMath.Lanes(repeating: m))
+                    let e = PortableMath.exp(MatmulKernel.load(x + j) - PortableMath.Lanes(repeating: m))
                     for l in 0..<16 { s = s + e[l] }
                     j += 16
                 }
@@ -32,9 +32,9 @@ extension CPUBackend {
                 typealias V = PortableMath.Lanes
                 var j0 = 0
                 while j0 + 16 <= cols {   // the scalar loop's operations, 16 columns at a time
-                    var p = PortableMath.exp(load16(X + r * cols + j0) - V(repeating: m)) / V(repeating: s)
+                    var p = PortableMath.exp(MatmulKernel.load(X + r * cols + j0) - V(repeating: m)) / V(repeating: s)
                     if !valid { p = V(repeating: recurNaN) } else if t >= j0 && t < j0 + 16 { p[t - j0] = p[t - j0] - 1 }
-                    UnsafeMutableRawPointer(D + r * cols + j0).storeBytes(of: p * V(repeating: scale), as: V.self)
+                    MatmulKernel.store(p * V(repeating: scale), D + r * cols + j0)
                     j0 += 16
                 }
                 for j in j0..<cols {
@@ -89,15 +89,14 @@ extension CPUBackend {
             for blk in range {
                 let j0 = blk * 64, width = min(64, cols - j0)
                 if width == 64 {
-                    @inline(__always) func ld(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-                    var a0 = accumulate ? ld(Y + j0) : V(), a1 = accumulate ? ld(Y + j0 + 16) : V()
-                    var a2 = accumulate ? ld(Y + j0 + 32) : V(), a3 = accumulate ? ld(Y + j0 + 48) : V()
+                    var a0 = accumulate ? MatmulKernel.load(Y + j0) : V(), a1 = accumulate ? MatmulKernel.load(Y + j0 + 16) : V()
+                    var a2 = accumulate ? MatmulKernel.load(Y + j0 + 32) : V(), a3 = accumulate ? MatmulKernel.load(Y + j0 + 48) : V()
                     var p = X + j0
                     for _ in 0..<rows {
-                        a0 = a0 + ld(p); a1 = a1 + ld(p + 16); a2 = a2 + ld(p + 32); a3 = a3 + ld(p + 48)
+                        a0 = a0 + MatmulKernel.load(p); a1 = a1 + MatmulKernel.load(p + 16); a2 = a2 + MatmulKernel.load(p + 32); a3 = a3 + MatmulKernel.load(p + 48)
                         p += cols
                     }
-                    for (k, v) in [a0, a1, a2, a3].enumerated() { UnsafeMutableRawPointer(Y + j0 + 16 * k).storeBytes(of: v, as: V.self) }
+                    for (k, v) in [a0, a1, a2, a3].enumerated() { MatmulKernel.store(v, Y + j0 + 16 * k) }
                 } else {
                     for j in j0..<(j0 + width) {
                         var acc: Float = accumulate ? Y[j] : 0
@@ -171,9 +170,4 @@ struct AdamConstants {
         eps = p.eps; wd = p.weightDecay; lrwd = -(p.lr * p.weightDecay); nlr = -p.lr
         decoupled = p.decoupled
     }
-}
-
-/// 16 floats from `p` (any alignment).
-@inline(__always) private func load16(_ p: UnsafeMutablePointer<Float>) -> PortableMath.Lanes {
-    UnsafeRawPointer(p).loadUnaligned(as: PortableMath.Lanes.self)
 }

@@ -192,6 +192,7 @@ enum MatmulKernel {
         }
     }
 
+    /// 16 floats at `p` (any alignment), and back: the one vector load/store every CPU kernel uses.
     @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 

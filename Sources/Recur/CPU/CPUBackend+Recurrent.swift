@@ -4,20 +4,18 @@ extension CPUBackend {
     func lstmForward(batch: Int, hidden H: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws {
         let G = gates.f, CP = cPrev.f, A = act.f, C = c.f, Hh = h.f
         typealias V = PortableMath.Lanes
-        @inline(__always) func ld(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-        @inline(__always) func st(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
         let vectors = H / 16   // per row: 16 units at a time, the rest one by one; same operations per unit
         parallel(batch * (vectors + H % 16), cost: 64 * 16) { range in
             for item in range {
                 let b = item / (vectors + H % 16), slot = item % (vectors + H % 16)
                 if slot < vectors {
                     let j = slot * 16, e = b * H + j, g0 = b * 4 * H + j
-                    let i = PortableMath.sigmoid(ld(G + g0)), f = PortableMath.sigmoid(ld(G + g0 + H))
-                    let g = PortableMath.tanh(ld(G + g0 + 2 * H)), o = PortableMath.sigmoid(ld(G + g0 + 3 * H))
-                    let cn = (i * g).addingProduct(f, ld(CP + e))
-                    st(i, A + g0); st(f, A + g0 + H); st(g, A + g0 + 2 * H); st(o, A + g0 + 3 * H)
-                    st(cn, C + e)
-                    st(o * PortableMath.tanh(cn), Hh + e)
+                    let i = PortableMath.sigmoid(MatmulKernel.load(G + g0)), f = PortableMath.sigmoid(MatmulKernel.load(G + g0 + H))
+                    let g = PortableMath.tanh(MatmulKernel.load(G + g0 + 2 * H)), o = PortableMath.sigmoid(MatmulKernel.load(G + g0 + 3 * H))
+                    let cn = (i * g).addingProduct(f, MatmulKernel.load(CP + e))
+                    MatmulKernel.store(i, A + g0); MatmulKernel.store(f, A + g0 + H); MatmulKernel.store(g, A + g0 + 2 * H); MatmulKernel.store(o, A + g0 + 3 * H)
+                    MatmulKernel.store(cn, C + e)
+                    MatmulKernel.store(o * PortableMath.tanh(cn), Hh + e)
                 } else {
                     let j = vectors * 16 + slot - vectors, e = b * H + j, g0 = b * 4 * H + j
                     let i = PortableMath.sigmoid(G[g0]), f = PortableMath.sigmoid(G[g0 + H])
@@ -35,21 +33,19 @@ extension CPUBackend {
                              dGates: View, dcPrev: View) throws {
         let A = act.f, CP = cPrev.f, C = c.f, DH = dh.f, DCN = dcNext?.f, DG = dGates.f, DCP = dcPrev.f
         typealias V = PortableMath.Lanes
-        @inline(__always) func ld(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-        @inline(__always) func st(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
         let vectors = H / 16   // 16 units at a time per row, the rest one by one; the same operations per unit
         parallel(batch * vectors, cost: 64 * 16) { range in
             for item in range {
                 let b = item / vectors, j = item % vectors * 16, e = b * H + j, g0 = b * 4 * H + j
-                let i = ld(A + g0), f = ld(A + g0 + H), g = ld(A + g0 + 2 * H), o = ld(A + g0 + 3 * H)
-                let tc = PortableMath.tanh(ld(C + e)), d = ld(DH + e)
+                let i = MatmulKernel.load(A + g0), f = MatmulKernel.load(A + g0 + H), g = MatmulKernel.load(A + g0 + 2 * H), o = MatmulKernel.load(A + g0 + 3 * H)
+                let tc = PortableMath.tanh(MatmulKernel.load(C + e)), d = MatmulKernel.load(DH + e)
                 let one = V(repeating: 1)
-                let dc = (DCN.map { ld($0 + e) } ?? V()).addingProduct(d * o, one.addingProduct(-tc, tc))
-                st((dc * g) * i.addingProduct(-i, i), DG + g0)
-                st((dc * ld(CP + e)) * f.addingProduct(-f, f), DG + g0 + H)
-                st((dc * i) * one.addingProduct(-g, g), DG + g0 + 2 * H)
-                st((d * tc) * o.addingProduct(-o, o), DG + g0 + 3 * H)
-                st(dc * f, DCP + e)
+                let dc = (DCN.map { MatmulKernel.load($0 + e) } ?? V()).addingProduct(d * o, one.addingProduct(-tc, tc))
+                MatmulKernel.store((dc * g) * i.addingProduct(-i, i), DG + g0)
+                MatmulKernel.store((dc * MatmulKernel.load(CP + e)) * f.addingProduct(-f, f), DG + g0 + H)
+                MatmulKernel.store((dc * i) * one.addingProduct(-g, g), DG + g0 + 2 * H)
+                MatmulKernel.store((d * tc) * o.addingProduct(-o, o), DG + g0 + 3 * H)
+                MatmulKernel.store(dc * f, DCP + e)
             }
         }
         let rest = H - vectors * 16

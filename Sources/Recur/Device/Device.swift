@@ -28,6 +28,10 @@ public final class Device: @unchecked Sendable {
         return try backend.allocate(count: count)
     }
 
+    /// A buffer only training uses (a gradient, a backward buffer): `count` elements when `training`,
+    /// else a one-element placeholder no op reads (models built for inference).
+    func allocate(_ count: Int, training: Bool) throws -> Buffer { try allocate(training ? count : 1) }
+
     /// A buffer holding `values`.
     public func buffer<T: BitwiseCopyable>(_ values: [T]) throws -> Buffer {
         let b = try allocate(values.count)

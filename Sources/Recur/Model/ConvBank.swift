@@ -15,17 +15,16 @@ final class ConvBank {
         self.widths = widths; self.filters = filters; self.channels = channels; self.maxT = maxT; self.maxB = maxB
         weights = try widths.enumerated().map { try Parameter(d, "convs.\($0.offset).weight", [filters, channels, $0.element], training: training) }
         biases = try widths.indices.map { try Parameter(d, "convs.\($0).bias", [filters], training: training) }
-        func backward(_ n: Int) throws -> Buffer { try d.allocate(training ? n : 1) }   // placeholders for inference
         xT = try d.allocate(maxB * channels * maxT)
         ys = try widths.map { try d.allocate(maxB * filters * (maxT - $0 + 1)) }
         pooled = try widths.map { _ in try d.allocate(maxB * filters) }
         argmax = try widths.map { _ in try d.allocate(maxB * filters) }
         concat = try d.allocate(maxB * filters * widths.count)
-        dPooled = try backward(maxB * filters)
-        dXT = try backward(maxB * channels * maxT)
-        dXTPart = try backward(maxB * channels * maxT)
-        dEmb = try backward(maxB * maxT * channels)
-        dYs = try widths.map { try backward(maxB * filters * (maxT - $0 + 1)) }
+        dPooled = try d.allocate(maxB * filters, training: training)
+        dXT = try d.allocate(maxB * channels * maxT, training: training)
+        dXTPart = try d.allocate(maxB * channels * maxT, training: training)
+        dEmb = try d.allocate(maxB * maxT * channels, training: training)
+        dYs = try widths.map { try d.allocate(maxB * filters * (maxT - $0 + 1), training: training) }
     }
 
     var parameters: [Parameter] { zip(weights, biases).flatMap { [$0, $1] } }

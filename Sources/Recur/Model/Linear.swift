@@ -10,7 +10,7 @@ final class Linear {
         weight = try Parameter(device, prefix + "weight", [outputs, inputs], training: training)
         bias = try Parameter(device, prefix + "bias", [outputs], training: training)
         output = try device.allocate(maxRows * outputs)
-        dInput = try device.allocate(training ? maxRows * inputs : 1)
+        dInput = try device.allocate(maxRows * inputs, training: training)
     }
 
     var parameters: [Parameter] { [weight, bias] }

@@ -42,17 +42,16 @@ public final class Model: @unchecked Sendable {
         let headRows = config.family == .languageModel ? B * T : B
         let outputs = config.family == .languageModel ? config.vocab : config.outputs
         head = try Linear(d, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows, training: training)
-        func backward(_ n: Int) throws -> Buffer { try d.allocate(training ? n : 1) }   // placeholders for inference
         tokens = try d.allocate(B * T)
         labels = try d.allocate(headRows)
         values = try d.allocate(config.family == .regressor ? B * T * config.inputs : 1)
         targets = try d.allocate(B * config.outputs)
         losses = try d.allocate(headRows)
         stats = try d.allocate(2 * headRows)
-        dLogits = try backward(headRows * outputs)
-        dH = try backward(B * T * config.hidden)
-        dropped = try backward(B * features)
-        dDropped = try backward(B * features)
+        dLogits = try d.allocate(headRows * outputs, training: training)
+        dH = try d.allocate(B * T * config.hidden, training: training)
+        dropped = try d.allocate(B * features, training: training)
+        dDropped = try d.allocate(B * features, training: training)
         loss = try d.allocate(1)
         parameters = (embedding?.parameters ?? []) + (convs?.parameters ?? []) + (stack?.parameters ?? []) + head.parameters
         try initialize()

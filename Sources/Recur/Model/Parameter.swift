@@ -19,7 +19,7 @@ public final class Parameter: @unchecked Sendable {
         self.shape = shape
         let n = shape.reduce(1, *)
         value = try device.allocate(n)
-        grad = try device.allocate(training ? n : 1)
+        grad = try device.allocate(n, training: training)
         try device.fill(grad.view, 0)
     }
 

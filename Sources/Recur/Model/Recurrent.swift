@@ -33,7 +33,6 @@ final class RecurrentLayer {
     init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int, training: Bool, sharedGI: Buffer?) throws {
         self.kind = kind; self.inputs = inputs; self.hidden = hidden; self.maxT = maxT; self.maxB = maxB
         let gh = kind.gates * hidden, p = "rnn.", l = "_l\(index)"
-        func backward(_ n: Int) throws -> Buffer { try d.allocate(training ? n : 1) }
         wih = try Parameter(d, p + "weight_ih" + l, [gh, inputs], training: training)
         whh = try Parameter(d, p + "weight_hh" + l, [gh, hidden], training: training)
         bih = try Parameter(d, p + "bias_ih" + l, [gh], training: training)
@@ -44,11 +43,11 @@ final class RecurrentLayer {
         hs = try d.allocate((maxT + 1) * maxB * hidden)
         cs = kind == .lstm ? try d.allocate((maxT + 1) * maxB * hidden) : nil
         biasSum = kind == .gru ? nil : try d.allocate(gh)
-        dGH = kind == .gru ? try backward(maxT * maxB * gh) : nil
-        dX = try backward(maxT * maxB * inputs)
-        dh = try backward(maxB * hidden)
-        dhNext = try backward(maxB * hidden)
-        dc = [try backward(maxB * hidden), try backward(maxB * hidden)]
+        dGH = kind == .gru ? try d.allocate(maxT * maxB * gh, training: training) : nil
+        dX = try d.allocate(maxT * maxB * inputs, training: training)
+        dh = try d.allocate(maxB * hidden, training: training)
+        dhNext = try d.allocate(maxB * hidden, training: training)
+        dc = [try d.allocate(maxB * hidden, training: training), try d.allocate(maxB * hidden, training: training)]
         wihT = try d.allocate(inputs * gh)
         whhT = try d.allocate(hidden * gh)
         let packed = max(d.packedCount(n: gh, k: hidden), d.packedCount(n: hidden, k: gh))
@@ -164,7 +163,7 @@ final class RecurrentStack {
         }
         self.dropout = dropout
         dropped = dropout > 0 && training ? try (0..<max(0, count - 1)).map { _ in try d.allocate(maxT * maxB * hidden) } : []
-        dDropped = try d.allocate(training ? maxT * maxB * hidden : 1)
+        dDropped = try d.allocate(maxT * maxB * hidden, training: training)
     }
 
     var parameters: [Parameter] { layers.flatMap(\.parameters) }

@@ -33,10 +33,7 @@ extension OpenCLBackend {
         }
         var bView = b, ldb = s.ldb, strideB = s.strideB
         if s.transB {
-            let copies = s.strideB == 0 ? 1 : s.batch
-            let t = try transposeScratch(copies * s.k * s.n)
-            try launch("transpose_strided", [(s.k + 15) / 16, (s.n + 15) / 16, copies], [.int(s.n), .int(s.k), .int(s.ldb), .int(s.strideB), .view(b), .view(t.view)], local: [1, 1, 1])
-            bView = t.view
+            bView = try transposed(rows: s.n, cols: s.k, ld: s.ldb, stride: s.strideB, copies: s.strideB == 0 ? 1 : s.batch, b)
             ldb = s.n
             strideB = s.strideB == 0 ? 0 : s.k * s.n
         }
@@ -48,8 +45,8 @@ extension OpenCLBackend {
             let mode = k0 == 0 ? Int(start.mode) : 1
             let aPart = a.slice(s.transA ? k0 * s.lda : k0, a.count - (s.transA ? k0 * s.lda : k0))
             let bPart = bView.slice(k0 * ldb, bView.count - k0 * ldb)
-            let grid = [(s.n + cols - 1) / cols, (s.m + rows - 1) / rows]
-            try launch("matmul_rb", (rowsFirst ? grid.reversed() : grid) + [s.batch],
+            let grid = blocks(rows: s.m, cols: s.n, depth: s.batch)
+            try launch("matmul_rb", rowsFirst ? [grid[1], grid[0], grid[2]] : grid,
                        [.int(s.m), .int(s.n), .int(kn), .int(s.transA ? 1 : 0), .int(s.lda), .int(ldb), .int(s.ldc),
                         .int(s.strideA), .int(strideB), .int(s.strideC), .int(mode), .int(rowsFirst ? 1 : 0),
                         .view(aPart), .view(bPart), .view(c), .view(bias)],
@@ -63,11 +60,7 @@ extension OpenCLBackend {
     private func matmulTransposedB(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart, bias: View) throws {
         var at = a, ldat = s.lda, strideAt = s.strideA
         if !s.transA {
-            let copies = s.strideA == 0 ? 1 : s.batch
-            let t = try transposeScratch(copies * s.m * s.k)
-            try launch("transpose_strided", [(s.k + 15) / 16, (s.m + 15) / 16, copies],
-                       [.int(s.m), .int(s.k), .int(s.lda), .int(s.strideA), .view(a), .view(t.view)], local: [1, 1, 1])
-            at = t.view
+            at = try transposed(rows: s.m, cols: s.k, ld: s.lda, stride: s.strideA, copies: s.strideA == 0 ? 1 : s.batch, a)
             ldat = s.m
             strideAt = s.strideA == 0 ? 0 : s.m * s.k
         }
@@ -82,9 +75,20 @@ extension OpenCLBackend {
          .int(s.stride), .int(s.padding), .int(s.dilation), .int(s.outLength)]
     }
 
-    /// (b, t) positions of the dW chain per launch of `conv1d_backward_weight_rb`: the matmul's k-block
-    /// times 8 (`RECUR_DW_BLOCK` overrides it, for measuring).
-    private var convChainBlock: Int { Int(ProcessInfo.processInfo.environment["RECUR_DW_BLOCK"] ?? "") ?? 8 * tuning.kBlock }
+    /// `copies` (rows × cols) matrices of `src` (row stride `ld`, `stride` apart) transposed into the
+    /// transpose scratch, (cols × rows) each, back to back; 16 × 16 blocks per work-item.
+    private func transposed(rows: Int, cols: Int, ld: Int, stride: Int, copies: Int, _ src: View) throws -> View {
+        let t = try transposeScratch(copies * rows * cols)
+        try launch("transpose_strided", [(cols + 15) / 16, (rows + 15) / 16, copies],
+                   [.int(rows), .int(cols), .int(ld), .int(stride), .view(src), .view(t.view)], local: [1, 1, 1])
+        return t.view
+    }
+
+    /// `RECUR_DW_BLOCK`, read once: overrides the dW chain block below, for measuring.
+    private static let dwBlockOverride = Int(ProcessInfo.processInfo.environment["RECUR_DW_BLOCK"] ?? "")
+
+    /// (b, t) positions of the dW chain per launch of `conv1d_backward_weight_rb`: the matmul's k-block times 8.
+    private var convChainBlock: Int { Self.dwBlockOverride ?? 8 * tuning.kBlock }
 
     /// The register-blocked conv kernels serve stride 1 on devices tuned for `matmul_rb`.
     private func convBlocked(_ s: Conv1DShape) -> Bool { tuning.matmul == .rb && s.stride == 1 }
@@ -105,12 +109,10 @@ extension OpenCLBackend {
 
     func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws {
         if convBlocked(s) {
-            let wt = try transposeScratch(s.outChannels * s.kernel * s.inChannels)   // w as (Cout, K, Cin) for the edges
-            try launch("transpose_strided", [(s.kernel + 15) / 16, (s.inChannels + 15) / 16, s.outChannels],
-                       [.int(s.inChannels), .int(s.kernel), .int(s.kernel), .int(s.inChannels * s.kernel), .view(w), .view(wt.view)],
-                       local: [1, 1, 1])
+            // w as (Cout, K, Cin) for the edges
+            let wt = try transposed(rows: s.inChannels, cols: s.kernel, ld: s.kernel, stride: s.inChannels * s.kernel, copies: s.outChannels, w)
             try launch("conv1d_backward_data_rb", blocks(rows: s.inChannels, cols: s.length, depth: s.batch),
-                       convArgs(s) + [.view(dy), .view(w), .view(wt.view), .view(dx)], local: [1, 1, 1])
+                       convArgs(s) + [.view(dy), .view(w), .view(wt), .view(dx)], local: [1, 1, 1])
             return
         }
         try launch("conv1d_backward_data", [s.length, s.inChannels, s.batch], convArgs(s) + [.view(dy), .view(w), .view(dx)])
@@ -119,15 +121,12 @@ extension OpenCLBackend {
     /// The blocked dW reads x transposed per batch (T × Cin, in the transpose scratch).
     func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws {
         if convBlocked(s) {
-            let xt = try transposeScratch(s.batch * s.length * s.inChannels)
-            try launch("transpose_strided", [(s.length + 15) / 16, (s.inChannels + 15) / 16, s.batch],
-                       [.int(s.inChannels), .int(s.length), .int(s.length), .int(s.inChannels * s.length), .view(x), .view(xt.view)],
-                       local: [1, 1, 1])
+            let xt = try transposed(rows: s.inChannels, cols: s.length, ld: s.length, stride: s.inChannels * s.length, copies: s.batch, x)
             let chain = s.batch * s.outLength
             let block = s.inChannels >= 16 * tuning.rbV && s.outChannels >= tuning.rbM && tuning.kBlock > 0 ? convChainBlock : chain
             for q0 in stride(from: 0, to: chain, by: block) {
                 try launch("conv1d_backward_weight_rb", blocks(rows: s.outChannels, cols: s.inChannels, depth: s.kernel),
-                           convArgs(s) + [.int(q0), .int(min(chain, q0 + block)), .view(x), .view(xt.view), .view(dy), .view(dw)], local: [1, 1, 1])
+                           convArgs(s) + [.int(q0), .int(min(chain, q0 + block)), .view(x), .view(xt), .view(dy), .view(dw)], local: [1, 1, 1])
             }
         } else {
             try launch("conv1d_backward_weight", [s.kernel, s.inChannels, s.outChannels], convArgs(s) + [.view(x), .view(dy), .view(dw)])
