@@ -68,6 +68,7 @@ extension BenchCommand {
             throw Failure("--workload: unknown workload '\(name)'; known: \(Self.workloads.map(\.name).joined(separator: ", "))")
         }
         if let seq = sequenceOverride { w.config.sequence = seq }
+        w.config.embeddingFold = try fold()
         let task = try w.task(seed: 1)
         try task.configure(&w.config)
         // Inference as a user runs it: a model built for inference, no trainer (no gradients, no moments).
@@ -116,6 +117,7 @@ extension BenchCommand {
                 var args = ["bench", "--suite", "train", "--workload", w.name, "--device", path, "--threads", String(threads),
                             "--repeats", String(repeats), "--child"]
                 if let seq = sequenceOverride { args += ["--seq", String(seq)] }
+                if let embeddingFold { args += ["--embedding-fold", embeddingFold] }
                 rows.append(try child(CommandLine.arguments[0], args, label: "\(w.name) on \(path)"))
                 if peer == nil { printRow(rows.last!, against: nil) }
             }

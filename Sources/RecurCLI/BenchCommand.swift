@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time ops or whole training steps on the CPU device and the chosen device, with OpenBLAS and PyTorch as peers.",
         discussion: """
-            Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0)             and, with an OpenCL device, CLBlast (libclblast.so.1) are loaded with dlopen by the benchmark only;             neither is a dependency of the library. --suite train runs the             training workloads (lstm-big, lstm-small, rnn, textcnn, lstm-infer), each in its own process so that its peak             memory is its own; --peer pytorch runs the same models through PyTorch (Benchmarks/pytorch_peer.py) in the same run.
+            Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0) and, with an OpenCL device, CLBlast (libclblast.so.1) are loaded with dlopen by the benchmark only; neither is a dependency of the library. --suite train runs the training workloads (lstm-big, lstm-small, rnn, textcnn, lstm-infer), each in its own process so that its peak memory is its own; --peer pytorch runs the same models through PyTorch (Benchmarks/pytorch_peer.py) in the same run.
             """)
 
     @OptionGroup var options: DeviceOptions
@@ -17,6 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "train: the Python with PyTorch for --peer pytorch.") var python = ProcessInfo.processInfo.environment["RECUR_PYTHON"] ?? "python3"
     @Option(help: "train: the PyTorch peer script.") var peerScript = "Benchmarks/pytorch_peer.py"
     @Option(name: .customLong("seq"), help: "train: sequence length instead of the workload's (scaling runs).") var sequenceOverride: Int?
+    @Option(help: "train: auto, always or never (as recur train's --embedding-fold; never times PyTorch's algorithm).") var embeddingFold: String?
     @Flag(help: .hidden) var child = false
     @Option(help: "Repeats per shape (median reported).") var repeats: Int = 5
     @Option(name: .customLong("json"), help: "Write rows as JSON to this file.") var jsonFile: String?
@@ -32,6 +33,7 @@ struct BenchCommand: ParsableCommand {
         if let peer, peer != "pytorch" { throw ValidationError("--peer must be pytorch, got '\(peer)'") }
         if peer != nil && suite != "train" { throw ValidationError("--peer pytorch is for --suite train (the op suites use OpenBLAS when installed)") }
         if let s = sequenceOverride, s < 1 { throw ValidationError("--seq must be at least 1, got \(s)") }
+        _ = try fold()
         for text in shape { _ = try Self.parseShape(text) }
     }
 
@@ -251,5 +253,16 @@ final class OpenBLAS {
                   b + i * s.strideB, Int32(s.ldb), 0, c + i * s.strideC, Int32(s.ldc))
             }
         }
+    }
+}
+
+extension BenchCommand {
+    /// The workloads' `ModelConfig.embeddingFold` from --embedding-fold (default auto).
+    func fold() throws -> ModelConfig.EmbeddingFold {
+        guard let embeddingFold else { return .auto }
+        guard let f = ModelConfig.EmbeddingFold(rawValue: embeddingFold) else {
+            throw ValidationError("--embedding-fold must be auto, always or never, got '\(embeddingFold)'")
+        }
+        return f
     }
 }

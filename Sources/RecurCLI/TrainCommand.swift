@@ -23,6 +23,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Embedding size.") var embedding = 64
     @Option(help: "Dropout between recurrent layers and before the classifier.") var dropout: Float = 0
     @Option(help: "LSTM: add this to the forget-gate bias at initialisation (0: PyTorch's init).") var forgetBias: Float = 0
+    @Option(help: "auto, always or never: recurrent layer 0 gathers rows of embedding·W_ihᵀ instead of projecting each position (auto: batches of 2·vocab tokens or more).") var embeddingFold = "auto"
     @Option(help: "cnn: filters per width.") var filters = 100
     @Option(help: "cnn: comma-separated filter widths.") var convWidths = "3,4,5"
 
@@ -85,6 +86,8 @@ struct TrainCommand: ParsableCommand {
                 guard let kind = CellKind(rawValue: cell) else { throw Failure("--cell must be lstm, gru, rnn or rnn-relu, got '\(cell)'") }
                 c.cell = kind; c.layers = layers; c.hidden = hidden; c.embedding = embedding; c.dropout = dropout
                 c.convFilters = filters; c.batch = batch; c.sequence = seq; c.forgetBias = forgetBias
+                guard let fold = ModelConfig.EmbeddingFold(rawValue: embeddingFold) else { throw Failure("--embedding-fold must be auto, always or never, got '\(embeddingFold)'") }
+                c.embeddingFold = fold
                 c.convWidths = try convWidths.split(separator: ",").map {
                     guard let w = Int($0.trimmingCharacters(in: .whitespaces)) else { throw Failure("--conv-widths must be comma-separated integers, got '\(convWidths)'") }
                     return w

@@ -39,14 +39,32 @@ import Testing
         Setup(name: "adding RNN", spec: TaskSpec(task: "adding")) {
             $0.cell = .rnn; $0.hidden = 9; $0.batch = 5; $0.sequence = 8
         },
+        Setup(name: "charlm LSTM, embedding folded", spec: { var s = TaskSpec(task: "charlm"); s.data = text; return s }()) {
+            $0.cell = .lstm; $0.hidden = 12; $0.embedding = 8; $0.batch = 4; $0.sequence = 7; $0.embeddingFold = .always
+        },
+        Setup(name: "memory GRU, embedding folded", spec: { var s = TaskSpec(task: "memory"); s.maxDistance = 4; return s }()) {
+            $0.cell = .gru; $0.hidden = 10; $0.embedding = 6; $0.batch = 6; $0.embeddingFold = .always
+        },
     ]
 
-    /// A trainer for `steps` steps (the schedule's length) that stops after `stopAt` (default: all).
-    static func trainer(_ s: Setup, on d: Device, steps: Int, stopAt: Int? = nil) throws -> Trainer {
+    /// Token models whose recurrent layer 0 can fold the embedding.
+    static let foldable: [Setup] = [setups[0], setups[2],
+        Setup(name: "charlm RNN", spec: { var s = TaskSpec(task: "charlm"); s.data = text; return s }()) {
+            $0.cell = .rnn; $0.hidden = 11; $0.embedding = 7; $0.batch = 3; $0.sequence = 9
+        }]
+
+    /// The setup's task and the model configuration it fixes.
+    static func model(_ s: Setup) throws -> (any TrainingTask, ModelConfig) {
         let task = try s.spec.make(seed: 3)
         var c = ModelConfig(family: s.spec.family())
         s.configure(&c)
         try task.configure(&c)
+        return (task, c)
+    }
+
+    /// A trainer for `steps` steps (the schedule's length) that stops after `stopAt` (default: all).
+    static func trainer(_ s: Setup, on d: Device, steps: Int, stopAt: Int? = nil) throws -> Trainer {
+        let (task, c) = try model(s)
         if let m = task as? MemoryTask { m.samplesPerDistance = 4 }
         if let a = task as? AddingTask { a.validationSamples = 8 }
         if let l = task as? CharLMTask { l.evalBatches = 2 }
@@ -98,10 +116,7 @@ import Testing
 
     @Test("A model built for inference gives the training model's evaluation bits with fewer allocations, and refuses training", arguments: setups)
     func inferenceModel(_ s: Setup) throws {
-        let task = try s.spec.make(seed: 3)
-        var c = ModelConfig(family: s.spec.family())
-        s.configure(&c)
-        try task.configure(&c)
+        let (task, c) = try Self.model(s)
         let full = Device.cpu(), lean = Device.cpu()
         let trained = try Model(c, device: full, seed: 3), inference = try Model(c, device: lean, seed: 3, training: false)
         #expect(lean.activity.allocatedBytes < full.activity.allocatedBytes, "\(lean.activity) vs \(full.activity)")
@@ -116,6 +131,31 @@ import Testing
         #expect(throws: ModelError.self) { try inference.backward() }
         #expect(throws: ModelError.self) { try inference.forward(task.batch(step: 0, b: c.batch, T: c.sequence), step: 0) }
         #expect(throws: ModelError.self) { try Trainer(model: inference, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: 1)) }
+    }
+
+    @Test("Folding the embedding into recurrent layer 0 keeps the forward's bits and the gradients' values", arguments: foldable)
+    func embeddingFold(_ s: Setup) throws {
+        var (task, c) = try Self.model(s)
+        let batch = task.batch(step: 0, b: c.batch, T: c.sequence)
+        var grads: [[[Float]]] = [], outputs: [[UInt32]] = []
+        for fold in [ModelConfig.EmbeddingFold.never, .always] {
+            c.embeddingFold = fold
+            let m = try Model(c, device: TestDevices.cpu, seed: 3)
+            try m.forward(batch, step: nil)
+            try m.backward()
+            outputs.append(bits(try m.outputs()) + [try m.lossValue().bitPattern])
+            grads.append(try m.parameters.map { try m.device.download($0.grad.view) })
+        }
+        #expect(outputs[0] == outputs[1], "\(s.name): folded forward bits differ")
+        var differing = 0
+        for (p, (a, b)) in zip(grads[0], grads[1]).enumerated() {
+            let scale = a.map { abs($0) }.max() ?? 0
+            for (x, y) in zip(a, b) {
+                #expect(abs(x - y) <= 1e-5 * scale + 1e-9, "\(s.name) parameter \(p): \(x) unfolded, \(y) folded")
+                if x != y { differing += 1 }
+            }
+        }
+        #expect(differing > 0, "\(s.name): the folded backward should sum in another order")   // it ran the folded path
     }
 
     @Test("Resuming from a checkpoint gives the bytes of an uninterrupted run", arguments: setups)

@@ -20,7 +20,20 @@ public final class Model: @unchecked Sendable {
     public let loss: Buffer
     /// Every trainable tensor, in PyTorch's state_dict order.
     public let parameters: [Parameter]
-    private var last: (T: Int, b: Int, features: View?, step: Int?)? = nil
+    private var last: (T: Int, b: Int, features: View?, step: Int?, input: SequenceInput?)? = nil
+
+    /// Whether recurrent layer 0 may read tokens through the embedding (`ModelConfig.EmbeddingFold`).
+    static func foldable(_ c: ModelConfig) -> Bool { c.family != .regressor && c.encoder == .recurrent && c.embeddingFold != .never }
+    /// The fewest positions of a batch that layer 0 folds.
+    static func foldFrom(_ c: ModelConfig) -> Int { c.embeddingFold == .always ? 1 : 2 * c.vocab }
+
+    /// Layer 0's input for `ids` (T·b tokens): folded, or the embedded rows.
+    private func tokenInput(_ ids: View) throws -> SequenceInput {
+        if Self.foldable(config) && ids.count >= Self.foldFrom(config) {
+            return .tokens(ids, table: embedding!.weight.value.view, vocab: config.vocab)
+        }
+        return .rows(try embedding!.forward(device, indices: ids))
+    }
 
     /// Validates `config`, allocates every buffer on `device` and initialises the parameters from `seed` (PyTorch's default initialisation, drawn from Philox).
     /// With `training: false` only what `forward(_:step: nil)` needs is allocated (no gradients, no
@@ -31,11 +44,14 @@ public final class Model: @unchecked Sendable {
         self.config = config; self.device = device; self.seed = seed; self.training = training
         let d = device, B = config.batch, T = config.sequence
         let recurrentInput = config.family == .regressor ? config.inputs : config.embedding
+        // A folding recurrent model embeds positions only for batches too small to fold.
+        let tokenRows = Self.foldable(config) ? max(1, Self.foldFrom(config) - 1) : B * T
         embedding = config.family == .regressor ? nil
-            : try Embedding(d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: B * T, training: training)
+            : try Embedding(d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: min(B * T, tokenRows), training: training)
         stack = config.encoder == .cnn ? nil
             : try RecurrentStack(d, kind: config.cell, inputs: recurrentInput, hidden: config.hidden, layers: config.layers,
-                                 dropout: config.dropout, maxT: T, maxB: B, training: training)
+                                 dropout: config.dropout, maxT: T, maxB: B, training: training,
+                                 vocab: Self.foldable(config) ? config.vocab : 0, rowLimit: tokenRows)
         convs = config.encoder == .cnn
             ? try ConvBank(d, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B, training: training) : nil
         let features = convs?.width ?? config.hidden
@@ -99,12 +115,13 @@ public final class Model: @unchecked Sendable {
         try check(batch)
         let d = device, T = batch.T, b = batch.b
         let features: View
+        var input: SequenceInput? = nil
         switch config.family {
         case .languageModel:
             try d.upload(Batch.timeMajor(batch.tokens, T: T, b: b), to: tokens.view)
             try d.upload(Batch.timeMajor(batch.labels, T: T, b: b), to: labels.view)
-            let e = try embedding!.forward(d, indices: tokens.view.slice(0, T * b))
-            features = try stack!.forward(d, x: e, T: T, b: b, seed: seed, step: step)
+            input = try tokenInput(tokens.view.slice(0, T * b))
+            features = try stack!.forward(d, input: input!, T: T, b: b, seed: seed, step: step)
         case .classifier:
             try d.upload(batch.labels, to: labels.view)
             if let convs {
@@ -113,16 +130,17 @@ public final class Model: @unchecked Sendable {
                 features = try dropout(try convs.forward(d, emb: e, T: T, b: b), step: step)
             } else {
                 try d.upload(Batch.timeMajor(batch.tokens, T: T, b: b), to: tokens.view)
-                let e = try embedding!.forward(d, indices: tokens.view.slice(0, T * b))
+                input = try tokenInput(tokens.view.slice(0, T * b))
                 try stack!.resetState(d)
-                let h = try stack!.forward(d, x: e, T: T, b: b, seed: seed, step: step)
+                let h = try stack!.forward(d, input: input!, T: T, b: b, seed: seed, step: step)
                 features = try dropout(h.slice((T - 1) * b * config.hidden, b * config.hidden), step: step)
             }
         case .regressor:
             try d.upload(Batch.timeMajor(batch.values, T: T, b: b, width: config.inputs), to: values.view)
             try d.upload(batch.targets, to: targets.view)
             try stack!.resetState(d)
-            let h = try stack!.forward(d, x: values.view.slice(0, T * b * config.inputs), T: T, b: b, seed: seed, step: step)
+            input = .rows(values.view.slice(0, T * b * config.inputs))
+            let h = try stack!.forward(d, input: input!, T: T, b: b, seed: seed, step: step)
             features = h.slice((T - 1) * b * config.hidden, b * config.hidden)
         }
         let rows = config.family == .languageModel ? T * b : b
@@ -134,7 +152,7 @@ public final class Model: @unchecked Sendable {
                                       losses: losses.view.slice(0, rows), stats: stats.view.slice(0, 2 * rows))
             try d.mean(losses.view.slice(0, rows), out: loss.view)
         }
-        last = (T, b, features, step)
+        last = (T, b, features, step, input)
     }
 
     private func dropout(_ x: View, step: Int?) throws -> View {
@@ -148,7 +166,7 @@ public final class Model: @unchecked Sendable {
     /// with the same dropout masks as that forward (none when it ran with `step: nil`).
     public func backward() throws {
         guard training else { throw ModelError.config("backward on a model built for inference (training: false)") }
-        guard let (T, b, features, step) = last, let features else { throw ModelError.config("backward before forward") }
+        guard let (T, b, features, step, input) = last, let features else { throw ModelError.config("backward before forward") }
         let d = device, rows = config.family == .languageModel ? T * b : b
         let y = head.output.view.slice(0, rows * head.outputs), dy = dLogits.view.slice(0, y.count)
         if config.family == .regressor {
@@ -167,9 +185,7 @@ public final class Model: @unchecked Sendable {
         let tokenView = tokens.view.slice(0, T * b)
         switch (config.family, convs) {
         case (.languageModel, _):
-            let de = try stack!.backward(d, x: embedding!.output.view.slice(0, T * b * config.embedding), dH: dFeatures, T: T, b: b,
-                                         seed: seed, step: step, needInput: true)!
-            try embedding!.backward(d, indices: tokenView, dOut: de)
+            try stackBackward(input!, dH: dFeatures, T: T, b: b, step: step, tokens: tokenView)
         case (.classifier, let convs?):
             let de = try convs.backward(d, dConcat: dFeatures, T: T, b: b)
             try embedding!.backward(d, indices: tokenView, dOut: de)
@@ -177,16 +193,24 @@ public final class Model: @unchecked Sendable {
             let H = config.hidden, all = dH.view.slice(0, T * b * H)
             if T > 1 { try d.fill(all.slice(0, (T - 1) * b * H), 0) }
             try d.copy(dFeatures, to: all.slice((T - 1) * b * H, b * H))
-            let x = config.family == .regressor ? values.view.slice(0, T * b * config.inputs)
-                : embedding!.output.view.slice(0, T * b * config.embedding)
-            let de = try stack!.backward(d, x: x, dH: all, T: T, b: b, seed: seed, step: step, needInput: config.family == .classifier)
-            if let de { try embedding!.backward(d, indices: tokenView, dOut: de) }
+            try stackBackward(input!, dH: all, T: T, b: b, step: step, tokens: tokenView)
+        }
+    }
+
+    /// The stack's backward, then the embedding's: folded layers write its gradient themselves.
+    private func stackBackward(_ input: SequenceInput, dH: View, T: Int, b: Int, step: Int?, tokens: View) throws {
+        let needInput = embedding != nil
+        if case .tokens = input {
+            _ = try stack!.backward(device, input: input, dH: dH, T: T, b: b, seed: seed, step: step, needInput: needInput,
+                                    dTable: embedding!.weight.grad.view)
+        } else if let de = try stack!.backward(device, input: input, dH: dH, T: T, b: b, seed: seed, step: step, needInput: needInput) {
+            try embedding!.backward(device, indices: tokens, dOut: de)
         }
     }
 
     /// The logits (classifier, language model) or predictions (regressor) of the last forward, downloaded.
     public func outputs() throws -> [Float] {
-        guard let (T, b, _, _) = last else { return [] }
+        guard let (T, b, _, _, _) = last else { return [] }
         let rows = config.family == .languageModel ? T * b : b
         return try device.download(head.output.view.slice(0, rows * head.outputs))
     }
@@ -194,7 +218,7 @@ public final class Model: @unchecked Sendable {
     /// Language model: the next batch starts from this batch's final state (truncated BPTT).
     /// Call after `backward`, which needs the initial state.
     public func carryState() throws {
-        guard let (T, b, _, _) = last else { return }
+        guard let (T, b, _, _, _) = last else { return }
         try stack?.carryState(device, T: T, b: b)
     }
 

@@ -9,6 +9,20 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         /// numeric input vectors → recurrent stack → last state → linear; mean squared error.
         case regressor
     }
+    /// The input projection of recurrent layer 0 over an embedding. A token's row of x·W_ihᵀ is row v
+    /// of E·W_ihᵀ (the same chain, the same bits), so a folded layer computes the (vocab × G·H) table
+    /// once per batch and gathers it, instead of a (T·b × G·H) product; its backward sums the gate
+    /// gradients per token (positions ascending) and gets ∂E and ∂W_ih from two vocab-sized
+    /// products. The forward bits are the same either way; the gradient bits differ (another
+    /// summation order), identically on every device.
+    public enum EmbeddingFold: String, Codable, Sendable, CaseIterable {
+        /// Fold batches with at least 2·vocab tokens (where the products are smaller).
+        case auto
+        /// Fold every batch.
+        case always
+        /// Project every position (T·b rows), as PyTorch does.
+        case never
+    }
     /// Classifiers: a recurrent stack or a Conv1D bank.
     public enum Encoder: String, Codable, Sendable { case recurrent, cnn }
 
@@ -39,6 +53,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// LSTM only: added to the forget-gate slice of bias_ih at initialisation (0: PyTorch's default init;
     /// 1 helps long-range memory, Jozefowicz et al. 2015).
     public var forgetBias: Float = 0
+    /// How the first recurrent layer of a token model projects its input (see `EmbeddingFold`).
+    public var embeddingFold: EmbeddingFold = .auto
     /// Largest batch the buffers are sized for.
     public var batch: Int = 32
     /// Longest sequence the buffers are sized for (truncated BPTT length for character models).
@@ -85,7 +101,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
 
 extension ModelConfig {
     enum CodingKeys: String, CodingKey {
-        case family, encoder, cell, vocab, inputs, embedding, hidden, layers, dropout, outputs, convWidths, convFilters, forgetBias, batch, sequence
+        case family, encoder, cell, vocab, inputs, embedding, hidden, layers, dropout, outputs, convWidths, convFilters, forgetBias, embeddingFold, batch, sequence
     }
 
     /// Fields missing from an older checkpoint take their defaults, so a config written before a field
@@ -105,6 +121,7 @@ extension ModelConfig {
         convWidths = try c.decodeIfPresent([Int].self, forKey: .convWidths) ?? convWidths
         convFilters = try c.decodeIfPresent(Int.self, forKey: .convFilters) ?? convFilters
         forgetBias = try c.decodeIfPresent(Float.self, forKey: .forgetBias) ?? forgetBias
+        embeddingFold = try c.decodeIfPresent(EmbeddingFold.self, forKey: .embeddingFold) ?? embeddingFold
         batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? batch
         sequence = try c.decodeIfPresent(Int.self, forKey: .sequence) ?? sequence
     }

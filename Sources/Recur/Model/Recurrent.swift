@@ -26,11 +26,15 @@ final class RecurrentLayer {
     let dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
     let wihT: Buffer, whhT: Buffer  // (in, G·H) and (H, G·H): transposed once per forward, so steps need no Bᵀ
     let whhPacked: Buffer?  // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
+    let folded: Buffer?     // layer 0 of a token model: (V, G), see SequenceInput.tokens
     private var lastB = 0
 
     /// `sharedGI`: an inference stack's one pre-activation buffer for all layers (forward only reads
     /// a layer's `gi` while that layer runs). Without `training` the backward buffers are placeholders.
-    init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int, training: Bool, sharedGI: Buffer?) throws {
+    /// `vocab` > 0: the layer may read tokens (`SequenceInput.tokens`), and reads rows only for
+    /// batches of at most `rowLimit` positions (its dX is sized for those).
+    init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int, training: Bool, sharedGI: Buffer?,
+         vocab: Int = 0, rowLimit: Int = .max) throws {
         self.kind = kind; self.inputs = inputs; self.hidden = hidden; self.maxT = maxT; self.maxB = maxB
         let gh = kind.gates * hidden, p = "rnn.", l = "_l\(index)"
         wih = try Parameter(d, p + "weight_ih" + l, [gh, inputs], training: training)
@@ -44,7 +48,8 @@ final class RecurrentLayer {
         cs = kind == .lstm ? try d.allocate((maxT + 1) * maxB * hidden) : nil
         biasSum = kind == .gru ? nil : try d.allocate(gh)
         dGH = kind == .gru ? try d.allocate(maxT * maxB * gh, training: training) : nil
-        dX = try d.allocate(maxT * maxB * inputs, training: training)
+        dX = try d.allocate(min(maxT * maxB, rowLimit) * inputs, training: training)
+        folded = vocab > 0 ? try d.allocate(vocab * gh) : nil
         dh = try d.allocate(maxB * hidden, training: training)
         dhNext = try d.allocate(maxB * hidden, training: training)
         dc = [try d.allocate(maxB * hidden, training: training), try d.allocate(maxB * hidden, training: training)]
@@ -73,19 +78,21 @@ final class RecurrentLayer {
 
     func slot(_ buffer: Buffer, _ t: Int, _ b: Int) -> View { buffer.view.slice(t * b * hidden, b * hidden) }
 
-    // x (T, b, in) → h (T, b, H), the view of slots 1...T
-    func forward(_ d: Device, x: View, T: Int, b: Int) throws -> View {
+    // input (T, b, in) rows or (T, b) tokens → h (T, b, H), the view of slots 1...T
+    func forward(_ d: Device, input: SequenceInput, T: Int, b: Int) throws -> View {
         let G = kind.gates * hidden, rows = T * b
         let all = gi.view.slice(0, rows * G)
         try d.transpose(rows: G, cols: inputs, src: wih.value.view, dst: wihT.view)
         try d.transpose(rows: G, cols: hidden, src: whh.value.view, dst: whhT.view)
-        let projection = MatmulShape(m: rows, n: G, k: inputs)
-        switch kind {
-        case .gru:
-            try d.matmul(projection, a: x, b: wihT.view, c: all, start: .bias(bih.value.view))
-        default:
-            try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!.view)
-            try d.matmul(projection, a: x, b: wihT.view, c: all, start: .bias(biasSum!.view))
+        if kind != .gru { try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!.view) }
+        let start = MatmulStart.bias(kind == .gru ? bih.value.view : biasSum!.view)
+        switch input {
+        case .rows(let x):
+            try d.matmul(MatmulShape(m: rows, n: G, k: inputs), a: x, b: wihT.view, c: all, start: start)
+        case .tokens(let ids, let table, let vocab):   // P (V, G) = E·W_ihᵀ + bias, then gi[p] = P[ids[p]]
+            let p = try foldTable(vocab, G)
+            try d.matmul(MatmulShape(m: vocab, n: G, k: inputs), a: table, b: wihT.view, c: p, start: start)
+            try d.embeddingForward(vocab: vocab, dim: G, table: p, indices: ids, out: all)
         }
         let step = MatmulShape(m: b, n: G, k: hidden)
         let packed = whhPacked?.view ?? whhT.view   // a device that reads B as stored ignores it
@@ -109,8 +116,9 @@ final class RecurrentLayer {
         return hs.view.slice(b * hidden, rows * hidden)
     }
 
-    // dH (T, b, H) → parameter gradients (overwritten) and dX (T, b, in) when wanted
-    func backward(_ d: Device, x: View, dH: View, T: Int, b: Int, needInput: Bool) throws -> View? {
+    // dH (T, b, H) → parameter gradients (overwritten) and dX (T, b, in) when wanted; with token
+    // input, ∂E (V, in) into `dTable` instead
+    func backward(_ d: Device, input: SequenceInput, dH: View, T: Int, b: Int, needInput: Bool, dTable: View? = nil) throws -> View? {
         let G = kind.gates * hidden, rows = T * b, n = b * hidden
         try d.fill(dhNext.view.slice(0, n), 0)
         var cur = 0
@@ -137,15 +145,44 @@ final class RecurrentLayer {
             }
         }
         let dgAll = gi.view.slice(0, rows * G), dghAll = (dGH ?? gi).view.slice(0, rows * G)
-        try d.matmul(MatmulShape(m: G, n: inputs, k: rows, transA: true), a: dgAll, b: x, c: wih.grad.view)
         try d.matmul(MatmulShape(m: G, n: hidden, k: rows, transA: true), a: dghAll, b: hs.view.slice(0, rows * hidden), c: whh.grad.view)
-        try d.colSum(rows: rows, cols: G, x: dgAll, y: bih.grad.view)
-        try d.colSum(rows: rows, cols: G, x: dghAll, y: bhh.grad.view)
-        guard needInput else { return nil }
-        let dx = dX.view.slice(0, rows * inputs)
-        try d.matmul(MatmulShape(m: rows, n: inputs, k: G), a: dgAll, b: wih.value.view, c: dx)
-        return dx
+        switch input {
+        case .rows(let x):
+            try d.matmul(MatmulShape(m: G, n: inputs, k: rows, transA: true), a: dgAll, b: x, c: wih.grad.view)
+            try d.colSum(rows: rows, cols: G, x: dgAll, y: bih.grad.view)
+            try d.colSum(rows: rows, cols: G, x: dghAll, y: bhh.grad.view)
+            guard needInput else { return nil }
+            let dx = dX.view.slice(0, rows * inputs)
+            try d.matmul(MatmulShape(m: rows, n: inputs, k: G), a: dgAll, b: wih.value.view, c: dx)
+            return dx
+        case .tokens(let ids, let table, let vocab):
+            // S (V, G): the gate gradients summed per token; ∂W_ih = Sᵀ·E, ∂b = Σ_v S, ∂E = S·W_ih
+            let s = try foldTable(vocab, G)
+            try d.embeddingBackward(vocab: vocab, dim: G, dOut: dgAll, indices: ids, dTable: s)
+            try d.matmul(MatmulShape(m: G, n: inputs, k: vocab, transA: true), a: s, b: table, c: wih.grad.view)
+            try d.colSum(rows: vocab, cols: G, x: s, y: bih.grad.view)
+            if kind == .gru { try d.colSum(rows: rows, cols: G, x: dghAll, y: bhh.grad.view) }
+            else { try d.colSum(rows: vocab, cols: G, x: s, y: bhh.grad.view) }
+            guard let dTable else { throw ModelError.config("a layer reading tokens needs the embedding's gradient") }
+            try d.matmul(MatmulShape(m: vocab, n: inputs, k: G), a: s, b: wih.value.view, c: dTable)
+            return dTable
+        }
     }
+
+    /// The (V, G) table of a layer reading tokens: E·W_ihᵀ + bias in forward, S in backward.
+    private func foldTable(_ vocab: Int, _ G: Int) throws -> View {
+        guard let folded, folded.count >= vocab * G else { throw ModelError.config("layer reads tokens without a table for \(vocab) of them") }
+        return folded.view.slice(0, vocab * G)
+    }
+}
+
+/// What recurrent layer 0 reads.
+enum SequenceInput {
+    /// (T, b, in) vectors.
+    case rows(View)
+    /// (T, b) token ids and the embedding table E (vocab, in): the layer computes E·W_ihᵀ once and
+    /// gathers its rows (see `ModelConfig.EmbeddingFold`).
+    case tokens(View, table: View, vocab: Int)
 }
 
 /// A stack of recurrent layers with optional dropout between them (as nn.LSTM's `dropout`).
@@ -155,11 +192,13 @@ final class RecurrentStack {
     let dropped: [Buffer]   // (T, B, H) per layer but the last: the dropout outputs
     let dDropped: Buffer
 
-    init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int, training: Bool) throws {
+    /// `vocab`, `rowLimit`: layer 0's token input (see `RecurrentLayer.init`).
+    init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int, training: Bool,
+         vocab: Int = 0, rowLimit: Int = .max) throws {
         let shared = training ? nil : try d.allocate(maxT * maxB * kind.gates * hidden)
         layers = try (0..<count).map {
             try RecurrentLayer(d, index: $0, kind: kind, inputs: $0 == 0 ? inputs : hidden, hidden: hidden, maxT: maxT, maxB: maxB,
-                               training: training, sharedGI: shared)
+                               training: training, sharedGI: shared, vocab: $0 == 0 ? vocab : 0, rowLimit: $0 == 0 ? rowLimit : .max)
         }
         self.dropout = dropout
         dropped = dropout > 0 && training ? try (0..<max(0, count - 1)).map { _ in try d.allocate(maxT * maxB * hidden) } : []
@@ -172,29 +211,33 @@ final class RecurrentStack {
     /// Dropout mask key for layer l at training step `step`: (seed, stream) shared by forward and backward.
     static func stream(step: Int, slot: Int) -> UInt64 { UInt64(step) << 8 | UInt64(slot) }
 
-    // x (T, b, in) → (T, b, H); `step` keys dropout (nil: no dropout, as in evaluation)
-    func forward(_ d: Device, x: View, T: Int, b: Int, seed: UInt64, step: Int?) throws -> View {
-        var input = x
+    // input (T, b, in) or tokens → (T, b, H); `step` keys dropout (nil: no dropout, as in evaluation)
+    func forward(_ d: Device, input x: SequenceInput, T: Int, b: Int, seed: UInt64, step: Int?) throws -> View {
+        var input = x, h = hs0(b)
         for (l, layer) in layers.enumerated() {
-            var y = try layer.forward(d, x: input, T: T, b: b)
+            h = try layer.forward(d, input: input, T: T, b: b)
             if let step, dropout > 0, l < layers.count - 1 {
-                let out = dropped[l].view.slice(0, y.count)
-                try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l), p: dropout, x: y, y: out)
-                y = out
+                let out = dropped[l].view.slice(0, h.count)
+                try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l), p: dropout, x: h, y: out)
+                h = out
             }
-            input = y
+            input = .rows(h)
         }
-        return input
+        return h
     }
+
+    private func hs0(_ b: Int) -> View { layers[0].hs.view.slice(0, b * hidden) }
 
     /// Layer inputs as the forward saw them.
-    func input(of l: Int, x: View, T: Int, b: Int, training: Bool) -> View {
+    func input(of l: Int, x: SequenceInput, T: Int, b: Int, training: Bool) -> SequenceInput {
         if l == 0 { return x }
         let n = T * b * hidden
-        return training && dropout > 0 ? dropped[l - 1].view.slice(0, n) : layers[l - 1].hs.view.slice(b * hidden, n)
+        return .rows(training && dropout > 0 ? dropped[l - 1].view.slice(0, n) : layers[l - 1].hs.view.slice(b * hidden, n))
     }
 
-    func backward(_ d: Device, x: View, dH: View, T: Int, b: Int, seed: UInt64, step: Int?, needInput: Bool) throws -> View? {
+    /// With token input, layer 0 writes ∂E into `dTable` and returns it.
+    func backward(_ d: Device, input x: SequenceInput, dH: View, T: Int, b: Int, seed: UInt64, step: Int?, needInput: Bool,
+                  dTable: View? = nil) throws -> View? {
         var grad = dH
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             if let step, l < layers.count - 1, dropout > 0 {
@@ -203,7 +246,8 @@ final class RecurrentStack {
                 grad = out
             }
             let inp = input(of: l, x: x, T: T, b: b, training: step != nil)
-            guard let g = try layers[l].backward(d, x: inp, dH: grad, T: T, b: b, needInput: l > 0 || needInput) else { return nil }
+            guard let g = try layers[l].backward(d, input: inp, dH: grad, T: T, b: b, needInput: l > 0 || needInput,
+                                                 dTable: l == 0 ? dTable : nil) else { return nil }
             grad = g
         }
         return grad

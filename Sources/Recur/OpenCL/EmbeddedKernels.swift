@@ -891,15 +891,33 @@ __kernel void embedding_forward(int V, int D, int N, __global const float* table
     out[oo + p * D + d] = (v >= 0 && v < V) ? table[to + v * D + d] : RECUR_NAN;
 }
 
-// Global (D, V). dTable[v, d] sums dOut rows of the positions holding v, ascending, from +0. No atomics.
+// Global (V). The positions holding token v, ascending, into order[start[v] .. end[v]), where
+// start[v] counts the positions holding a token in [0, v). sc: order (N), start (V), end (V).
+__kernel void embedding_order(int V, int N, __global const int* idx, int io, __global int* sc, int so) {
+    int v = get_global_id(0);
+    if (v >= V) return;
+    int lo = 0, n = 0;
+    for (int p = 0; p < N; p++) {
+        int t = idx[io + p];
+        lo += (t >= 0 && t < v) ? 1 : 0;
+        n += (t == v) ? 1 : 0;
+    }
+    sc[so + N + v] = lo;
+    sc[so + N + V + v] = lo + n;
+    for (int p = 0, q = so + lo; p < N; p++) {
+        if (idx[io + p] == v) sc[q++] = p;
+    }
+}
+
+// Global (D, V). dTable[v, d] sums dOut rows of the positions holding v, ascending, from +0
+// (the order embedding_order wrote). No atomics.
 __kernel void embedding_backward(int V, int D, int N, __global const float* dout, int doo,
-                                 __global const int* idx, int io, __global float* dt, int dto) {
+                                 __global const int* sc, int so, __global float* dt, int dto) {
     int d = get_global_id(0), v = get_global_id(1);
     if (d >= D || v >= V) return;
     float acc = 0.0f;
-    for (int p = 0; p < N; p++) {
-        if (idx[io + p] == v) acc = acc + dout[doo + p * D + d];
-    }
+    int end = sc[so + N + V + v];
+    for (int q = sc[so + N + v]; q < end; q++) acc = acc + dout[doo + sc[so + q] * D + d];
     dt[dto + v * D + d] = acc;
 }
 """#),

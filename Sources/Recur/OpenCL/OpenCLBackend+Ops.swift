@@ -173,9 +173,12 @@ extension OpenCLBackend {
                    [.int(vocab), .int(dim), .int(indices.count), .view(table), .view(indices), .view(out)])
     }
 
+    /// Each token's positions are listed first (in the scratch buffer), so a sum reads only its rows.
     func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
+        let n = indices.count, order = try scratchBuffer(n + 2 * vocab).view
+        try launch("embedding_order", [vocab], [.int(vocab), .int(n), .view(indices), .view(order)])
         try launch("embedding_backward", [dim, vocab],
-                   [.int(vocab), .int(dim), .int(indices.count), .view(dOut), .view(indices), .view(dTable)])
+                   [.int(vocab), .int(dim), .int(n), .view(dOut), .view(order), .view(dTable)])
     }
 
     func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
