@@ -146,8 +146,23 @@ extension CPUBackend {
     func adam(_ p: AdamParams, corrections: (Float, Float), param: View, grad: View, m: View, v: View) throws {
         let P = param.f, G = grad.f, M = m.f, Vv = v.f
         let k = AdamConstants(p, corrections)
-        parallel(param.count, cost: 8) { range in
-            for e in range {
+        parallel((param.count + 15) / 16, cost: 8 * 16) { range in
+            // 16 elements at a time, the scalar tail alike: the same operations per element.
+            var e = range.lowerBound * 16
+            let end = min(param.count, range.upperBound * 16)
+            typealias L = SIMD16<Float>
+            while e + 16 <= end {
+                let io = MatmulKernel.self
+                var g = io.load(G + e), w = io.load(P + e)
+                if k.decoupled { w = w.addingProduct(L(repeating: k.lrwd), w) } else { g = g.addingProduct(L(repeating: k.wd), w) }
+                let mt = (L(repeating: k.omb1) * g).addingProduct(L(repeating: k.b1), io.load(M + e))
+                let vt = ((L(repeating: k.omb2) * g) * g).addingProduct(L(repeating: k.b2), io.load(Vv + e))
+                io.store(mt, M + e); io.store(vt, Vv + e)
+                let mhat = mt / L(repeating: k.c1), vhat = vt / L(repeating: k.c2)
+                io.store(w.addingProduct(L(repeating: k.nlr), mhat / (vhat.squareRoot() + L(repeating: k.eps))), P + e)
+                e += 16
+            }
+            for e in e..<end {
                 var g = G[e], w = P[e]
                 if k.decoupled { w = fused(k.lrwd, w, w) } else { g = fused(k.wd, w, g) }
                 let mt = fused(k.b1, M[e], k.omb1 * g)

@@ -46,7 +46,7 @@ extension PortableMath {
         let positive = x .>= 0
         let e = exp(x.replacing(with: -x, where: positive))   // exp(-x) where x ≥ 0, exp(x) elsewhere (NaN too)
         let one = Lanes(repeating: 1)
-        return (e / (one + e)).replacing(with: one / (one + e), where: positive)
+        return e.replacing(with: one, where: positive) / (one + e)   // 1 / (1 + e) or e / (1 + e): one division
     }
 
     /// `tanh` of every lane; each lane's bits equal the scalar `tanh`'s.
