@@ -10,7 +10,10 @@ import Foundation
 // `-mprefer-vector-width=512` (through clang's options, which Swift's code generation shares): on
 // AVX-512 CPUs whose default tuning prefers 256-bit vectors, the portable exp/sigmoid/tanh on
 // SIMD16 were split into 4-lane pieces (the LSTM cell ran 1.5–1.8x slower). Vector width never
-// changes a lane's arithmetic.
+// changes a lane's arithmetic. `-fno-math-errno`: the standard library's square root is C's
+// `sqrtf`, which must set errno for negative inputs, so SIMD16 square roots ran lane by lane with a
+// libc call behind each (Adam's update); without errno they are one vsqrtps. The result is the
+// same correctly rounded IEEE square root; nothing else changes (no fast-math).
 func targetCPU() -> String? {
     let env = ProcessInfo.processInfo.environment["RECUR_TARGET_CPU"]
     if let env, !env.isEmpty { return env == "none" ? nil : env }
@@ -24,7 +27,7 @@ func targetCPU() -> String? {
 
 var fast: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 if let cpu = targetCPU() {
-    fast += [.unsafeFlags(["-target-cpu", cpu, "-Xcc", "-mprefer-vector-width=512"]), .define("RECUR_HARDWARE_FMA")]
+    fast += [.unsafeFlags(["-target-cpu", cpu, "-Xcc", "-mprefer-vector-width=512", "-Xcc", "-fno-math-errno"]), .define("RECUR_HARDWARE_FMA")]
 }
 #if arch(arm64)
 fast += [.define("RECUR_HARDWARE_FMA")]

@@ -71,4 +71,32 @@ import Testing
         let want = Ref.xent(rows: rows, cols: cols, logits: x.map(Double.init), targets: t.map(Int.init))
         close(try host.down(mean), [want], tolerance: 1e-6, "xent mean")
     }
+
+    /// The folded text-CNN path: table = E·W_catᵀ (one matmul), then the token convolution, against
+    /// conv1d of the embedded tokens in Double; and the backward's per-token sums against a brute-force sum.
+    @Test func tokenConv() throws {
+        let s = TokenConvShape(batch: 3, length: 23, vocab: 9, filters: 20, kernel: 4), C = 6, KF = s.kernel * s.filters
+        let e = randoms(s.vocab * C, seed: 14), w = randoms(s.filters * C * s.kernel, seed: 15), bias = randoms(s.filters, seed: 16)
+        let ids = (0..<(s.batch * s.length)).map { Int32(($0 * 5 + $0 / 7) % s.vocab) }
+        // W_cat (K·F, C): tap k of filter o at row k·F + o
+        let wcat = (0..<(KF * C)).map { i in w[((i / C) % s.filters) * C * s.kernel + (i % C) * s.kernel + i / C / s.filters] }
+        let table = try host.zeros(s.vocab * KF), y = try host.zeros(s.batch * s.outLength * s.filters)
+        try host.d.matmul(MatmulShape(m: s.vocab, n: KF, k: C, transB: true), a: try host.up(e), b: try host.up(wcat), c: table)
+        try host.d.tokenConvForward(s, table: table, bias: try host.up(bias), tokens: try host.up(ids), y: y)
+        let x = (0..<(s.batch * C * s.length)).map { i in Double(e[Int(ids[(i / (C * s.length)) * s.length + i % s.length]) * C + (i / s.length) % C]) }
+        let conv = Ref.conv(Conv1DShape(batch: s.batch, inChannels: C, outChannels: s.filters, length: s.length, kernel: s.kernel),
+                            x: x, w: w.map(Double.init), b: bias.map(Double.init))   // (B, F, T_out)
+        let want = (0..<(s.batch * s.outLength * s.filters)).map { i in
+            conv[(i / (s.outLength * s.filters)) * s.filters * s.outLength + (i % s.filters) * s.outLength + (i / s.filters) % s.outLength]
+        }
+        close(try host.down(y), want, tolerance: 1e-5, "token conv forward")
+
+        let dy = randoms(s.batch * s.outLength * s.filters, seed: 17), sums = try host.zeros(s.vocab * KF)
+        try host.d.tokenConvBackward(s, dy: try host.up(dy), tokens: try host.up(ids), sums: sums)
+        var brute = [Double](repeating: 0, count: s.vocab * KF)
+        for b in 0..<s.batch { for t in 0..<s.outLength { for k in 0..<s.kernel { for o in 0..<s.filters {
+            brute[Int(ids[b * s.length + t + k]) * KF + k * s.filters + o] += Double(dy[(b * s.outLength + t) * s.filters + o])
+        } } } }
+        close(try host.down(sums), brute, tolerance: 1e-5, "token conv backward")
+    }
 }

@@ -107,16 +107,11 @@ extension CPUBackend {
     }
 
     func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
-        let D = dOut.f, I = indices.i, DT = dTable.f, n = indices.count
-        // Positions of each token in ascending order (a counting sort), then one chain per (v, d).
-        var starts = [Int](repeating: 0, count: vocab + 1)
-        for p in 0..<n { let v = Int(I[p]); if v >= 0 && v < vocab { starts[v + 1] += 1 } }
-        for v in 0..<vocab { starts[v + 1] += starts[v] }
-        var order = [Int](repeating: 0, count: starts[vocab]), fillAt = starts
-        for p in 0..<n { let v = Int(I[p]); if v >= 0 && v < vocab { order[fillAt[v]] = p; fillAt[v] += 1 } }
+        let D = dOut.f, DT = dTable.f
+        let (order, starts) = Self.tokenOrder(indices.i, count: indices.count, vocab: vocab)
         order.withUnsafeBufferPointer { ord in
             starts.withUnsafeBufferPointer { st in
-                parallel(vocab, cost: dim * max(1, n / vocab)) { range in
+                parallel(vocab, cost: dim * max(1, indices.count / vocab)) { range in
                     for v in range {
                         let row = DT + v * dim
                         row.update(repeating: 0, count: dim)
@@ -128,5 +123,16 @@ extension CPUBackend {
                 }
             }
         }
+    }
+
+    /// The positions holding each token in [0, vocab), ascending: token v's at order[starts[v] ..< starts[v + 1]]
+    /// (a counting sort; other values are left out).
+    static func tokenOrder(_ I: UnsafeMutablePointer<Int32>, count n: Int, vocab: Int) -> (order: [Int], starts: [Int]) {
+        var starts = [Int](repeating: 0, count: vocab + 1)
+        for p in 0..<n { let v = Int(I[p]); if v >= 0 && v < vocab { starts[v + 1] += 1 } }
+        for v in 0..<vocab { starts[v + 1] += starts[v] }
+        var order = [Int](repeating: 0, count: starts[vocab]), fillAt = starts
+        for p in 0..<n { let v = Int(I[p]); if v >= 0 && v < vocab { order[fillAt[v]] = p; fillAt[v] += 1 } }
+        return (order, starts)
     }
 }

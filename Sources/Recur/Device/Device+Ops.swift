@@ -158,6 +158,30 @@ extension Device {
         try backend.embeddingBackward(vocab: vocab, dim: dim, dOut: dOut, indices: indices, dTable: dTable)
     }
 
+    /// y (B, T_out, F) = bias + Σ_k table[tokens[b, t + k], k·F + o] over k ascending, from the bias:
+    /// a width-K convolution of embedded tokens, given the (V, K·F) table of every token's product
+    /// with every tap (E·Wᵀ). A token outside [0, V) gives NaN.
+    public func tokenConvForward(_ s: TokenConvShape, table: View, bias: View, tokens: View, y: View) throws {
+        try checkTokenConv(s)
+        try check(table, s.tableCount, "token conv table"); try check(bias, s.filters, "token conv bias")
+        try check(tokens, s.batch * s.length, "token conv tokens"); try check(y, s.yCount, "token conv y")
+        try backend.tokenConvForward(s, table: table, bias: bias, tokens: tokens, y: y)
+    }
+
+    /// sums (V, K·F): sums[v, k·F + o] = Σ dy[b, t, o] over the positions b·T + t + k holding v
+    /// (ascending, t in [0, T_out)), from +0; overwrites. dy is (B, T_out, F). No atomics.
+    public func tokenConvBackward(_ s: TokenConvShape, dy: View, tokens: View, sums: View) throws {
+        try checkTokenConv(s)
+        try check(dy, s.yCount, "token conv dy"); try check(tokens, s.batch * s.length, "token conv tokens")
+        try check(sums, s.tableCount, "token conv sums")
+        try backend.tokenConvBackward(s, dy: dy, tokens: tokens, sums: sums)
+    }
+
+    func checkTokenConv(_ s: TokenConvShape) throws {
+        try positive([s.batch, s.length, s.vocab, s.filters, s.kernel], "token conv")
+        guard s.kernel <= s.length else { throw DeviceError.shape("token conv: kernel \(s.kernel) exceeds length \(s.length)") }
+    }
+
     /// y = op(x) elementwise over x.count elements (y may alias x).
     public func unary(_ op: UnaryOp, alpha: Float = 1, x: View, y: View) throws {
         try positive([x.count], "unary"); try check(x, x.count, "unary x"); try check(y, x.count, "unary y")

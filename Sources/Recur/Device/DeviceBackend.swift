@@ -42,6 +42,8 @@ protocol DeviceBackend: AnyObject, Sendable {
     // Embedding.
     func embeddingForward(vocab: Int, dim: Int, table: View, indices: View, out: View) throws
     func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws
+    func tokenConvForward(_ s: TokenConvShape, table: View, bias: View, tokens: View, y: View) throws
+    func tokenConvBackward(_ s: TokenConvShape, dy: View, tokens: View, sums: View) throws
 
     // Elementwise.
     func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws

@@ -74,6 +74,22 @@ public struct Conv1DShape: Sendable, Hashable, Codable {
     public var flops: Double { 2 * Double(batch * outChannels * outLength) * Double(inChannels * kernel) }
 }
 
+/// A convolution over embedded tokens computed from the tokens (`Device.tokenConvForward`): tokens
+/// (B, T) from a vocabulary of `vocab`, `filters` outputs per position, width `kernel`, stride 1,
+/// no padding; T_out = T − kernel + 1.
+public struct TokenConvShape: Sendable, Hashable, Codable {
+    /// Batch, sequence length, vocabulary, filters and kernel width.
+    public var batch, length, vocab, filters, kernel: Int
+    /// A token convolution shape.
+    public init(batch: Int, length: Int, vocab: Int, filters: Int, kernel: Int) {
+        self.batch = batch; self.length = length; self.vocab = vocab; self.filters = filters; self.kernel = kernel
+    }
+    /// Output positions.
+    public var outLength: Int { length - kernel + 1 }
+    var tableCount: Int { vocab * kernel * filters }
+    var yCount: Int { batch * outLength * filters }
+}
+
 /// Max-pool over time: x (B, C, T) → y (B, C, T_out) with windows of `window` steps every
 /// `stride` steps, T_out = (T − window) / stride + 1. A window of T pools the whole sequence.
 /// The first index wins ties; a NaN wins over numbers (NUMERICS rule 6).

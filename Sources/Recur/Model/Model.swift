@@ -22,8 +22,8 @@ public final class Model: @unchecked Sendable {
     public let parameters: [Parameter]
     private var last: (T: Int, b: Int, features: View?, step: Int?, input: SequenceInput?)? = nil
 
-    /// Whether recurrent layer 0 may read tokens through the embedding (`ModelConfig.EmbeddingFold`).
-    static func foldable(_ c: ModelConfig) -> Bool { c.family != .regressor && c.encoder == .recurrent && c.embeddingFold != .never }
+    /// Whether the encoder may read tokens through the embedding (`ModelConfig.EmbeddingFold`).
+    static func foldable(_ c: ModelConfig) -> Bool { c.family != .regressor && c.embeddingFold != .never }
     /// The fewest positions of a batch that layer 0 folds.
     static func foldFrom(_ c: ModelConfig) -> Int { c.embeddingFold == .always ? 1 : 2 * c.vocab }
 
@@ -44,7 +44,7 @@ public final class Model: @unchecked Sendable {
         self.config = config; self.device = device; self.seed = seed; self.training = training
         let d = device, B = config.batch, T = config.sequence
         let recurrentInput = config.family == .regressor ? config.inputs : config.embedding
-        // A folding recurrent model embeds positions only for batches too small to fold.
+        // A folding model embeds positions only for batches too small to fold.
         let tokenRows = Self.foldable(config) ? max(1, Self.foldFrom(config) - 1) : B * T
         embedding = config.family == .regressor ? nil
             : try Embedding(d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: min(B * T, tokenRows), training: training)
@@ -53,7 +53,8 @@ public final class Model: @unchecked Sendable {
                                  dropout: config.dropout, maxT: T, maxB: B, training: training,
                                  vocab: Self.foldable(config) ? config.vocab : 0, rowLimit: tokenRows)
         convs = config.encoder == .cnn
-            ? try ConvBank(d, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B, training: training) : nil
+            ? try ConvBank(d, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B, training: training,
+                           vocab: Self.foldable(config) ? config.vocab : 0, rowLimit: tokenRows) : nil
         let features = convs?.width ?? config.hidden
         let headRows = config.family == .languageModel ? B * T : B
         let outputs = config.family == .languageModel ? config.vocab : config.outputs
@@ -126,8 +127,8 @@ public final class Model: @unchecked Sendable {
             try d.upload(batch.labels, to: labels.view)
             if let convs {
                 try d.upload(batch.tokens, to: tokens.view)
-                let e = try embedding!.forward(d, indices: tokens.view.slice(0, T * b))
-                features = try dropout(try convs.forward(d, emb: e, T: T, b: b), step: step)
+                input = try tokenInput(tokens.view.slice(0, T * b))
+                features = try dropout(try convs.forward(d, input: input!, T: T, b: b), step: step)
             } else {
                 try d.upload(Batch.timeMajor(batch.tokens, T: T, b: b), to: tokens.view)
                 input = try tokenInput(tokens.view.slice(0, T * b))
@@ -187,8 +188,11 @@ public final class Model: @unchecked Sendable {
         case (.languageModel, _):
             try stackBackward(input!, dH: dFeatures, T: T, b: b, step: step, tokens: tokenView)
         case (.classifier, let convs?):
-            let de = try convs.backward(d, dConcat: dFeatures, T: T, b: b)
-            try embedding!.backward(d, indices: tokenView, dOut: de)
+            if case .tokens = input! {
+                _ = try convs.backward(d, input: input!, dConcat: dFeatures, T: T, b: b, dTable: embedding!.weight.grad.view)
+            } else {
+                try embedding!.backward(d, indices: tokenView, dOut: try convs.backward(d, input: input!, dConcat: dFeatures, T: T, b: b))
+            }
         default:
             let H = config.hidden, all = dH.view.slice(0, T * b * H)
             if T > 1 { try d.fill(all.slice(0, (T - 1) * b * H), 0) }

@@ -9,12 +9,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         /// numeric input vectors → recurrent stack → last state → linear; mean squared error.
         case regressor
     }
-    /// The input projection of recurrent layer 0 over an embedding. A token's row of x·W_ihᵀ is row v
-    /// of E·W_ihᵀ (the same chain, the same bits), so a folded layer computes the (vocab × G·H) table
-    /// once per batch and gathers it, instead of a (T·b × G·H) product; its backward sums the gate
-    /// gradients per token (positions ascending) and gets ∂E and ∂W_ih from two vocab-sized
-    /// products. The forward bits are the same either way; the gradient bits differ (another
-    /// summation order), identically on every device.
+    /// The first layer after the embedding, computed from the tokens. A token's row of x·W_ihᵀ is
+    /// row v of E·W_ihᵀ (the same chain, the same bits), so a folded recurrent layer 0 computes the
+    /// (vocab × G·H) table once per batch and gathers it, instead of a (T·b × G·H) product; a folded
+    /// conv bank computes each token's product with each tap (vocab × k·F) and sums k table rows per
+    /// output. Backward sums the output gradients per token (positions ascending) and gets ∂E and the
+    /// weights' gradients from vocab-sized products. Recurrent forward bits are the same either way;
+    /// the conv forward (another association) and every gradient differ in their last bits from
+    /// the unfolded ones, identically on every device.
     public enum EmbeddingFold: String, Codable, Sendable, CaseIterable {
         /// Fold batches with at least 2·vocab tokens (where the products are smaller).
         case auto

@@ -181,6 +181,21 @@ extension OpenCLBackend {
                    [.int(vocab), .int(dim), .int(n), .view(dOut), .view(order), .view(dTable)])
     }
 
+    func tokenConvForward(_ s: TokenConvShape, table: View, bias: View, tokens: View, y: View) throws {
+        try launch("token_conv_forward", [s.filters, s.outLength, s.batch],
+                   [.int(s.vocab), .int(s.filters), .int(s.kernel), .int(s.length), .int(s.outLength),
+                    .view(table), .view(bias), .view(tokens), .view(y)])
+    }
+
+    /// Each token's positions are listed first, as for the embedding's backward.
+    func tokenConvBackward(_ s: TokenConvShape, dy: View, tokens: View, sums: View) throws {
+        let n = s.batch * s.length, order = try scratchBuffer(n + 2 * s.vocab).view
+        try launch("embedding_order", [s.vocab], [.int(s.vocab), .int(n), .view(tokens), .view(order)])
+        try launch("token_conv_backward", [s.kernel * s.filters, s.vocab],
+                   [.int(s.vocab), .int(s.filters), .int(s.kernel), .int(s.length), .int(s.outLength), .int(n),
+                    .view(dy), .view(order), .view(sums)])
+    }
+
     func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
         try launch("unary", [x.count], [.int(Int(op.rawValue)), .float(alpha), .int(x.count), .view(x), .view(y)])
     }

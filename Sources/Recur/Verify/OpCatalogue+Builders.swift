@@ -111,6 +111,22 @@ extension OpCatalogue {
         ]
     }
 
+    /// With `invalid`, some tokens fall outside [0, V) (their windows give NaN forward, nothing backward).
+    static func tokenConv(_ s: TokenConvShape, invalid: Bool = false) -> [OpCase] {
+        let label = "b\(s.batch) t\(s.length) v\(s.vocab) f\(s.filters) k\(s.kernel)\(invalid ? " invalid" : "")"
+        let ids = invalid ? -1...s.vocab : 0...(s.vocab - 1)
+        return [
+            OpCase("token_conv_forward", label) { r in
+                try r.device.tokenConvForward(s, table: try r.input(s.tableCount), bias: try r.input(s.filters),
+                                              tokens: try r.ints(s.batch * s.length, ids), y: try r.output(s.yCount))
+            },
+            OpCase("token_conv_backward", label) { r in
+                try r.device.tokenConvBackward(s, dy: try r.input(s.yCount), tokens: try r.ints(s.batch * s.length, ids),
+                                               sums: try r.output(s.tableCount))
+            },
+        ]
+    }
+
     static func elementwise(_ n: Int, special: Bool = false) -> [OpCase] {
         let label = "n\(n)\(special ? " special" : "")"
         return [

@@ -55,6 +55,9 @@ public enum OpCatalogue {
         cases += cells(batch: 8, hidden: 64, special: true)
         cases += embedding(vocab: 1, dim: 1, count: 1)
         cases += embedding(vocab: 11, dim: 13, count: 97)
+        cases += tokenConv(TokenConvShape(batch: 1, length: 1, vocab: 1, filters: 1, kernel: 1))
+        cases += tokenConv(TokenConvShape(batch: 3, length: 29, vocab: 11, filters: 37, kernel: 4), invalid: true)
+        cases += tokenConv(TokenConvShape(batch: 2, length: 40, vocab: 7, filters: 64, kernel: 5))
         cases += elementwise(1)
         cases += elementwise(1000, special: true)
         cases += elementwise(4099)
@@ -101,7 +104,11 @@ public enum OpCatalogue {
                 let t = dim(97), w = rng.int(in: 1...t)
                 cases += pool(PoolShape(batch: dim(5), channels: dim(17), length: t, window: w, stride: rng.int(in: 1...max(1, w))))
             case 3: cases += cells(batch: dim(33), hidden: dim(129), special: rng.next() % 2 == 0)
-            case 4: cases += embedding(vocab: dim(97), dim: dim(64), count: dim(129) * dim(5))
+            case 4:
+                cases += embedding(vocab: dim(97), dim: dim(64), count: dim(129) * dim(5))
+                let t = dim(97)
+                cases += tokenConv(TokenConvShape(batch: dim(5), length: t, vocab: dim(97), filters: dim(129), kernel: rng.int(in: 1...min(7, t))),
+                                   invalid: rng.next() % 4 == 0)
             case 5: cases += elementwise(dim(129) * dim(129), special: rng.next() % 2 == 0)
             case 6: cases += loss(rows: dim(129), cols: dim(129), special: rng.next() % 2 == 0)
             default: cases += optimizers(dim(129) * dim(33))
