@@ -196,8 +196,8 @@ enum MatmulKernel {
     @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
 
-    /// Copies rows r0 ..< r1 of A over k0 ..< k1 to `into` as 4-row tiles, tile t at t·4·kn laid out
-    /// [k][4] (rows past r1 in the last tile are zero; the kernel computes them and drops them).
+    /// Copies rows r0 ..< r1 of A over k0 ..< k1 to `into` as `mr`-row tiles, tile t at t·mr·kn laid
+    /// out [k][mr] (rows past r1 in the last tile are zero; a kernel may compute them and drop them).
     /// Reads A along its stored rows, so a transposed A streams instead of striding.
     static func packA(_ s: MatmulShape, a: UnsafeMutablePointer<Float>, r0: Int, r1: Int, k0: Int, k1: Int,
                       into: UnsafeMutablePointer<Float>) {
@@ -235,23 +235,41 @@ enum MatmulKernel {
         }
     }
 
-    /// C[0 ..< rows, 0 ..< width] (rows ≤ 4, width ≤ 64) continued over `kn` values of k, with A packed
-    /// as [k][4] and B packed as [k][64] (columns past `width` zero). Always a full 4 × 64 register
-    /// tile: rows past `rows` (whatever the A tile holds there) and columns past `width` are computed
-    /// and dropped, never loaded from or stored to C; each lane is its own chain, so no bits change.
+    /// C[0 ..< rows, 0 ..< width] (rows ≤ 6, width ≤ 64) continued over `kn` values of k, with A packed
+    /// as [k][6] and B packed as [k][64] (columns past `width` zero). The register tile is the
+    /// smallest of 2, 4 or 6 rows × 16, 32 or 64 columns that covers the block: rows and columns past
+    /// `rows` and `width` inside it are computed and dropped, never loaded from or stored to C; each
+    /// lane is its own chain, so the tile size changes no bits.
     /// mode: 0 start at +0, 1 continue from C, 2 start at bias (pointers already offset to the tile).
     static func tile(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
                      c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
+        switch (rows > 4 ? 6 : rows > 2 ? 4 : 2, width > 32 ? 4 : width > 16 ? 2 : 1) {
+        case (6, 4): tile(6, 4, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (6, 2): tile(6, 2, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (6, _): tile(6, 1, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (4, 4): tile(4, 4, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (4, 2): tile(4, 2, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (4, _): tile(4, 1, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (_, 4): tile(2, 4, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (_, 2): tile(2, 2, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        default: tile(2, 1, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        }
+    }
+
+    /// One register tile of R rows × 16·W columns (R in 2, 4, 6; W in 1, 2, 4), specialised at each call.
+    @inline(__always)
+    static func tile(_ R: Int, _ W: Int, rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
         let ldb = CPUBackend.panel
         @inline(__always) func startV(_ r: Int, _ j: Int) -> V {
-            if mode == 0 || r >= rows { return V(repeating: 0) }
+            if mode == 0 || r >= rows || r >= R || j >= 16 * W { return V(repeating: 0) }
             if j + 16 <= width { return mode == 1 ? load(c + r * ldc + j) : load(bias! + j) }
             var v = V(repeating: 0)
             for l in 0..<max(0, width - j) { v[l] = mode == 1 ? c[r * ldc + j + l] : bias![j + l] }
             return v
         }
         @inline(__always) func put(_ v: V, _ r: Int, _ j: Int) {
-            guard r < rows else { return }
+            guard r < rows, r < R, j < 16 * W else { return }
             if j + 16 <= width { store(v, c + r * ldc + j) } else { for l in 0..<max(0, width - j) { c[r * ldc + j + l] = v[l] } }
         }
         var c00 = startV(0, 0), c01 = startV(0, 16), c02 = startV(0, 32), c03 = startV(0, 48)
@@ -262,19 +280,23 @@ enum MatmulKernel {
         var c50 = startV(5, 0), c51 = startV(5, 16), c52 = startV(5, 32), c53 = startV(5, 48)
         var bp = b, ap = a
         for _ in 0..<kn {
-            let b0 = load(bp), b1 = load(bp + 16), b2 = load(bp + 32), b3 = load(bp + 48)
-            var x = V(repeating: ap[0])
-            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1); c02 = c02.addingProduct(x, b2); c03 = c03.addingProduct(x, b3)
-            x = V(repeating: ap[1])
-            c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1); c12 = c12.addingProduct(x, b2); c13 = c13.addingProduct(x, b3)
-            x = V(repeating: ap[2])
-            c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1); c22 = c22.addingProduct(x, b2); c23 = c23.addingProduct(x, b3)
-            x = V(repeating: ap[3])
-            c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1); c32 = c32.addingProduct(x, b2); c33 = c33.addingProduct(x, b3)
-            x = V(repeating: ap[4])
-            c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1); c42 = c42.addingProduct(x, b2); c43 = c43.addingProduct(x, b3)
-            x = V(repeating: ap[5])
-            c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1); c52 = c52.addingProduct(x, b2); c53 = c53.addingProduct(x, b3)
+            let b0 = load(bp)
+            let b1 = W > 1 ? load(bp + 16) : b0, b2 = W > 2 ? load(bp + 32) : b0, b3 = W > 2 ? load(bp + 48) : b0
+            @inline(__always) func row(_ x: V, _ v0: inout V, _ v1: inout V, _ v2: inout V, _ v3: inout V) {
+                v0 = v0.addingProduct(x, b0)
+                if W > 1 { v1 = v1.addingProduct(x, b1) }
+                if W > 2 { v2 = v2.addingProduct(x, b2); v3 = v3.addingProduct(x, b3) }
+            }
+            row(V(repeating: ap[0]), &c00, &c01, &c02, &c03)
+            row(V(repeating: ap[1]), &c10, &c11, &c12, &c13)
+            if R > 2 {
+                row(V(repeating: ap[2]), &c20, &c21, &c22, &c23)
+                row(V(repeating: ap[3]), &c30, &c31, &c32, &c33)
+            }
+            if R > 4 {
+                row(V(repeating: ap[4]), &c40, &c41, &c42, &c43)
+                row(V(repeating: ap[5]), &c50, &c51, &c52, &c53)
+            }
             bp += ldb; ap += mr
         }
         put(c00, 0, 0); put(c01, 0, 16); put(c02, 0, 32); put(c03, 0, 48)
