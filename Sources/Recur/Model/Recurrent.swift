@@ -24,7 +24,8 @@ final class RecurrentLayer {
     let cs: Buffer?         // LSTM: (T+1, B, H)
     let biasSum: Buffer?    // LSTM, RNN: b_ih + b_hh
     let dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
-    let wihT: Buffer, whhT: Buffer  // (in, G·H) and (H, G·H): transposed once per forward, so steps need no Bᵀ
+    let wihT: Buffer?, whhT: Buffer?  // (in, G·H) and (H, G·H): on a device that reads B as stored, transposed once
+                                      // per forward so steps need no Bᵀ; a device that packs B reads W as Bᵀ (nil)
     let whhPacked: Buffer?  // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
     let folded: Buffer?     // layer 0 of a token model: (V, G), see SequenceInput.tokens
     private var lastB = 0
@@ -53,10 +54,10 @@ final class RecurrentLayer {
         dh = try d.allocate(maxB * hidden, training: training)
         dhNext = try d.allocate(maxB * hidden, training: training)
         dc = [try d.allocate(maxB * hidden, training: training), try d.allocate(maxB * hidden, training: training)]
-        wihT = try d.allocate(inputs * gh)
-        whhT = try d.allocate(hidden * gh)
         let packed = max(d.packedCount(n: gh, k: hidden), d.packedCount(n: hidden, k: gh))
         whhPacked = packed > 0 ? try d.allocate(packed) : nil
+        wihT = packed > 0 ? nil : try d.allocate(inputs * gh)
+        whhT = packed > 0 ? nil : try d.allocate(hidden * gh)
         try resetState(d)
     }
 
@@ -82,33 +83,37 @@ final class RecurrentLayer {
     func forward(_ d: Device, input: SequenceInput, T: Int, b: Int) throws -> View {
         let G = kind.gates * hidden, rows = T * b
         let all = gi.view.slice(0, rows * G)
-        try d.transpose(rows: G, cols: inputs, src: wih.value.view, dst: wihT.view)
-        try d.transpose(rows: G, cols: hidden, src: whh.value.view, dst: whhT.view)
+        var (wi, wh, tB) = (wih.value.view, whh.value.view, true)   // W_ihᵀ and W_hhᵀ as the products' B
+        if let wihT, let whhT {
+            try d.transpose(rows: G, cols: inputs, src: wih.value.view, dst: wihT.view)
+            try d.transpose(rows: G, cols: hidden, src: whh.value.view, dst: whhT.view)
+            (wi, wh, tB) = (wihT.view, whhT.view, false)
+        }
         if kind != .gru { try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!.view) }
         let start = MatmulStart.bias(kind == .gru ? bih.value.view : biasSum!.view)
         switch input {
         case .rows(let x):
-            try d.matmul(MatmulShape(m: rows, n: G, k: inputs), a: x, b: wihT.view, c: all, start: start)
+            try d.matmul(MatmulShape(m: rows, n: G, k: inputs, transB: tB), a: x, b: wi, c: all, start: start)
         case .tokens(let ids, let table, let vocab):   // P (V, G) = E·W_ihᵀ + bias, then gi[p] = P[ids[p]]
             let p = try foldTable(vocab, G)
-            try d.matmul(MatmulShape(m: vocab, n: G, k: inputs), a: table, b: wihT.view, c: p, start: start)
+            try d.matmul(MatmulShape(m: vocab, n: G, k: inputs, transB: tB), a: table, b: wi, c: p, start: start)
             try d.embeddingForward(vocab: vocab, dim: G, table: p, indices: ids, out: all)
         }
-        let step = MatmulShape(m: b, n: G, k: hidden)
-        let packed = whhPacked?.view ?? whhT.view   // a device that reads B as stored ignores it
-        try d.packB(step, b: whhT.view, into: packed)
+        let step = MatmulShape(m: b, n: G, k: hidden, transB: tB)
+        let packed = whhPacked?.view ?? wh   // a device that reads B as stored ignores it
+        try d.packB(step, b: wh, into: packed)
         for t in 0..<T {
             let g = gi.view.slice(t * b * G, b * G), hPrev = slot(hs, t, b), h = slot(hs, t + 1, b)
             switch kind {
             case .lstm:
-                try d.matmul(step, a: hPrev, b: whhT.view, packedB: packed, c: g, start: .accumulate)
+                try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: g, start: .accumulate)
                 try d.lstmForward(batch: b, hidden: hidden, gates: g, cPrev: slot(cs!, t, b), act: g, c: slot(cs!, t + 1, b), h: h)
             case .rnn, .rnnRelu:
-                try d.matmul(step, a: hPrev, b: whhT.view, packedB: packed, c: g, start: .accumulate)
+                try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: g, start: .accumulate)
                 try d.rnnForward(kind == .rnn ? .tanh : .relu, pre: g, h: h)
             case .gru:
                 let ghv = gh!.view.slice(0, b * G)
-                try d.matmul(step, a: hPrev, b: whhT.view, packedB: packed, c: ghv, start: .bias(bhh.value.view))
+                try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: ghv, start: .bias(bhh.value.view))
                 try d.gruForward(batch: b, hidden: hidden, gi: g, gh: ghv, hPrev: hPrev, act: act!.view.slice(t * b * 4 * hidden, b * 4 * hidden), h: h)
             }
         }
