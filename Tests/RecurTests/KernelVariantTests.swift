@@ -29,6 +29,23 @@ import Testing
         }
     }
 
+    @Test("CPU products with a large C (longer k-blocks) give the bits of the same rows computed in small slices",
+          arguments: [MatmulShape(m: 2048, n: 1024, k: 520, transA: true, transB: true)])
+    func largeCIdentical(_ s: MatmulShape) throws {
+        let d = TestDevices.cpu
+        let a = try d.buffer(randoms(s.m * s.k, seed: 41)), b = try d.buffer(randoms(s.k * s.n, seed: 42))
+        let bias = try d.buffer(randoms(s.n, seed: 43)), whole = try d.allocate(s.m * s.n), sliced = try d.allocate(s.m * s.n)
+        try d.matmul(s, a: a.view, b: b.view, c: whole.view, start: .bias(bias.view))
+        let rows = 256   // 256 × 1024 is below the large-C size: blocks of kc
+        for r0 in stride(from: 0, to: s.m, by: rows) {
+            var part = s
+            part.m = rows
+            let aPart = s.transA ? a.view.slice(r0, a.count - r0) : a.view.slice(r0 * s.k, rows * s.k)
+            try d.matmul(part, a: aPart, b: b.view, c: sliced.view.slice(r0 * s.n, rows * s.n), start: .bias(bias.view))
+        }
+        #expect(bits(try d.download(whole.view)) == bits(try d.download(sliced.view)))
+    }
+
     @Test("tuning strings parse, print back, and bad ones are refused with the reason")
     func parsing() throws {
         let base = KernelTuning(matmul: .simple)

@@ -1,16 +1,19 @@
 import Foundation
 
 /// Batched matmul: every C element is one fma chain over k = 0..<K from its starting value.
-/// Blocking: 4×64 register tiles of 16 SIMD16 accumulators over packed operands (A as 4-row tiles
-/// [k][4], B as 64-column panels [k][64]), k-blocks of `kc` whose partial chains are parked in C
+/// Blocking: up to 6×64 register tiles of SIMD16 accumulators over packed operands (A as 6-row tiles
+/// [k][6], B as 64-column panels [k][64]), k-blocks of `kc` whose partial chains are parked in C
 /// between blocks — storing a Float and loading it back continues the same chain, so no bits change —
 /// and row groups of `mc`.
 extension CPUBackend {
     static let panel = 64
     static let kc = 128
     static let mc = 128
-    /// Per worker: a B panel (kc × panel) and an A block (mc rounded up to whole tiles × kc).
-    static let packFloats = kc * panel + (mc + MatmulKernel.mr - 1) / MatmulKernel.mr * MatmulKernel.mr * kc
+    /// k-blocks of products with a large C (`sharedPanels`): C is read and written once per k-block,
+    /// and at 6400 × 2048 that traffic, not the arithmetic, set the speed with blocks of `kc`.
+    static let kcLargeC = 512, largeC = 2 << 20
+    /// Per worker: a B panel (kc × panel) and an A block (mc rounded up to whole tiles × kcLargeC).
+    static let packFloats = kc * panel + (mc + MatmulKernel.mr - 1) / MatmulKernel.mr * MatmulKernel.mr * kcLargeC
 
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
         multiply(s, A: a.f, B: b.f, C: c.f, start: start, packed: nil)
@@ -106,19 +109,22 @@ extension CPUBackend {
         let groups = (s.m + Self.mc - 1) / Self.mc
         let shared = sharedPack()
         let packs = self.packs
+        // A prepacked B is laid out in blocks of kc; else a large C takes longer k-blocks over fewer
+        // columns (the shared pack holds kc × nc floats either way).
+        let kb = packed == nil && s.m * s.n >= Self.largeC ? Self.kcLargeC : Self.kc, nb = Self.nc * Self.kc / kb
         var jc = 0
         while jc < s.n {
-            let ncw = min(Self.nc, s.n - jc), panels = (ncw + Self.panel - 1) / Self.panel
+            let ncw = min(nb, s.n - jc), panels = (ncw + Self.panel - 1) / Self.panel
             var k0 = 0
             repeat {
-                let k1 = min(s.k, k0 + Self.kc), kn = k1 - k0
+                let k1 = min(s.k, k0 + kb), kn = k1 - k0
                 let mode: Int32 = k0 == 0 ? start.mode : 1
                 if packed == nil {   // else every panel is packed already
                     parallel(panels, cost: kn * Self.panel / 8) { range in
                         for p in range {
                             let j0 = jc + p * Self.panel
                             MatmulKernel.pack(s, b: B, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: min(Self.panel, s.n - j0),
-                                              into: shared + p * Self.kc * Self.panel)
+                                              into: shared + p * kn * Self.panel)
                         }
                     }
                 }
@@ -135,7 +141,7 @@ extension CPUBackend {
                             while i < r1 {
                                 MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn,
                                                   b: packed.map { Self.packedPanel($0, n: s.n, k0: k0, kn: kn, panel: jc / Self.panel + p) }
-                                                      ?? shared + p * Self.kc * Self.panel, c: cp + i * s.ldc + j0, ldc: s.ldc,
+                                                      ?? shared + p * kn * Self.panel, c: cp + i * s.ldc + j0, ldc: s.ldc,
                                                   mode: mode, bias: bias.map { $0 + j0 })
                                 i += MatmulKernel.mr
                             }
