@@ -1,6 +1,6 @@
 """PyTorch peer for `recur bench`.
 
-  python3 Benchmarks/pytorch_peer.py --workload NAME [--threads N] [--steps S] [--seq T]
+  python3 Benchmarks/pytorch_peer.py --workload NAME [--threads N] [--steps S] [--seq T] [--batch B]
       One training workload of `recur bench --suite train` (the same model, batch and Adam), on the CPU
       (or CUDA when available and --cuda is given). Prints one JSON line as its last line:
       {"workload", "device", "units", "unitsPerSecond", "spread", "peakMB", "peer": true}.
@@ -18,6 +18,7 @@ p.add_argument("--workload")
 p.add_argument("--threads", type=int, default=0)
 p.add_argument("--steps", type=int, default=5)
 p.add_argument("--seq", type=int, default=0)
+p.add_argument("--batch", type=int, default=0)
 p.add_argument("--matmul", action="store_true")
 p.add_argument("--cuda", action="store_true")
 a = p.parse_args()
@@ -84,14 +85,14 @@ workloads = {
 }
 w = a.workload
 if w == "textcnn":
-    T = a.seq or 256
+    T, B = a.seq or 256, a.batch or 64
     model = TextCNN().to(dev)
-    x = torch.randint(0, 65, (64, T), device=dev); y = torch.randint(0, 10, (64,), device=dev)
+    x = torch.randint(0, 65, (B, T), device=dev); y = torch.randint(0, 10, (B,), device=dev)
     loss_of = lambda: nn.functional.cross_entropy(model(x), y)
-    units, unit_name = 64, "samples"
+    units, unit_name = B, "samples"
 elif w in workloads:
     cell, emb, hidden, layers, B, T = workloads[w]
-    T = a.seq or T
+    T, B = a.seq or T, a.batch or B
     model = CharModel(cell, emb, hidden, layers).to(dev)
     x = torch.randint(0, 65, (T, B), device=dev); y = torch.randint(0, 65, (T, B), device=dev)
     loss_of = lambda: nn.functional.cross_entropy(model(x).reshape(-1, 65), y.reshape(-1))

@@ -68,6 +68,7 @@ extension BenchCommand {
             throw Failure("--workload: unknown workload '\(name)'; known: \(Self.workloads.map(\.name).joined(separator: ", "))")
         }
         if let seq = sequenceOverride { w.config.sequence = seq }
+        if let batch = batchOverride { w.config.batch = batch }
         w.config.embeddingFold = try fold()
         let task = try w.task(seed: 1)
         try task.configure(&w.config)
@@ -117,6 +118,7 @@ extension BenchCommand {
                 var args = ["bench", "--suite", "train", "--workload", w.name, "--device", path, "--threads", String(threads),
                             "--repeats", String(repeats), "--child"]
                 if let seq = sequenceOverride { args += ["--seq", String(seq)] }
+                if let batch = batchOverride { args += ["--batch", String(batch)] }
                 if let embeddingFold { args += ["--embedding-fold", embeddingFold] }
                 rows.append(try child(CommandLine.arguments[0], args, label: "\(w.name) on \(path)"))
                 if peer == nil { printRow(rows.last!, against: nil) }
@@ -124,6 +126,7 @@ extension BenchCommand {
             if peer == "pytorch" {
                 var args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)]
                 if let seq = sequenceOverride { args += ["--seq", String(seq)] }
+                if let batch = batchOverride { args += ["--batch", String(batch)] }
                 let torch = try child(python, args, label: "PyTorch \(w.name)")
                 rows.append(torch)
                 for r in rows where r.workload == w.name && !r.peer { printRow(r, against: torch) }

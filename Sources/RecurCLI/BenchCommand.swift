@@ -17,6 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "train: the Python with PyTorch for --peer pytorch.") var python = ProcessInfo.processInfo.environment["RECUR_PYTHON"] ?? "python3"
     @Option(help: "train: the PyTorch peer script.") var peerScript = "Benchmarks/pytorch_peer.py"
     @Option(name: .customLong("seq"), help: "train: sequence length instead of the workload's (scaling runs).") var sequenceOverride: Int?
+    @Option(name: .customLong("batch"), help: "train: batch size instead of the workload's (scaling runs).") var batchOverride: Int?
     @Option(help: "train: auto, always or never (as recur train's --embedding-fold; never times PyTorch's algorithm).") var embeddingFold: String?
     @Flag(help: .hidden) var child = false
     @Option(help: "Repeats per shape (median reported).") var repeats: Int = 5
@@ -33,6 +34,7 @@ struct BenchCommand: ParsableCommand {
         if let peer, peer != "pytorch" { throw ValidationError("--peer must be pytorch, got '\(peer)'") }
         if peer != nil && suite != "train" { throw ValidationError("--peer pytorch is for --suite train (the op suites use OpenBLAS when installed)") }
         if let s = sequenceOverride, s < 1 { throw ValidationError("--seq must be at least 1, got \(s)") }
+        if let b = batchOverride, b < 1 { throw ValidationError("--batch must be at least 1, got \(b)") }
         _ = try fold()
         for text in shape { _ = try Self.parseShape(text) }
     }
