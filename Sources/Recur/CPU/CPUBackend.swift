@@ -104,11 +104,13 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
         if t <= 1 { body(0, 0..<n); return }
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let work = body
-            DispatchQueue.concurrentPerform(iterations: t) { i in
-                work(i, (n * i / t)..<(n * (i + 1) / t))
-            }
+            if WorkerPool.shared.run(parts: t, { i in work(i, Self.part(i, of: t, n)) }) { return }
+            DispatchQueue.concurrentPerform(iterations: t) { i in work(i, Self.part(i, of: t, n)) }   // pool busy or too small
         }
     }
+
+    /// Part i of t of 0 ..< n: the ranges every thread count splits work into.
+    static func part(_ i: Int, of t: Int, _ n: Int) -> Range<Int> { (n * i / t)..<(n * (i + 1) / t) }
 }
 
 extension View {

@@ -922,6 +922,7 @@ __kernel void embedding_backward(int V, int D, int N, __global const float* dout
 }
 """#),
         ("tokenconv.cl", #"""
+#pragma OPENCL FP_CONTRACT OFF
 // A convolution over embedded tokens from the tokens themselves; twin of CPUBackend+TokenConv.swift.
 
 // Global (F, T_out, B). y[b, t, o] = bias[o] + table[tokens[b, t + k], k·F + o] for k ascending;
