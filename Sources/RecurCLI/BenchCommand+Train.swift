@@ -76,9 +76,10 @@ extension BenchCommand {
         let model = try Model(w.config, device: device, seed: 1, training: !w.forwardOnly)
         let trainer = w.forwardOnly ? nil : try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: Int.max / 2))
         let units = Double(task.units(b: w.config.batch, T: w.config.sequence))
+        let batch = task.batch(step: 0, b: w.config.batch, T: w.config.sequence)   // inference: one batch, as the peer's
         func once() throws {
             if w.forwardOnly {
-                try model.forward(task.batch(step: 0, b: w.config.batch, T: w.config.sequence), step: nil)
+                try model.forward(batch, step: nil)
             } else {
                 try trainer!.trainStep()
             }

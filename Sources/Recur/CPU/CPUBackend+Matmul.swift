@@ -204,19 +204,27 @@ enum MatmulKernel {
 
     /// Copies rows r0 ..< r1 of A over k0 ..< k1 to `into` as `mr`-row tiles, tile t at t·mr·kn laid
     /// out [k][mr] (rows past r1 in the last tile are zero; a kernel may compute them and drop them).
-    /// Reads A along its stored rows, so a transposed A streams instead of striding.
+    /// A transposed A is copied tile by tile, six contiguous floats of each stored row at a time.
     static func packA(_ s: MatmulShape, a: UnsafeMutablePointer<Float>, r0: Int, r1: Int, k0: Int, k1: Int,
                       into: UnsafeMutablePointer<Float>) {
         let kn = k1 - k0
         if s.transA {   // A is k × m: row kk of the stored matrix holds every row of the group at that k
-            for kk in k0..<k1 {
-                let src = a + kk * s.lda
-                var t = 0, i = r0
-                while i < r1 {
-                    let dst = into + t * mr * kn + (kk - k0) * mr
-                    for r in 0..<mr { dst[r] = i + r < r1 ? src[i + r] : 0 }
-                    i += mr; t += 1
+            var t = 0, i = r0
+            while i < r1 {   // tile by tile: the six rows at each k are contiguous in the stored matrix
+                let rows = min(mr, r1 - i)
+                var dst = into + t * mr * kn, src = a + k0 * s.lda + i
+                if rows == mr {
+                    for _ in k0..<k1 {
+                        dst[0] = src[0]; dst[1] = src[1]; dst[2] = src[2]; dst[3] = src[3]; dst[4] = src[4]; dst[5] = src[5]
+                        dst += mr; src += s.lda
+                    }
+                } else {
+                    for _ in k0..<k1 {
+                        for r in 0..<mr { dst[r] = r < rows ? src[r] : 0 }
+                        dst += mr; src += s.lda
+                    }
                 }
+                i += mr; t += 1
             }
         } else {
             var t = 0, i = r0
