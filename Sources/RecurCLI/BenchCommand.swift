@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time ops or whole training steps on the CPU device and the chosen device, with OpenBLAS and PyTorch as peers.",
         discussion: """
-            Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0) and, with an OpenCL device, CLBlast (libclblast.so.1) are loaded with dlopen by the benchmark only; neither is a dependency of the library. --suite train runs the training workloads (lstm-big, lstm-small, rnn, textcnn, lstm-infer), each in its own process so that its peak memory is its own; --peer pytorch runs the same models through PyTorch (Benchmarks/pytorch_peer.py) in the same run.
+            Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0) and, with an OpenCL device, CLBlast (libclblast.so.1) are loaded with dlopen by the benchmark only; neither is a dependency of the library. OpenBLAS rows come after all of Recur's (its idle threads poll for work). --suite train runs the training workloads (lstm-big, lstm-small, rnn, textcnn, lstm-infer), each in its own process so that its peak memory is its own; --peer pytorch runs the same models through PyTorch (Benchmarks/pytorch_peer.py) in the same run.
             """)
 
     @OptionGroup var options: DeviceOptions
@@ -89,8 +89,6 @@ struct BenchCommand: ParsableCommand {
                 if suite == "conv" || suite == "all" { cases += Self.convCases }
                 if suite == "recurrent" || suite == "all" { cases += Self.recurrentCases }
             }
-            let blas = OpenBLAS.load(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            if blas == nil { Console.note("OpenBLAS not found (libopenblas.so.0): no peer rows") }
             var clblast: CLBlast? = nil
             if device.info.kind == .opencl && cases.contains(where: { $0.op == "matmul" }) {
                 let (loaded, why) = CLBlast.load(deviceNamed: device.info.name)
@@ -104,14 +102,6 @@ struct BenchCommand: ParsableCommand {
                     try work(); try d.synchronize()
                     rows.append(row(c, name, peer: false, times: try (0..<repeats).map { _ in try clock { try work(); try d.synchronize() } }))
                 }
-                if let blas, let s = c.product {
-                    let work = blas.prepare(s)
-                    work()
-                    rows.append(row(c, "openblas", peer: true, times: try (0..<repeats).map { _ in try clock { work() } }))
-                    // OpenBLAS's worker threads spin for a while after each call; let them park before the
-                    // next case, or they take a core from the next rows (seen as PoCL at half speed).
-                    usleep(500_000)
-                }
                 if let clblast, let s = c.product {
                     do {
                         let work = try clblast.prepare(s)
@@ -121,6 +111,17 @@ struct BenchCommand: ParsableCommand {
                         Console.note("\(error)")
                     }
                 }
+            }
+            // OpenBLAS last: its worker threads poll for work for a while after loading and after each
+            // call, and beside them Recur's 2-thread and PoCL rows lost a core (256³, always the first
+            // case, read 0.61 ms at 2 threads with OpenBLAS loaded and 0.27 ms without).
+            let blas = OpenBLAS.load(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            if blas == nil { Console.note("OpenBLAS not found (libopenblas.so.0): no peer rows") }
+            for c in cases {
+                guard let blas, let s = c.product else { continue }
+                let work = blas.prepare(s)
+                work()
+                rows.append(row(c, "openblas", peer: true, times: try (0..<repeats).map { _ in try clock { work() } }))
             }
             if let jsonFile {
                 do { try Console.json(rows).write(toFile: jsonFile, atomically: true, encoding: .utf8) } catch {
