@@ -43,7 +43,11 @@ final class WorkerPool: @unchecked Sendable {
             if sleeping > 0 { sleepers.broadcast() }
             sleepers.unlock()
             body(0)
-            while remaining.load(ordering: .acquiring) > 0 {}
+            var polls = 0
+            while remaining.load(ordering: .acquiring) > 0 {
+                polls += 1
+                if polls >= Self.spins { sched_yield() }   // a worker without a core (more threads than cores)
+            }
             self.body = nil
         }
         owned.store(false, ordering: .releasing)
