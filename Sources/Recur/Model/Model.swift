@@ -186,28 +186,29 @@ public final class Model: @unchecked Sendable {
         let tokenView = tokens.view.slice(0, T * b)
         switch (config.family, convs) {
         case (.languageModel, _):
-            try stackBackward(input!, dH: dFeatures, T: T, b: b, step: step, tokens: tokenView)
+            try throughEmbedding(input!, tokens: tokenView) { dTable in
+                try stack!.backward(d, input: input!, dH: dFeatures, T: T, b: b, seed: seed, step: step, needInput: true, dTable: dTable)
+            }
         case (.classifier, let convs?):
-            if case .tokens = input! {
-                _ = try convs.backward(d, input: input!, dConcat: dFeatures, T: T, b: b, dTable: embedding!.weight.grad.view)
-            } else {
-                try embedding!.backward(d, indices: tokenView, dOut: try convs.backward(d, input: input!, dConcat: dFeatures, T: T, b: b))
+            try throughEmbedding(input!, tokens: tokenView) { dTable in
+                try convs.backward(d, input: input!, dConcat: dFeatures, T: T, b: b, dTable: dTable)
             }
         default:
             let H = config.hidden, all = dH.view.slice(0, T * b * H)
             if T > 1 { try d.fill(all.slice(0, (T - 1) * b * H), 0) }
             try d.copy(dFeatures, to: all.slice((T - 1) * b * H, b * H))
-            try stackBackward(input!, dH: all, T: T, b: b, step: step, tokens: tokenView)
+            try throughEmbedding(input!, tokens: tokenView) { dTable in
+                try stack!.backward(d, input: input!, dH: all, T: T, b: b, seed: seed, step: step, needInput: embedding != nil, dTable: dTable)
+            }
         }
     }
 
-    /// The stack's backward, then the embedding's: folded layers write its gradient themselves.
-    private func stackBackward(_ input: SequenceInput, dH: View, T: Int, b: Int, step: Int?, tokens: View) throws {
-        let needInput = embedding != nil
+    /// Runs an encoder's backward, then the embedding's: an encoder reading tokens is handed the
+    /// embedding's gradient to write itself; otherwise the embedding sums the input gradient it returns.
+    private func throughEmbedding(_ input: SequenceInput, tokens: View, _ encoderBackward: (View?) throws -> View?) throws {
         if case .tokens = input {
-            _ = try stack!.backward(device, input: input, dH: dH, T: T, b: b, seed: seed, step: step, needInput: needInput,
-                                    dTable: embedding!.weight.grad.view)
-        } else if let de = try stack!.backward(device, input: input, dH: dH, T: T, b: b, seed: seed, step: step, needInput: needInput) {
+            _ = try encoderBackward(embedding!.weight.grad.view)
+        } else if let de = try encoderBackward(nil) {
             try embedding!.backward(device, indices: tokens, dOut: de)
         }
     }

@@ -218,20 +218,17 @@ final class RecurrentStack {
 
     // input (T, b, in) or tokens → (T, b, H); `step` keys dropout (nil: no dropout, as in evaluation)
     func forward(_ d: Device, input x: SequenceInput, T: Int, b: Int, seed: UInt64, step: Int?) throws -> View {
-        var input = x, h = hs0(b)
-        for (l, layer) in layers.enumerated() {
-            h = try layer.forward(d, input: input, T: T, b: b)
-            if let step, dropout > 0, l < layers.count - 1 {
-                let out = dropped[l].view.slice(0, h.count)
-                try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l), p: dropout, x: h, y: out)
+        var h = try layers[0].forward(d, input: x, T: T, b: b)
+        for l in layers.indices.dropFirst() {
+            if let step, dropout > 0 {   // between layers l − 1 and l
+                let out = dropped[l - 1].view.slice(0, h.count)
+                try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l - 1), p: dropout, x: h, y: out)
                 h = out
             }
-            input = .rows(h)
+            h = try layers[l].forward(d, input: .rows(h), T: T, b: b)
         }
         return h
     }
-
-    private func hs0(_ b: Int) -> View { layers[0].hs.view.slice(0, b * hidden) }
 
     /// Layer inputs as the forward saw them.
     func input(of l: Int, x: SequenceInput, T: Int, b: Int, training: Bool) -> SequenceInput {

@@ -173,12 +173,18 @@ extension OpenCLBackend {
                    [.int(vocab), .int(dim), .int(indices.count), .view(table), .view(indices), .view(out)])
     }
 
-    /// Each token's positions are listed first (in the scratch buffer), so a sum reads only its rows.
+    /// Each token's positions, ascending, in the scratch buffer (`embedding_order`): order (n), start
+    /// (vocab), end (vocab), so a per-token sum reads only its own rows.
+    private func tokenOrder(_ tokens: View, vocab: Int) throws -> View {
+        let n = tokens.count, order = try scratchBuffer(n + 2 * vocab).view
+        try launch("embedding_order", [vocab], [.int(vocab), .int(n), .view(tokens), .view(order)])
+        return order
+    }
+
     func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
-        let n = indices.count, order = try scratchBuffer(n + 2 * vocab).view
-        try launch("embedding_order", [vocab], [.int(vocab), .int(n), .view(indices), .view(order)])
+        let order = try tokenOrder(indices, vocab: vocab)
         try launch("embedding_backward", [dim, vocab],
-                   [.int(vocab), .int(dim), .int(n), .view(dOut), .view(order), .view(dTable)])
+                   [.int(vocab), .int(dim), .int(indices.count), .view(dOut), .view(order), .view(dTable)])
     }
 
     func tokenConvForward(_ s: TokenConvShape, table: View, bias: View, tokens: View, y: View) throws {
@@ -187,10 +193,8 @@ extension OpenCLBackend {
                     .view(table), .view(bias), .view(tokens), .view(y)])
     }
 
-    /// Each token's positions are listed first, as for the embedding's backward.
     func tokenConvBackward(_ s: TokenConvShape, dy: View, tokens: View, sums: View) throws {
-        let n = s.batch * s.length, order = try scratchBuffer(n + 2 * s.vocab).view
-        try launch("embedding_order", [s.vocab], [.int(s.vocab), .int(n), .view(tokens), .view(order)])
+        let n = s.batch * s.length, order = try tokenOrder(tokens.slice(0, n), vocab: s.vocab)
         try launch("token_conv_backward", [s.kernel * s.filters, s.vocab],
                    [.int(s.vocab), .int(s.filters), .int(s.kernel), .int(s.length), .int(s.outLength), .int(n),
                     .view(dy), .view(order), .view(sums)])
