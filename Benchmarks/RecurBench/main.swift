@@ -3,13 +3,16 @@ import Foundation
 import Recur
 
 // Benchmarks and long measurements that do not belong in the test suite.
-//   recur-bench math-sweep   max error of the portable math against Double over all 2^32 inputs
+//   RecurBench math-sweep   max error of the portable math against Double over all 2^32 inputs
+//   RecurBench cells        the LSTM cell's time next to its step's matmul (CPU device, one thread)
 let args = CommandLine.arguments.dropFirst()
 switch args.first {
 case "math-sweep":
     MathSweep.run()
+case "cells":
+    try CellTiming.run()
 default:
-    print("usage: RecurBench math-sweep")
+    print("usage: RecurBench math-sweep | cells")
 }
 
 enum MathSweep {
@@ -45,6 +48,39 @@ enum MathSweep {
             let m = (0..<parts).map { worst[$0] }.max { $0.0 < $1.0 }!
             print("\(name): max error \(String(format: "%.3f", m.0)) ulp at \(Float(bitPattern: m.1)) over all 2^32 inputs")
             worst.deallocate()
+        }
+    }
+}
+
+/// The LSTM cell alone next to its step's matmul (CPU device, one thread, b 64 × h 512: the big char
+/// model's step), best of many calls, five rounds: how much of a step the portable exp/sigmoid/tanh cost.
+enum CellTiming {
+    static func best(_ n: Int, _ f: () throws -> Void) rethrows -> Double {
+        var best = Double.infinity
+        for _ in 0..<n {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try f()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        return best
+    }
+
+    static func run() throws {
+        let d = Device.cpu(threads: 1)
+        let (b, h) = (64, 512)
+        let step = MatmulShape(m: b, n: 4 * h, k: h)
+        let g = try d.allocate(b * 4 * h), act = try d.allocate(b * 4 * h), w = try d.allocate(4 * h * h)
+        let cPrev = try d.allocate(b * h), c = try d.allocate(b * h), hOut = try d.allocate(b * h), dcPrev = try d.allocate(b * h)
+        for v in [g, cPrev, w] { try d.fill(v.view, 0.3) }
+        print("ms, best of 200 (cells) / 50 (matmul) calls:")
+        for _ in 0..<5 {
+            let forward = try best(200) { try d.lstmForward(batch: b, hidden: h, gates: g.view, cPrev: cPrev.view, act: act.view, c: c.view, h: hOut.view) }
+            let backward = try best(200) {
+                try d.lstmBackward(batch: b, hidden: h, act: act.view, cPrev: cPrev.view, c: c.view, dh: hOut.view, dcNext: nil, dGates: g.view, dcPrev: dcPrev.view)
+            }
+            let product = try best(50) { try d.matmul(step, a: hOut.view, b: w.view, c: g.view) }
+            print(String(format: "cell forward %.3f  cell backward %.3f  matmul %dx%dx%d %.3f  (cell forward ÷ matmul %.2f)",
+                         forward, backward, b, 4 * h, h, product, forward / product))
         }
     }
 }

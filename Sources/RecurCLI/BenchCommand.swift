@@ -216,11 +216,11 @@ struct BenchCommand: ParsableCommand {
             },
             Case(op: "lstm_step_bwd", shape: "b\(b) h\(h)", flops: back.flops) { d in
                 let act = try d.allocate(b * 4 * h), c = try d.allocate(b * h), dh = try d.allocate(b * h), dg = try d.allocate(b * 4 * h)
-                let dc = try d.allocate(b * h), w = try d.allocate(4 * h * h)
+                let dc = try d.allocate(b * h), w = try d.allocate(4 * h * h), dhPrev = try d.allocate(b * h)
                 for v in [act, c, dh, w] { try d.fill(v.view, 0.01) }
-                return {
+                return {   // dh·W into its own buffer: fed back, the gradients shrink into subnormals within ~20 repeats
                     try d.lstmBackward(batch: b, hidden: h, act: act.view, cPrev: c.view, c: c.view, dh: dh.view, dcNext: nil, dGates: dg.view, dcPrev: dc.view)
-                    try d.matmul(back, a: dg.view, b: w.view, c: dh.view)
+                    try d.matmul(back, a: dg.view, b: w.view, c: dhPrev.view)
                 }
             },
         ] + matmulCases([step, back])

@@ -144,7 +144,7 @@ extension CPUBackend {
         while j + 16 <= n {
             let v = MatmulKernel.load(x + j)
             poison += v - v
-            m = m.replacing(with: v, where: v .> m)
+            m = PortableMath.choose(PortableMath.bits(v .> m), v, m)
             j += 16
         }
         var best = m.max(), special = poison.sum().isNaN

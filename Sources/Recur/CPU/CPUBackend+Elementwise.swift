@@ -29,7 +29,7 @@ extension CPUBackend {
     @inline(__always) static func unaryLanes(_ op: UnaryOp, _ alpha: Float, _ x: Lanes) -> Lanes {
         switch op {
         case .scale: return Lanes(repeating: alpha) * x
-        case .relu: return x.replacing(with: 0, where: .!(x .> 0) .& (x .== x))
+        case .relu: return PortableMath.choose(PortableMath.bits(x .> 0) | PortableMath.bits(x .!= x), x, Lanes())   // x > 0 or NaN: x, else +0
         case .tanh: return PortableMath.tanh(x)
         case .sigmoid: return PortableMath.sigmoid(x)
         case .exp: return PortableMath.exp(x)
@@ -41,7 +41,7 @@ extension CPUBackend {
     @inline(__always) static func gradientLanes(_ op: UnaryOp, _ s: Lanes, _ dy: Lanes) -> Lanes {
         switch op {
         case .scale: return dy
-        case .relu: return dy.replacing(with: 0, where: .!(s .> 0))
+        case .relu: return PortableMath.choose(PortableMath.bits(s .> 0), dy, Lanes())
         case .tanh: return dy * Lanes(repeating: 1).addingProduct(-s, s)
         case .sigmoid: return dy * s.addingProduct(-s, s)
         case .exp: return dy * s

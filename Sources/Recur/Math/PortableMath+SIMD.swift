@@ -8,14 +8,25 @@ extension PortableMath {
     /// 16 integers.
     public typealias IntLanes = SIMD16<Int32>
 
+    /// `a` where `m` is set, else `b`: bitwise, so that it compiles to one blend (the generic
+    /// `replacing(with:where:)` is a lane-by-lane loop that LLVM splits into 4-lane pieces).
+    @inlinable @inline(__always)
+    static func choose(_ mi: IntLanes, _ a: Lanes, _ b: Lanes) -> Lanes {
+        return unsafeBitCast((unsafeBitCast(a, to: IntLanes.self) & mi) | (unsafeBitCast(b, to: IntLanes.self) & ~mi), to: Lanes.self)
+    }
+
+    /// A comparison's lanes as all-ones / zero integers (bitwise logic on masks stays in vectors).
+    @inlinable @inline(__always)
+    static func bits(_ m: SIMDMask<IntLanes>) -> IntLanes { unsafeBitCast(m, to: IntLanes.self) }
+
     @inlinable @inline(__always)
     static func fma(_ a: Lanes, _ b: Lanes, _ c: Lanes) -> Lanes { c.addingProduct(a, b) }
 
     /// `exp` of every lane; each lane's bits equal the scalar `exp`'s.
-    @inlinable
+    @inlinable @inline(__always)
     public static func exp(_ x: Lanes) -> Lanes {
-        let nan = x .!= x, big = x .> 0x1.62e42ep+6, small = x .< -0x1.9fe368p+6
-        let xs = x.replacing(with: 0, where: nan .| big .| small)   // in range for the integer conversion
+        let nan = bits(x .!= x), big = bits(x .> 0x1.62e42ep+6), small = bits(x .< -0x1.9fe368p+6)
+        let xs = choose(nan | big | small, Lanes(), x)   // in range for the integer conversion
         let t = fma(xs, Lanes(repeating: 0x1.715476p+0), Lanes(repeating: 0x1.8p23))
         let kf = t - 0x1.8p23
         var r = fma(-kf, Lanes(repeating: 0x1.62e400p-1), xs)
@@ -33,27 +44,25 @@ extension PortableMath {
         let k = unsafeBitCast(t, to: IntLanes.self) &- IntLanes(repeating: Int32(bitPattern: Float(0x1.8p23).bitPattern))
         let k1 = k &>> 1, k2 = k &- k1
         let s1 = unsafeBitCast((k1 &+ 127) &<< 23, to: Lanes.self), s2 = unsafeBitCast((k2 &+ 127) &<< 23, to: Lanes.self)
-        var y = (p * s1) * s2
-        y.replace(with: .infinity, where: big)
-        y.replace(with: 0, where: small)
-        y.replace(with: x, where: nan)
-        return y
+        let y = (p * s1) * s2
+        return choose(nan, x, choose(small, Lanes(), choose(big, Lanes(repeating: .infinity), y)))
     }
 
     /// `sigmoid` of every lane; each lane's bits equal the scalar `sigmoid`'s.
-    @inlinable
+    @inlinable @inline(__always)
     public static func sigmoid(_ x: Lanes) -> Lanes {
-        let positive = x .>= 0
-        let e = exp(x.replacing(with: -x, where: positive))   // exp(-x) where x ≥ 0, exp(x) elsewhere (NaN too)
+        let positive = bits(x .>= 0)
+        // exp(-x) where x ≥ 0, exp(x) elsewhere (NaN too); negation is a sign-bit flip
+        let e = exp(unsafeBitCast(unsafeBitCast(x, to: IntLanes.self) ^ (positive & IntLanes(repeating: Int32.min)), to: Lanes.self))
         let one = Lanes(repeating: 1)
-        return e.replacing(with: one, where: positive) / (one + e)   // 1 / (1 + e) or e / (1 + e): one division
+        return choose(positive, one, e) / (one + e)   // 1 / (1 + e) or e / (1 + e): one division
     }
 
     /// `tanh` of every lane; each lane's bits equal the scalar `tanh`'s.
-    @inlinable
+    @inlinable @inline(__always)
     public static func tanh(_ x: Lanes) -> Lanes {
-        let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
-        let a = unsafeBitCast(bits & 0x7fff_ffff, to: Lanes.self)
+        let xb = unsafeBitCast(x, to: IntLanes.self), ab = xb & IntLanes(repeating: 0x7fff_ffff)
+        let a = unsafeBitCast(ab, to: Lanes.self)
         let x2 = a * a
         var p = Lanes(repeating: -0x1.f57d78p-13)
         p = fma(p, x2, Lanes(repeating: 0x1.355824p-11))
@@ -67,7 +76,10 @@ extension PortableMath {
         let near = fma(a * x2, p, a)
         let e = exp(a + a)
         let far = Lanes(repeating: 1) - 2 / (e + 1)
-        let r = far.replacing(with: near, where: a .< 0.6)
-        return unsafeBitCast(unsafeBitCast(r, to: SIMD16<UInt32>.self) | (bits & 0x8000_0000), to: Lanes.self)
+        // a < 0.6 as integers (a ≥ 0, so its bits order as it does; NaN's bits are above 0.6's): the
+        // sign of the difference, spread over the lane. A float compare here made LLVM split the lanes.
+        let near06 = (ab &- IntLanes(repeating: Int32(bitPattern: Float(0.6).bitPattern))) &>> 31
+        let r = choose(near06, near, far)
+        return unsafeBitCast(unsafeBitCast(r, to: IntLanes.self) | (xb & IntLanes(repeating: Int32.min)), to: Lanes.self)
     }
 }
