@@ -69,6 +69,13 @@ public final class Device: @unchecked Sendable {
     /// Waits until every queued op has finished (OpenCL: clFinish); surfaces errors of queued work.
     public func synchronize() throws { try backend.synchronize() }
 
+    /// Runs `body` as a sizing pass: on a device that sizes memory as ops first need it (OpenCL:
+    /// scratch for transposed operands, partial sums and token order, and its kernel objects) every
+    /// op makes those allocations but no work is queued, writes are dropped and reads give zeros. On
+    /// the CPU device `body` is not run. `Trainer` sizes one step this way before the first, so that
+    /// no step allocates.
+    public func sizingPass(_ body: () throws -> Void) throws { try backend.sizingPass(body) }
+
     // MARK: Checks
 
     func check(_ v: View, _ need: Int, _ what: String) throws {

@@ -16,6 +16,9 @@ protocol DeviceBackend: AnyObject, Sendable {
     func fill(_ view: View, bits: UInt32) throws
     /// Waits until every enqueued op has finished.
     func synchronize() throws
+    /// Runs `body` with every op doing its allocations and building its kernels but enqueuing no
+    /// work (reads give zeros). Backends with no lazily sized memory skip `body` (the default).
+    func sizingPass(_ body: () throws -> Void) throws
 
     // Dense algebra.
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws
@@ -72,6 +75,8 @@ protocol DeviceBackend: AnyObject, Sendable {
 }
 
 extension DeviceBackend {
+    /// No lazily sized memory: nothing to size, `body` is not run.
+    func sizingPass(_ body: () throws -> Void) throws {}
     func packedCount(n: Int, k: Int) -> Int { 0 }
     func packB(_ s: MatmulShape, b: View, into: View) throws {}
     func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart) throws {

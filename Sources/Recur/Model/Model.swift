@@ -228,5 +228,8 @@ public final class Model: @unchecked Sendable {
     }
 
     /// The mean loss of the last `forward`, read from the device (a synchronisation point).
+    /// Drops the record of the last forward (after a sizing pass): `backward` needs a new forward.
+    func forgetForward() { last = nil }
+
     public func lossValue() throws -> Float { try device.download(loss.view)[0] }
 }

@@ -15,6 +15,8 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     private var kernels: [String: cl_kernel] = [:]
     private var scratch: Buffer?
     private var transposed: Buffer?
+    /// In a `sizingPass`: ops allocate scratch and create kernels but enqueue nothing.
+    private var sizing = false
     private let lock = NSLock()
     /// With `RECUR_CL_KEEP_BUFFERS=1` every buffer is retained until the device goes, so no buffer
     /// name is reused: oclgrind 21.10 keeps a released buffer's shadow state for the next buffer
@@ -88,7 +90,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     /// Queues the upload without waiting for the kernels before it: the bytes are copied to a block
     /// that the driver's completion callback frees, so the caller may reuse `source` at once.
     func write(_ source: UnsafeRawBufferPointer, to: View) throws {
-        guard source.count > 0, let base = source.baseAddress else { return }
+        guard source.count > 0, let base = source.baseAddress, !sizing else { return }
         guard let copy = malloc(source.count) else { throw DeviceError.unavailable("no host memory for a \(source.count)-byte upload") }
         copy.copyMemory(from: base, byteCount: source.count)
         var event: cl_event? = nil
@@ -107,6 +109,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
+        if sizing { into.initializeMemory(as: UInt8.self, repeating: 0); return }
         activity.waited()
         try CL.check(clEnqueueReadBuffer(queue, view.mem, cl_bool(CL_TRUE), view.offset * 4, view.count * 4, into.baseAddress, 0, nil, nil),
                      "clEnqueueReadBuffer", "\(view.count * 4) bytes from a buffer of \(view.buffer.count * 4) bytes; \(memoryNote)")
@@ -118,8 +121,17 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func synchronize() throws {
+        if sizing { return }
         activity.waited()
         try CL.check(clFinish(queue), "clFinish", "waiting for the queued kernels; \(memoryNote)")
+    }
+
+    /// Sizes scratch and creates kernels for the ops in `body` without running them (see
+    /// `Device.sizingPass`).
+    func sizingPass(_ body: () throws -> Void) throws {
+        sizing = true
+        defer { sizing = false }
+        try body()
     }
 
     /// The device and its memory, for error messages.
@@ -148,6 +160,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             kernels[name] = k
             kernel = k
         }
+        if sizing { return }
         var index: cl_uint = 0
         func set<T: BitwiseCopyable>(_ value: T) throws {
             var v = value

@@ -98,6 +98,20 @@ public final class Trainer: @unchecked Sendable {
         }
         self.model = model; self.task = task; self.options = options
         self.optimizer = try Optimizer(optimizer, parameters: model.parameters, device: model.device)
+        try sizeFirstStep()
+    }
+
+    /// One step as a sizing pass (`Device.sizingPass`): the device's lazily sized scratch and kernels
+    /// exist before the first step. Host state (the optimizer's step count, the model's last
+    /// forward) is left as it was.
+    func sizeFirstStep() throws {
+        let t = optimizer.t
+        defer { optimizer.t = t; model.forgetForward() }
+        try model.device.sizingPass {
+            try model.forward(task.batch(step: step, b: model.config.batch, T: model.config.sequence), step: step)
+            try model.backward()
+            try optimizer.step(model.parameters, device: model.device)
+        }
     }
 
     var trainerMetadata: [String: String] {
