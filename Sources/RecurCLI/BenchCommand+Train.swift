@@ -13,6 +13,8 @@ extension BenchCommand {
         var spread: Double
         var peakMB: Double
         var peer: Bool
+        /// With --rounds: the round (0-based) this row was measured in.
+        var round: Int?
     }
 
     /// One workload: the model, the data, and whether only the forward pass is timed.
@@ -115,24 +117,28 @@ extension BenchCommand {
         var rows: [TrainRow] = []
         for w in chosen {
             print("\(w.name): \(w.summary)")
-            for path in paths {
-                var args = ["bench", "--suite", "train", "--workload", w.name, "--device", path, "--threads", String(threads),
-                            "--repeats", String(repeats), "--child"]
-                if let seq = sequenceOverride { args += ["--seq", String(seq)] }
-                if let batch = batchOverride { args += ["--batch", String(batch)] }
-                if let embeddingFold { args += ["--embedding-fold", embeddingFold] }
-                rows.append(try child(CommandLine.arguments[0], args, label: "\(w.name) on \(path)"))
-                if peer == nil { printRow(rows.last!, against: nil) }
+            var rounds: [[TrainRow]] = []   // per round: the device paths' rows, then PyTorch's
+            for round in 0..<self.rounds {
+                var these: [TrainRow] = []
+                for path in paths {
+                    var args = ["bench", "--suite", "train", "--workload", w.name, "--device", path, "--threads", String(threads),
+                                "--repeats", String(repeats), "--child"]
+                    if let seq = sequenceOverride { args += ["--seq", String(seq)] }
+                    if let batch = batchOverride { args += ["--batch", String(batch)] }
+                    if let embeddingFold { args += ["--embedding-fold", embeddingFold] }
+                    these.append(try child(CommandLine.arguments[0], args, label: "\(w.name) on \(path)"))
+                }
+                if peer == "pytorch" {
+                    var args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)]
+                    if let seq = sequenceOverride { args += ["--seq", String(seq)] }
+                    if let batch = batchOverride { args += ["--batch", String(batch)] }
+                    these.append(try child(python, args, label: "PyTorch \(w.name)"))
+                }
+                if self.rounds > 1 { for i in these.indices { these[i].round = round } }
+                rounds.append(these)
+                rows += these
             }
-            if peer == "pytorch" {
-                var args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)]
-                if let seq = sequenceOverride { args += ["--seq", String(seq)] }
-                if let batch = batchOverride { args += ["--batch", String(batch)] }
-                let torch = try child(python, args, label: "PyTorch \(w.name)")
-                rows.append(torch)
-                for r in rows where r.workload == w.name && !r.peer { printRow(r, against: torch) }
-                printRow(torch, against: nil)
-            }
+            printRounds(rounds, peer: peer == "pytorch")
         }
         if let jsonFile {
             do { try Console.json(rows).write(toFile: jsonFile, atomically: true, encoding: .utf8) } catch {
@@ -141,13 +147,26 @@ extension BenchCommand {
         }
     }
 
-    func printRow(_ r: TrainRow, against torch: TrainRow?) {
-        var line = "  \((r.peer ? "peer " : "") + r.device)".padding(22)
-            + String(format: "%10.0f %@/s  spread %3.0f%%  peak %6.0f MB", r.unitsPerSecond, r.units, r.spread * 100, r.peakMB)
-        if let torch {
-            line += String(format: "   %.2fx PyTorch's speed, %.2fx its memory", r.unitsPerSecond / torch.unitsPerSecond, r.peakMB / torch.peakMB)
+    /// One line per path: with one round its row (and the ratios to PyTorch's); with several, the
+    /// median speed and the highest peak over the rounds, and the median (min–max) of the rounds' ratios.
+    func printRounds(_ rounds: [[TrainRow]], peer: Bool) {
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        for i in rounds[0].indices {
+            let all = rounds.map { $0[i] }, r = all[0]
+            var line = "  \((r.peer ? "peer " : "") + r.device)".padding(22)
+            if all.count == 1 {
+                line += String(format: "%10.0f %@/s  spread %3.0f%%  peak %6.0f MB", r.unitsPerSecond, r.units, r.spread * 100, r.peakMB)
+            } else {
+                line += String(format: "%10.0f %@/s  (median of %d rounds)  peak %6.0f MB", median(all.map(\.unitsPerSecond)), r.units, all.count,
+                               all.map(\.peakMB).max()!)
+            }
+            if peer && !r.peer {
+                let speed = rounds.map { $0[i].unitsPerSecond / $0.last!.unitsPerSecond }, memory = rounds.map { $0[i].peakMB / $0.last!.peakMB }
+                line += all.count == 1 ? String(format: "   %.2fx PyTorch's speed, %.2fx its memory", speed[0], memory[0])
+                    : String(format: "   %.2fx PyTorch's speed (%.2f–%.2f), %.2fx its memory (max)", median(speed), speed.min()!, speed.max()!, memory.max()!)
+            }
+            print(line)
         }
-        print(line)
     }
 
     /// Runs a child that prints one JSON row as its last line.

@@ -19,6 +19,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("seq"), help: "train: sequence length instead of the workload's (scaling runs).") var sequenceOverride: Int?
     @Option(name: .customLong("batch"), help: "train: batch size instead of the workload's (scaling runs).") var batchOverride: Int?
     @Option(help: "train: auto, always or never (as recur train's --embedding-fold; never times PyTorch's algorithm).") var embeddingFold: String?
+    @Option(help: "train: rounds of child runs per workload, Recur's and PyTorch's alternating, each a fresh process; speeds are the rounds' medians, ratios the median of the rounds' ratios (a noisy machine slows both sides of a round alike).")
+    var rounds = 1
     @Flag(help: .hidden) var child = false
     @Option(help: "Repeats per shape (median reported).") var repeats: Int = 5
     @Option(name: .customLong("json"), help: "Write rows as JSON to this file.") var jsonFile: String?
@@ -30,6 +32,8 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+        if rounds < 1 { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
+        if rounds > 1 && suite != "train" { throw ValidationError("--rounds is for --suite train") }
         if !["matmul", "conv", "recurrent", "all", "train"].contains(suite) { throw ValidationError("--suite must be matmul, conv, recurrent, all or train, got '\(suite)'") }
         if let peer, peer != "pytorch" { throw ValidationError("--peer must be pytorch, got '\(peer)'") }
         if peer != nil && suite != "train" { throw ValidationError("--peer pytorch is for --suite train (the op suites use OpenBLAS when installed)") }
