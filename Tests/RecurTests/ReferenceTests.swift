@@ -30,6 +30,40 @@ import Testing
         close(try host.down(y), Ref.conv(s, x: x.map(Double.init), w: w.map(Double.init), b: b.map(Double.init)), tolerance: 1e-6, "conv1d")
     }
 
+    /// The softmax's row maximum is NUMERICS rule 6's (the first NaN, else the first of the values
+    /// equal to the maximum, so −0 before +0 stays −0): rows of 33, 48 and 65 columns with ±0 maxima,
+    /// NaNs early and late, infinities, and plain rows; the stats' maximum against a scalar scan,
+    /// bit for bit, on the CPU device (16 lanes at a time where that decides) and OpenCL when present.
+    @Test(arguments: [33, 48, 65])
+    func softmaxRowMaximum(_ cols: Int) throws {
+        let nan = Float(bitPattern: 0x7fc0_1234)
+        var rows: [[Float]] = []
+        let plain = randoms(cols, -8, 8, seed: 11)
+        rows.append(plain)
+        rows.append(plain.map { -abs($0) - 1 } .enumerated().map { $0.offset == 3 ? -0.0 : $0.offset == 40 % cols ? 0 : $0.element })
+        rows.append(plain.map { -abs($0) - 1 } .enumerated().map { $0.offset == 5 ? 0 : $0.offset == cols - 1 ? -0.0 : $0.element })
+        rows.append(plain.map { -abs($0) - 1 } .enumerated().map { $0.offset == 7 ? -0.0 : $0.offset == 18 ? 0 : $0.element })   // +0 in an earlier lane
+        rows.append(plain.enumerated().map { $0.offset == cols - 1 ? nan : $0.element })
+        rows.append(plain.enumerated().map { $0.offset == 20 ? -nan : $0.offset == 30 ? nan : $0.element })
+        rows.append(plain.enumerated().map { $0.offset == 17 ? .infinity : $0.element })
+        rows.append(plain.enumerated().map { $0.offset == 2 ? -.infinity : $0.element })
+        rows.append([Float](repeating: -.infinity, count: cols))
+        rows.append(plain.enumerated().map { $0.offset == cols - 1 ? 9 : $0.element })   // the maximum in the scalar tail
+        var devices = [Device.cpu(threads: 1)]
+        if let ocl = TestDevices.openCL() { devices.append(ocl) }
+        for d in devices {
+            let logits = try d.buffer(rows.flatMap { $0 }).view, targets = try d.buffer([Int32](repeating: 1, count: rows.count)).view
+            let losses = try d.allocate(rows.count).view, stats = try d.allocate(2 * rows.count).view
+            try d.softmaxCrossEntropy(rows: rows.count, cols: cols, logits: logits, targets: targets, losses: losses, stats: stats)
+            let got = try d.download(stats)
+            for (r, row) in rows.enumerated() {
+                var want = row[0]
+                for x in row.dropFirst() where x > want || (x.isNaN && !want.isNaN) { want = x }
+                #expect(got[2 * r].bitPattern == want.bitPattern, "\(d.info.selector) row \(r) of \(cols): \(got[2 * r]) vs \(want)")
+            }
+        }
+    }
+
     @Test func maxPoolForward() throws {
         let s = PoolShape(batch: 2, channels: 3, length: 17, window: 4, stride: 3), x = randoms(2 * 3 * 17, seed: 6)
         let y = try host.zeros(6 * s.outLength), am = try host.zeros(6 * s.outLength)

@@ -6,9 +6,7 @@ extension CPUBackend {
         let X = logits.f, T = targets.i, L = losses.f, S = stats.f
         parallel(rows, cost: cols * 8) { range in
             for r in range {
-                let x = X + r * cols
-                var m = x[0]
-                for j in 1..<max(1, cols) where takesMax(x[j], m) { m = x[j] }
+                let x = X + r * cols, m = Self.rowMax(x, cols)
                 var s: Float = 0, j = 0
                 while j + 16 <= cols {   // 16 exps at a time, summed in column order as below
                     let e = PortableMath.exp(MatmulKernel.load(x + j) - PortableMath.Lanes(repeating: m))
@@ -21,6 +19,29 @@ extension CPUBackend {
                 S[2 * r] = m; S[2 * r + 1] = s
             }
         }
+    }
+
+    /// The maximum of x[0 ..< n] by NUMERICS rule 6 (the first NaN, else the first of the values
+    /// equal to the maximum): 16 lanes at a time where that decides the bits (all finite, maximum not
+    /// zero: equal nonzero floats have equal bits), else the scalar scan.
+    @inline(__always) static func rowMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        var j = 0, best = -Float.infinity
+        if n >= 32 {
+            var m = MatmulKernel.load(x), poison = m - m   // poison: NaN once a NaN or an infinity was seen
+            j = 16
+            while j + 16 <= n {
+                let v = MatmulKernel.load(x + j)
+                poison += v - v
+                m = PortableMath.choose(PortableMath.bits(v .> m), v, m)
+                j += 16
+            }
+            for l in 0..<16 where m[l] > best { best = m[l] }
+            for r in j..<n where !(x[r] <= best) { best = x[r] }   // NaN also lands here, and poisons below
+            if !(poison.sum() + best - best).isNaN && best != 0 { return best }
+        }
+        var first = x[0]
+        for r in 1..<max(1, n) where takesMax(x[r], first) { first = x[r] }
+        return first
     }
 
     func softmaxCrossEntropyBackward(rows: Int, cols: Int, scale: Float, logits: View, targets: View,
