@@ -7,11 +7,10 @@ extension CPUBackend {
         parallel(rows, cost: cols * 8) { range in
             for r in range {
                 let x = X + r * cols, m = Self.rowMax(x, cols)
-                var s: Float = 0, j = 0
-                while j + 16 <= cols {   // 16 exps at a time, summed in column order as below
-                    let e = PortableMath.exp(MatmulKernel.load(x + j) - PortableMath.Lanes(repeating: m))
-                    for l in 0..<16 { s = s + e[l] }
-                    j += 16
+                var s: Float = 0, j = cols / 16 * 16
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(j, 1)) { e in
+                    Self.exps(x, minus: m, j, into: e.baseAddress!)   // 16 at a time, then summed in column order
+                    for l in 0..<j { s = s + e[l] }
                 }
                 while j < cols { s = s + PortableMath.exp(x[j] - m); j += 1 }
                 let t = Int(T[r])
@@ -21,10 +20,18 @@ extension CPUBackend {
         }
     }
 
+    /// exp(x[j] − m) for j < n (a multiple of 16), 16 lanes at a time. Not inlined: summing the
+    /// lanes one by one where they are made leads LLVM to compute them one by one too.
+    @inline(never) static func exps(_ x: UnsafeMutablePointer<Float>, minus m: Float, _ n: Int, into e: UnsafeMutablePointer<Float>) {
+        for j in stride(from: 0, to: n, by: 16) {
+            MatmulKernel.store(PortableMath.exp(MatmulKernel.load(x + j) - PortableMath.Lanes(repeating: m)), e + j)
+        }
+    }
+
     /// The maximum of x[0 ..< n] by NUMERICS rule 6 (the first NaN, else the first of the values
     /// equal to the maximum): 16 lanes at a time where that decides the bits (all finite, maximum not
     /// zero: equal nonzero floats have equal bits), else the scalar scan.
-    @inline(__always) static func rowMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    @inline(never) static func rowMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         var j = 0, best = -Float.infinity
         if n >= 32 {
             var m = MatmulKernel.load(x), poison = m - m   // poison: NaN once a NaN or an infinity was seen
