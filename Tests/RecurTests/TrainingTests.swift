@@ -136,6 +136,28 @@ import Testing
         #expect(throws: ModelError.self) { try Trainer(model: inference, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: 1)) }
     }
 
+    @Test("An inference model projects long inputs a chunk of steps at a time, with the training model's bits (CPU and OpenCL)",
+          arguments: [setups[0], setups[4], setups[3],
+                      Setup(name: "charlm GRU", spec: { var s = TaskSpec(task: "charlm"); s.data = text; return s }()) {
+                          $0.cell = .gru; $0.hidden = 10; $0.embedding = 6 }])
+    func inferenceChunks(_ s: Setup) throws {
+        let long = Setup(name: s.name, spec: s.spec) { s.configure(&$0); $0.sequence = 60; $0.batch = 3 }
+        let (task, c) = try Self.model(long)
+        #expect(c.sequence == 60)   // inference projects 25 steps at a time: two whole chunks and a part
+        var devices = [Device.cpu()]
+        if let d = TestDevices.openCL() { devices.append(d) }
+        for d in devices {
+            let trained = try Model(c, device: d, seed: 3), inference = try Model(c, device: d, seed: 3, training: false)
+            for step in 0..<2 {
+                let batch = task.batch(step: step, b: c.batch, T: c.sequence)
+                try trained.forward(batch, step: nil)
+                try inference.forward(batch, step: nil)
+                #expect(bits(try trained.outputs()) == bits(try inference.outputs()), "\(s.name) on \(d.info.selector), batch \(step)")
+                if c.family == .languageModel { try trained.carryState(); try inference.carryState() }
+            }
+        }
+    }
+
     @Test("Folding the embedding keeps the forward's bits (recurrent; the conv's values) and the gradients' values", arguments: foldable)
     func embeddingFold(_ s: Setup) throws {
         var (task, c) = try Self.model(s)

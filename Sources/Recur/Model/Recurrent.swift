@@ -16,37 +16,48 @@ public enum CellKind: String, Codable, Sendable, CaseIterable {
 final class RecurrentLayer {
     let kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int
     let wih: Parameter, whh: Parameter, bih: Parameter, bhh: Parameter
-    let gi: Buffer          // (T, B, G·H) pre-activations; LSTM keeps its activated gates here in place;
+    let gi: Buffer          // (giSteps, B, G·H) pre-activations; LSTM keeps its activated gates here in place;
                             // backward overwrites step t with its gate gradients once step t no longer needs them
     let act: Buffer?        // GRU: (T, B, 4H) r, z, n, gh_n
     let gh: Buffer?         // GRU: (B, 3H) per step
     let hs: Buffer          // (T+1, B, H): slot 0 = initial state, slot t+1 = h_t
-    let cs: Buffer?         // LSTM: (T+1, B, H)
+    let cs: Buffer?         // LSTM: (cSlots, B, H): c_t in slot t mod cSlots
     let biasSum: Buffer?    // LSTM, RNN: b_ih + b_hh
     let dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
     let wihT: Buffer?, whhT: Buffer?  // (in, G·H) and (H, G·H): on a device that reads B as stored, transposed once
                                       // per forward so steps need no Bᵀ; a device that packs B reads W as Bᵀ (nil)
     let whhPacked: Buffer?  // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
     let folded: Buffer?     // layer 0 of a token model: (V, G), see SequenceInput.tokens
+    /// Steps `gi` holds: T_max when training (backward reads every step's gates), fewer for
+    /// inference, which projects the input that many steps at a time (the same bits: each row's
+    /// product is its own chain).
+    let giSteps: Int
+    /// Slots of `cs`: T_max + 1 when training (backward reads every c_t), 2 for inference (c_t and c_t+1).
+    let cSlots: Int
     private var lastB = 0
+
+    /// Steps of input an inference stack projects at a time.
+    static let inferenceChunk = 25
 
     /// `sharedGI`: an inference stack's one pre-activation buffer for all layers (forward only reads
     /// a layer's `gi` while that layer runs). Without `training` the backward buffers are placeholders.
     /// `vocab` > 0: the layer may read tokens (`SequenceInput.tokens`), and reads rows only for
     /// batches of at most `rowLimit` positions (its dX is sized for those).
     init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int, training: Bool, sharedGI: Buffer?,
-         vocab: Int = 0, rowLimit: Int = .max) throws {
+         sharedT: (wih: Buffer, whh: Buffer)? = nil, vocab: Int = 0, rowLimit: Int = .max) throws {
         self.kind = kind; self.inputs = inputs; self.hidden = hidden; self.maxT = maxT; self.maxB = maxB
+        giSteps = training ? maxT : min(maxT, Self.inferenceChunk)
+        cSlots = training ? maxT + 1 : 2
         let gh = kind.gates * hidden, p = "rnn.", l = "_l\(index)"
         wih = try Parameter(d, p + "weight_ih" + l, [gh, inputs], training: training)
         whh = try Parameter(d, p + "weight_hh" + l, [gh, hidden], training: training)
         bih = try Parameter(d, p + "bias_ih" + l, [gh], training: training)
         bhh = try Parameter(d, p + "bias_hh" + l, [gh], training: training)
-        gi = try sharedGI ?? d.allocate(maxT * maxB * gh)
+        gi = try sharedGI ?? d.allocate(giSteps * maxB * gh)
         act = kind == .gru ? try d.allocate(maxT * maxB * 4 * hidden) : nil
         self.gh = kind == .gru ? try d.allocate(maxB * gh) : nil
         hs = try d.allocate((maxT + 1) * maxB * hidden)
-        cs = kind == .lstm ? try d.allocate((maxT + 1) * maxB * hidden) : nil
+        cs = kind == .lstm ? try d.allocate(cSlots * maxB * hidden) : nil
         biasSum = kind == .gru ? nil : try d.allocate(gh)
         dGH = kind == .gru ? try d.allocate(maxT * maxB * gh, training: training) : nil
         dX = try d.allocate(min(maxT * maxB, rowLimit) * inputs, training: training)
@@ -56,8 +67,8 @@ final class RecurrentLayer {
         dc = [try d.allocate(maxB * hidden, training: training), try d.allocate(maxB * hidden, training: training)]
         let packed = max(d.packedCount(n: gh, k: hidden), d.packedCount(n: hidden, k: gh))
         whhPacked = packed > 0 ? try d.allocate(packed) : nil
-        wihT = packed > 0 ? nil : try d.allocate(inputs * gh)
-        whhT = packed > 0 ? nil : try d.allocate(hidden * gh)
+        wihT = packed > 0 ? nil : try sharedT?.wih ?? d.allocate(inputs * gh)
+        whhT = packed > 0 ? nil : try sharedT?.whh ?? d.allocate(hidden * gh)
         try resetState(d)
     }
 
@@ -74,7 +85,7 @@ final class RecurrentLayer {
     func carryState(_ d: Device, T: Int, b: Int) throws {
         let n = b * hidden
         try d.copy(hs.view.slice(T * n, n), to: hs.view.slice(0, n))
-        if let cs { try d.copy(cs.view.slice(T * n, n), to: cs.view.slice(0, n)) }
+        if let cs, T % cSlots != 0 { try d.copy(cs.view.slice(T % cSlots * n, n), to: cs.view.slice(0, n)) }
     }
 
     func slot(_ buffer: Buffer, _ t: Int, _ b: Int) -> View { buffer.view.slice(t * b * hidden, b * hidden) }
@@ -82,32 +93,39 @@ final class RecurrentLayer {
     // input (T, b, in) rows or (T, b) tokens → h (T, b, H), the view of slots 1...T
     func forward(_ d: Device, input: SequenceInput, T: Int, b: Int) throws -> View {
         let G = kind.gates * hidden, rows = T * b
-        let all = gi.view.slice(0, rows * G)
         var (wi, wh, tB) = (wih.value.view, whh.value.view, true)   // W_ihᵀ and W_hhᵀ as the products' B
         if let wihT, let whhT {
-            try d.transpose(rows: G, cols: inputs, src: wih.value.view, dst: wihT.view)
-            try d.transpose(rows: G, cols: hidden, src: whh.value.view, dst: whhT.view)
-            (wi, wh, tB) = (wihT.view, whhT.view, false)
+            let wiT = wihT.view.slice(0, G * inputs), whT = whhT.view.slice(0, G * hidden)
+            try d.transpose(rows: G, cols: inputs, src: wih.value.view, dst: wiT)
+            try d.transpose(rows: G, cols: hidden, src: whh.value.view, dst: whT)
+            (wi, wh, tB) = (wiT, whT, false)
         }
         if kind != .gru { try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!.view) }
         let start = MatmulStart.bias(kind == .gru ? bih.value.view : biasSum!.view)
-        switch input {
-        case .rows(let x):
-            try d.matmul(MatmulShape(m: rows, n: G, k: inputs, transB: tB), a: x, b: wi, c: all, start: start)
-        case .tokens(let ids, let table, let vocab):   // P (V, G) = E·W_ihᵀ + bias, then gi[p] = P[ids[p]]
-            let p = try foldTable(vocab, G)
-            try d.matmul(MatmulShape(m: vocab, n: G, k: inputs, transB: tB), a: table, b: wi, c: p, start: start)
-            try d.embeddingForward(vocab: vocab, dim: G, table: p, indices: ids, out: all)
+        if case .tokens(_, let table, let vocab) = input {   // P (V, G) = E·W_ihᵀ + bias, then gi[p] = P[ids[p]]
+            try d.matmul(MatmulShape(m: vocab, n: G, k: inputs, transB: tB), a: table, b: wi, c: try foldTable(vocab, G), start: start)
         }
         let step = MatmulShape(m: b, n: G, k: hidden, transB: tB)
         let packed = whhPacked?.view ?? wh   // a device that reads B as stored ignores it
         try d.packB(step, b: wh, into: packed)
         for t in 0..<T {
-            let g = gi.view.slice(t * b * G, b * G), hPrev = slot(hs, t, b), h = slot(hs, t + 1, b)
+            let chunk = t % giSteps   // gi's slot for step t; a new chunk of steps projects its input first
+            if chunk == 0 {
+                let steps = min(giSteps, T - t), all = gi.view.slice(0, steps * b * G)
+                switch input {
+                case .rows(let x):
+                    try d.matmul(MatmulShape(m: steps * b, n: G, k: inputs, transB: tB), a: x.slice(t * b * inputs, steps * b * inputs),
+                                 b: wi, c: all, start: start)
+                case .tokens(let ids, _, let vocab):
+                    try d.embeddingForward(vocab: vocab, dim: G, table: try foldTable(vocab, G), indices: ids.slice(t * b, steps * b), out: all)
+                }
+            }
+            let g = gi.view.slice(chunk * b * G, b * G), hPrev = slot(hs, t, b), h = slot(hs, t + 1, b)
             switch kind {
             case .lstm:
                 try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: g, start: .accumulate)
-                try d.lstmForward(batch: b, hidden: hidden, gates: g, cPrev: slot(cs!, t, b), act: g, c: slot(cs!, t + 1, b), h: h)
+                try d.lstmForward(batch: b, hidden: hidden, gates: g, cPrev: slot(cs!, t % cSlots, b), act: g,
+                                  c: slot(cs!, (t + 1) % cSlots, b), h: h)
             case .rnn, .rnnRelu:
                 try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: g, start: .accumulate)
                 try d.rnnForward(kind == .rnn ? .tanh : .relu, pre: g, h: h)
@@ -200,10 +218,16 @@ final class RecurrentStack {
     /// `vocab`, `rowLimit`: layer 0's token input (see `RecurrentLayer.init`).
     init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int, training: Bool,
          vocab: Int = 0, rowLimit: Int = .max) throws {
-        let shared = training ? nil : try d.allocate(maxT * maxB * kind.gates * hidden)
+        let gh = kind.gates * hidden
+        let shared = training ? nil : try d.allocate(min(maxT, RecurrentLayer.inferenceChunk) * maxB * gh)
+        // A device that reads B as stored gets W_ihᵀ and W_hhᵀ transposed per forward: one pair for
+        // all layers (a layer's forward is queued whole before the next layer's transposes).
+        let transposedB = d.packedCount(n: gh, k: hidden) == 0 && d.packedCount(n: hidden, k: gh) == 0
+        let sharedT = transposedB ? (wih: try d.allocate(max(inputs, hidden) * gh), whh: try d.allocate(hidden * gh)) : nil
         layers = try (0..<count).map {
             try RecurrentLayer(d, index: $0, kind: kind, inputs: $0 == 0 ? inputs : hidden, hidden: hidden, maxT: maxT, maxB: maxB,
-                               training: training, sharedGI: shared, vocab: $0 == 0 ? vocab : 0, rowLimit: $0 == 0 ? rowLimit : .max)
+                               training: training, sharedGI: shared, sharedT: sharedT, vocab: $0 == 0 ? vocab : 0,
+                               rowLimit: $0 == 0 ? rowLimit : .max)
         }
         self.dropout = dropout
         dropped = dropout > 0 && training ? try (0..<max(0, count - 1)).map { _ in try d.allocate(maxT * maxB * hidden) } : []
