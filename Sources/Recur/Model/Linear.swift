@@ -5,12 +5,13 @@ final class Linear {
     let output: Buffer      // (N_max, out)
     let dInput: Buffer      // (N_max, in)
 
-    init(_ device: Device, prefix: String, inputs: Int, outputs: Int, maxRows: Int, training: Bool) throws {
+    /// `dInput`: a buffer of at least maxRows × inputs to write dx into instead of one of its own.
+    init(_ device: Device, prefix: String, inputs: Int, outputs: Int, maxRows: Int, training: Bool, dInput: Buffer? = nil) throws {
         self.inputs = inputs; self.outputs = outputs
         weight = try Parameter(device, prefix + "weight", [outputs, inputs], training: training)
         bias = try Parameter(device, prefix + "bias", [outputs], training: training)
         output = try device.allocate(maxRows * outputs)
-        dInput = try device.allocate(maxRows * inputs, training: training)
+        if let dInput, dInput.count >= maxRows * inputs { self.dInput = dInput } else { self.dInput = try device.allocate(maxRows * inputs, training: training) }
     }
 
     var parameters: [Parameter] { [weight, bias] }

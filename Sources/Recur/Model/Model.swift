@@ -48,9 +48,13 @@ public final class Model: @unchecked Sendable {
         let tokenRows = Self.foldable(config) ? max(1, Self.foldFrom(config) - 1) : B * T
         embedding = config.family == .regressor ? nil
             : try Embedding(d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: min(B * T, tokenRows), training: training)
+        // ∂h of the recurrent stack's top (T, B, H): the layers write their ∂x here too once their
+        // backward is past reading it, and a language model's head writes its ∂x (the top's ∂h) here.
+        let dH = try d.allocate(B * T * config.hidden, training: training)
+        self.dH = dH
         stack = config.encoder == .cnn ? nil
             : try RecurrentStack(d, kind: config.cell, inputs: recurrentInput, hidden: config.hidden, layers: config.layers,
-                                 dropout: config.dropout, maxT: T, maxB: B, training: training,
+                                 dropout: config.dropout, maxT: T, maxB: B, training: training, sharedDX: training ? dH : nil,
                                  vocab: Self.foldable(config) ? config.vocab : 0, rowLimit: tokenRows)
         convs = config.encoder == .cnn
             ? try ConvBank(d, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B, training: training,
@@ -58,7 +62,8 @@ public final class Model: @unchecked Sendable {
         let features = convs?.width ?? config.hidden
         let headRows = config.family == .languageModel ? B * T : B
         let outputs = config.family == .languageModel ? config.vocab : config.outputs
-        head = try Linear(d, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows, training: training)
+        head = try Linear(d, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows, training: training,
+                          dInput: config.family == .languageModel && training ? dH : nil)
         tokens = try d.allocate(B * T)
         labels = try d.allocate(headRows)
         values = try d.allocate(config.family == .regressor ? B * T * config.inputs : 1)
@@ -66,7 +71,6 @@ public final class Model: @unchecked Sendable {
         losses = try d.allocate(headRows)
         stats = try d.allocate(2 * headRows)
         dLogits = try d.allocate(headRows * outputs, training: training)
-        dH = try d.allocate(B * T * config.hidden, training: training)
         dropped = try d.allocate(B * features, training: training)
         dDropped = try d.allocate(B * features, training: training)
         loss = try d.allocate(1)

@@ -44,7 +44,7 @@ final class RecurrentLayer {
     /// `vocab` > 0: the layer may read tokens (`SequenceInput.tokens`), and reads rows only for
     /// batches of at most `rowLimit` positions (its dX is sized for those).
     init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int, training: Bool, sharedGI: Buffer?,
-         sharedT: (wih: Buffer, whh: Buffer)? = nil, vocab: Int = 0, rowLimit: Int = .max) throws {
+         sharedT: (wih: Buffer, whh: Buffer)? = nil, sharedDX: Buffer? = nil, vocab: Int = 0, rowLimit: Int = .max) throws {
         self.kind = kind; self.inputs = inputs; self.hidden = hidden; self.maxT = maxT; self.maxB = maxB
         giSteps = training ? maxT : min(maxT, Self.inferenceChunk)
         cSlots = training ? maxT + 1 : 2
@@ -60,7 +60,8 @@ final class RecurrentLayer {
         cs = kind == .lstm ? try d.allocate(cSlots * maxB * hidden) : nil
         biasSum = kind == .gru ? nil : try d.allocate(gh)
         dGH = kind == .gru ? try d.allocate(maxT * maxB * gh, training: training) : nil
-        dX = try d.allocate(min(maxT * maxB, rowLimit) * inputs, training: training)
+        let dxCount = min(maxT * maxB, rowLimit) * inputs
+        if let sharedDX, sharedDX.count >= dxCount { dX = sharedDX } else { dX = try d.allocate(dxCount, training: training) }
         folded = vocab > 0 ? try d.allocate(vocab * gh) : nil
         dh = try d.allocate(maxB * hidden, training: training)
         dhNext = try d.allocate(maxB * hidden, training: training)
@@ -216,8 +217,11 @@ final class RecurrentStack {
     let dDropped: Buffer
 
     /// `vocab`, `rowLimit`: layer 0's token input (see `RecurrentLayer.init`).
+    /// `sharedDX`: the buffer the stack's ∂h arrives in (T_max · B_max · hidden or more): each layer
+    /// writes its ∂x there once its backward no longer reads its ∂h (where it fits), instead of a
+    /// buffer of its own.
     init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int, training: Bool,
-         vocab: Int = 0, rowLimit: Int = .max) throws {
+         sharedDX: Buffer? = nil, vocab: Int = 0, rowLimit: Int = .max) throws {
         let gh = kind.gates * hidden
         let shared = training ? nil : try d.allocate(min(maxT, RecurrentLayer.inferenceChunk) * maxB * gh)
         // A device that reads B as stored gets W_ihᵀ and W_hhᵀ transposed per forward: one pair for
@@ -226,12 +230,12 @@ final class RecurrentStack {
         let sharedT = transposedB ? (wih: try d.allocate(max(inputs, hidden) * gh), whh: try d.allocate(hidden * gh)) : nil
         layers = try (0..<count).map {
             try RecurrentLayer(d, index: $0, kind: kind, inputs: $0 == 0 ? inputs : hidden, hidden: hidden, maxT: maxT, maxB: maxB,
-                               training: training, sharedGI: shared, sharedT: sharedT, vocab: $0 == 0 ? vocab : 0,
+                               training: training, sharedGI: shared, sharedT: sharedT, sharedDX: sharedDX, vocab: $0 == 0 ? vocab : 0,
                                rowLimit: $0 == 0 ? rowLimit : .max)
         }
         self.dropout = dropout
         dropped = dropout > 0 && training ? try (0..<max(0, count - 1)).map { _ in try d.allocate(maxT * maxB * hidden) } : []
-        dDropped = try d.allocate(maxT * maxB * hidden, training: training)
+        dDropped = try d.allocate(maxT * maxB * hidden, training: training && dropout > 0 && count > 1)   // read only between layers with dropout
     }
 
     var parameters: [Parameter] { layers.flatMap(\.parameters) }
