@@ -135,9 +135,9 @@ extension CPUBackend {
         return at
     }
 
-    /// `scanMax` in two vector passes: the first NaN if any, else the first j with x[j] == max
-    /// (−0 == +0, as in the scan, where neither replaces the other).
-    static func firstMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Int {
+    /// The largest of x[0 ..< n] ignoring NaNs, 16 lanes at a time, and whether any element is NaN
+    /// or infinite (then the caller decides by scanning).
+    @inline(never) static func laneMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> (best: Float, special: Bool) {
         typealias V = SIMD16<Float>
         var m = V(repeating: -.infinity), poison = V()   // poison: NaN once any NaN or infinity was seen
         var j = 0
@@ -147,16 +147,34 @@ extension CPUBackend {
             m = PortableMath.choose(PortableMath.bits(v .> m), v, m)
             j += 16
         }
-        var best = m.max(), special = poison.sum().isNaN
+        var best = -Float.infinity, special = poison.sum().isNaN
+        for l in 0..<16 where m[l] > best { best = m[l] }
         for r in j..<n {
             if x[r] > best { best = x[r] }
             if !x[r].isFinite { special = true }
         }
+        return (best, special)
+    }
+
+    /// `scanMax` in two passes, the first on vectors: the first NaN if any, else the first j with
+    /// x[j] == max (−0 == +0, as in the scan, where neither replaces the other).
+    static func firstMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Int {
+        let (best, special) = laneMax(x, n)
         if special {
             for r in 0..<n where x[r].isNaN { return r }
         }
         for r in 0..<n where x[r] == best { return r }
         return 0
+    }
+
+    /// The value `scanMax` finds: `laneMax`'s where that decides the bits (all finite, maximum not
+    /// zero: equal nonzero floats have equal bits), else the scan's.
+    static func maxValue(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        if n >= 32 {
+            let (best, special) = laneMax(x, n)
+            if !special && best != 0 { return best }
+        }
+        return x[scanMax(x, n)]
     }
 
     func maxPoolBackward(_ s: PoolShape, dy: View, argmax: View, dx: View) throws {

@@ -6,7 +6,7 @@ extension CPUBackend {
         let X = logits.f, T = targets.i, L = losses.f, S = stats.f
         parallel(rows, cost: cols * 8) { range in
             for r in range {
-                let x = X + r * cols, m = Self.rowMax(x, cols)
+                let x = X + r * cols, m = Self.maxValue(x, cols)
                 var s: Float = 0, j = cols / 16 * 16
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: max(j, 1)) { e in
                     Self.exps(x, minus: m, j, into: e.baseAddress!)   // 16 at a time, then summed in column order
@@ -26,29 +26,6 @@ extension CPUBackend {
         for j in stride(from: 0, to: n, by: 16) {
             MatmulKernel.store(PortableMath.exp(MatmulKernel.load(x + j) - PortableMath.Lanes(repeating: m)), e + j)
         }
-    }
-
-    /// The maximum of x[0 ..< n] by NUMERICS rule 6 (the first NaN, else the first of the values
-    /// equal to the maximum): 16 lanes at a time where that decides the bits (all finite, maximum not
-    /// zero: equal nonzero floats have equal bits), else the scalar scan.
-    @inline(never) static func rowMax(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
-        var j = 0, best = -Float.infinity
-        if n >= 32 {
-            var m = MatmulKernel.load(x), poison = m - m   // poison: NaN once a NaN or an infinity was seen
-            j = 16
-            while j + 16 <= n {
-                let v = MatmulKernel.load(x + j)
-                poison += v - v
-                m = PortableMath.choose(PortableMath.bits(v .> m), v, m)
-                j += 16
-            }
-            for l in 0..<16 where m[l] > best { best = m[l] }
-            for r in j..<n where !(x[r] <= best) { best = x[r] }   // NaN also lands here, and poisons below
-            if !(poison.sum() + best - best).isNaN && best != 0 { return best }
-        }
-        var first = x[0]
-        for r in 1..<max(1, n) where takesMax(x[r], first) { first = x[r] }
-        return first
     }
 
     func softmaxCrossEntropyBackward(rows: Int, cols: Int, scale: Float, logits: View, targets: View,
