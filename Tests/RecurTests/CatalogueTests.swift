@@ -20,6 +20,17 @@ import Testing
         #expect(one == (try c.run(on: TestDevices.cpuThreeThreads, seed: 5)))
     }
 
+    @Test("Products split finely over threads give one thread's bits, and OpenCL's", arguments: OpCatalogue.splits)
+    func splitProducts(_ c: OpCase) throws {
+        let one = try c.run(on: TestDevices.cpuOneThread, seed: 9)
+        for threads in [2, 3, ProcessInfo.processInfo.activeProcessorCount + 2] {   // the last: more than the pool has workers (the fallback path)
+            #expect(one == (try c.run(on: Device.cpu(threads: threads), seed: 9)), "\(threads) threads")
+        }
+        guard let device = TestDevices.openCL() else { return }
+        let cmp = OpComparison(one, try c.run(on: device, seed: 9))
+        #expect(cmp.unwritten == 0 && cmp.identical, "max \(cmp.maxUlp) ulp, unwritten \(cmp.unwritten)")
+    }
+
     @Test("Random shapes drawn from several seeds are identical on OpenCL", arguments: [3, 1234, 99991] as [UInt64])
     func randomShapes(_ seed: UInt64) throws {
         guard let device = TestDevices.openCL() else { return }

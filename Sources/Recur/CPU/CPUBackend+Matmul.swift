@@ -4,7 +4,7 @@ import Foundation
 /// Blocking: up to 6×64 register tiles of SIMD16 accumulators over packed operands (A as 6-row tiles
 /// [k][6], B as 64-column panels [k][64]), k-blocks of `kc` whose partial chains are parked in C
 /// between blocks — storing a Float and loading it back continues the same chain, so no bits change —
-/// and row groups of `mc`.
+/// and row groups of whole tiles, about `mc` rows each (`rowGroups`).
 extension CPUBackend {
     static let panel = 64
     static let kc = 128
@@ -46,6 +46,25 @@ extension CPUBackend {
         } while k0 < s.k
     }
 
+    /// Row groups of a product with m rows: whole `mr`-row tiles, at most 22 tiles (132 rows, what a
+    /// worker's A pack holds) each, as even as tiles allow, and as many as a multiple of the thread
+    /// count when there is more than one, so that the threads finish together. Which rows are packed
+    /// together changes no bits: every output is its own chain.
+    struct RowGroups {
+        let count: Int, tiles: Int, m: Int
+        /// Rows of group g.
+        func rows(_ g: Int) -> (Int, Int) {
+            (min(m, MatmulKernel.mr * (tiles * g / count)), min(m, MatmulKernel.mr * (tiles * (g + 1) / count)))
+        }
+    }
+
+    func rowGroups(_ m: Int) -> RowGroups {
+        let tiles = (m + MatmulKernel.mr - 1) / MatmulKernel.mr
+        var count = (m + Self.mc - 1) / Self.mc
+        if count > 1 { count = (count + threads - 1) / threads * threads }
+        return RowGroups(count: max(1, min(count, tiles)), tiles: tiles, m: m)
+    }
+
     /// The product; with `packed` (B packed by `packB`), B's panels are read from there instead of
     /// being copied per call.
     func multiply(_ s: MatmulShape, A: UnsafeMutablePointer<Float>, B: UnsafeMutablePointer<Float>, C: UnsafeMutablePointer<Float>,
@@ -55,28 +74,37 @@ extension CPUBackend {
         defer { matmulLock.unlock() }
         let bias: UnsafeMutablePointer<Float>? = if case .bias(let v) = start { v.f } else { nil }
         let panels = (s.n + Self.panel - 1) / Self.panel
-        let groups = (s.m + Self.mc - 1) / Self.mc
-        // Work items: (batch, group of mc rows, chunk of panels). Inside an item the k-blocks are outermost;
+        let rg = rowGroups(s.m), groups = rg.count
+        // Work items: (batch, row group, chunk of panels). Inside an item the k-blocks are outermost;
         // each B panel (kc × 64, transposed or not) is copied into the worker's contiguous pack buffer and
-        // then serves every 4-row tile of the group; the A block (mc × kc) stays in L2 meanwhile.
+        // then serves every tile of the group; the A block stays in L2 meanwhile.
         if groups > 1 && (s.batch == 1 || s.strideB == 0) {
-            sharedPanels(s, A: A, B: B, C: C, start: start, bias: bias, packed: packed)
+            sharedPanels(s, A: A, B: B, C: C, start: start, bias: bias, packed: packed, groups: rg)
             return
         }
-        let chunks = s.batch * groups >= threads ? 1 : min(panels, (threads + s.batch * groups - 1) / (s.batch * groups))
-        let packs = self.packs
-        parallelWorkers(s.batch * groups * chunks, cost: Self.mc * s.n * s.k / chunks) { worker, range in
+        // Several threads: up to 4 items per thread where each still has ~4 MFLOP, so that a thread slowed
+        // by other load does fewer. A thread packs a group's A over all of K once (K ≤ kcLargeC) and
+        // keeps it for the group's next chunk.
+        let items = s.batch * groups
+        let want = threads == 1 ? 1 : max(threads, min(4 * threads, (2 * s.batch * s.m * s.n * s.k) >> 22))
+        let chunks = items >= want ? 1 : min(panels, (want + items - 1) / items)
+        let whole = s.k <= Self.kcLargeC, packs = self.packs, keys = packKeys
+        keys.update(repeating: -1, count: threads)
+        parallelWorkers(items * chunks, cost: Self.mc * s.n * s.k / chunks) { worker, range in
             let pack = packs + worker * Self.packFloats, apack = pack + Self.kc * Self.panel
             for idx in range {
                 let bi = idx / (groups * chunks), g = (idx / chunks) % groups, ch = idx % chunks
-                let r0 = g * Self.mc, r1 = min(s.m, r0 + Self.mc)
+                let (r0, r1) = rg.rows(g), padded = (r1 - r0 + MatmulKernel.mr - 1) / MatmulKernel.mr * MatmulKernel.mr
                 let p0 = panels * ch / chunks, p1 = panels * (ch + 1) / chunks
                 let ap = A + bi * s.strideA, bp = B + bi * s.strideB, cp = C + bi * s.strideC
+                let fresh = !whole || keys[worker] != idx / chunks
+                keys[worker] = whole ? idx / chunks : -1
                 var k0 = 0
                 repeat {
                     let k1 = min(s.k, k0 + Self.kc), kn = k1 - k0
                     let mode: Int32 = k0 == 0 ? start.mode : 1
-                    MatmulKernel.packA(s, a: ap, r0: r0, r1: r1, k0: k0, k1: k1, into: apack)   // once per k-block
+                    let ablock = whole ? apack + padded * k0 : apack   // [k-block][tile][kn][mr]
+                    if fresh { MatmulKernel.packA(s, a: ap, r0: r0, r1: r1, k0: k0, k1: k1, into: ablock) }
                     for jp in p0..<p1 {
                         let j0 = jp * Self.panel, width = min(Self.panel, s.n - j0)
                         var panel = pack
@@ -87,7 +115,7 @@ extension CPUBackend {
                         }
                         var i = r0
                         while i < r1 {
-                            MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn, b: panel,
+                            MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: ablock + (i - r0) * kn, b: panel,
                                               c: cp + i * s.ldc + j0, ldc: s.ldc, mode: mode, bias: bias.map { $0 + j0 })
                             i += MatmulKernel.mr
                         }
@@ -105,8 +133,8 @@ extension CPUBackend {
     /// split the panels), then every row group runs over those packs (workers split the groups).
     /// The order of k-blocks per output is unchanged, so the bits are those of the per-group path.
     func sharedPanels(_ s: MatmulShape, A: UnsafeMutablePointer<Float>, B: UnsafeMutablePointer<Float>, C: UnsafeMutablePointer<Float>,
-                      start: MatmulStart, bias: UnsafeMutablePointer<Float>?, packed: UnsafeMutablePointer<Float>?) {
-        let groups = (s.m + Self.mc - 1) / Self.mc
+                      start: MatmulStart, bias: UnsafeMutablePointer<Float>?, packed: UnsafeMutablePointer<Float>?, groups rg: RowGroups) {
+        let groups = rg.count
         let shared = sharedPack()
         let packs = self.packs
         // A prepacked B is laid out in blocks of kc; else a large C takes longer k-blocks over fewer
@@ -131,8 +159,7 @@ extension CPUBackend {
                 parallelWorkers(s.batch * groups, cost: Self.mc * ncw * kn) { worker, range in
                     let apack = packs + worker * Self.packFloats + Self.kc * Self.panel
                     for idx in range {
-                        let bi = idx / groups, g = idx % groups
-                        let r0 = g * Self.mc, r1 = min(s.m, r0 + Self.mc)
+                        let bi = idx / groups, (r0, r1) = rg.rows(idx % groups)
                         let ap = A + bi * s.strideA, cp = C + bi * s.strideC
                         MatmulKernel.packA(s, a: ap, r0: r0, r1: r1, k0: k0, k1: k1, into: apack)
                         for p in 0..<panels {

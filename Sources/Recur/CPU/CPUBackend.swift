@@ -27,17 +27,21 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     }
     /// One packed B panel (kc × 64) per worker thread, allocated once.
     let packs: UnsafeMutablePointer<Float>
+    /// Per worker thread: the item whose A the worker's pack holds (`multiply`; callers hold `matmulLock`).
+    let packKeys: UnsafeMutablePointer<Int>
 
     deinit {
         sharedPointer?.deallocate()
         convPointer?.deallocate()
         packs.deallocate()
+        packKeys.deallocate()
     }
 
     init(threads: Int? = nil) {
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         self.threads = max(1, threads ?? cores)
         packs = .allocate(capacity: self.threads * CPUBackend.packFloats)
+        packKeys = .allocate(capacity: self.threads)
         let memory = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
         info = DeviceInfo(kind: .cpu, name: "CPU (pure Swift)", vendor: CPUBackend.cpuModel(), driver: "recur",
                           version: "Swift SIMD\(CPUBackend.simdWidth)", computeUnits: cores,
@@ -92,20 +96,27 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
 
     // MARK: Threads
 
-    /// Runs body over `0..<n` split into contiguous ranges, one per thread, when the work
-    /// (n × costPerItem) is large enough to pay for it.
+    /// Runs body over `0..<n` split into contiguous ranges when the work (n × costPerItem) is large
+    /// enough to pay for more than one thread: ranges of at least 4 threads' minimum work, up to 16
+    /// per thread of one item each (a product's items are few and large), else up to 8 per thread,
+    /// claimed by the threads as they come free.
+    /// Every item is computed alike in whichever range and thread it falls, so the split changes no bits.
     func parallel(_ n: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
         parallelWorkers(n, cost: cost) { _, range in body(range) }
     }
 
-    /// `parallel` that also passes the worker's index (0 ..< threads), for per-worker scratch.
+    /// `parallel` that also passes the running thread's index (0 ..< threads), for per-thread scratch;
+    /// one thread may get several ranges.
     func parallelWorkers(_ n: Int, cost: Int = 1, _ body: (Int, Range<Int>) -> Void) {
         let t = min(threads, n, max(1, n * cost / 32_768))
         if t <= 1 { body(0, 0..<n); return }
+        let pieces = min(n <= 16 * t ? n : 8 * t, max(t, n * cost / 131_072))   // a claim costs a cache-line transfer
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let work = body
-            if WorkerPool.shared.run(parts: t, { i in work(i, Self.part(i, of: t, n)) }) { return }
-            DispatchQueue.concurrentPerform(iterations: t) { i in work(i, Self.part(i, of: t, n)) }   // pool busy or too small
+            if WorkerPool.shared.run(parts: t, pieces: pieces, { i, piece in work(i, Self.part(piece, of: pieces, n)) }) { return }
+            DispatchQueue.concurrentPerform(iterations: t) { i in   // pool busy or too small: thread i takes every t-th range
+                for piece in stride(from: i, to: pieces, by: t) { work(i, Self.part(piece, of: pieces, n)) }
+            }
         }
     }
 

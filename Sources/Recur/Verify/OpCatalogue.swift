@@ -69,6 +69,18 @@ public enum OpCatalogue {
         return cases
     }()
 
+    /// Products large enough for the CPU device to split them finely over threads (chunks of panels
+    /// whose A a thread packs once for all of K ≤ 512 and reuses, K past that packed per k-block, row
+    /// groups evened out over the threads, batches with their own B). Too slow for a simulator; the
+    /// tests run them on the CPU at several thread counts and on the OpenCL device.
+    public static let splits: [OpCase] = [
+        matmul(MatmulShape(m: 64, n: 520, k: 400), start: 1, packed: true),
+        matmul(MatmulShape(m: 20, n: 300, k: 700, transB: true), start: 2),
+        matmul(MatmulShape(m: 1000, n: 150, k: 70), start: 0, special: true),
+        matmul(MatmulShape(m: 700, n: 80, k: 600, transA: true), start: 2, packed: true),
+        matmul(MatmulShape(batch: 3, m: 150, n: 100, k: 50), start: 1),
+    ]
+
     /// `count` matmul cases with shapes, transposes, batch strides and start modes drawn from `seed`
     /// (kernel variants and tuning candidates are checked on these).
     public static func randomMatmul(seed: UInt64, count: Int) -> [OpCase] {
