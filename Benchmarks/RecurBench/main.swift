@@ -4,13 +4,14 @@ import Recur
 
 // Benchmarks and long measurements that do not belong in the test suite.
 //   RecurBench math-sweep   max error of the portable math against Double over all 2^32 inputs
-//   RecurBench cells        the LSTM cell's time next to its step's matmul (CPU device, one thread)
+//   RecurBench cells [D]    the LSTM cell's time next to its step's matmul (CPU device with one thread,
+//                           or device D: opencl, opencl:N, cpu)
 let args = CommandLine.arguments.dropFirst()
 switch args.first {
 case "math-sweep":
     MathSweep.run()
 case "cells":
-    try CellTiming.run()
+    try CellTiming.run(device: args.dropFirst().first)
 default:
     print("usage: RecurBench math-sweep | cells")
 }
@@ -52,28 +53,36 @@ enum MathSweep {
     }
 }
 
-/// The LSTM cell alone next to its step's matmul (CPU device, one thread, b 64 × h 512: the big char
-/// model's step), best of many calls, five rounds: how much of a step the portable exp/sigmoid/tanh cost.
+/// The LSTM cell alone next to its step's matmul (CPU device with one thread, or the device named;
+/// b 64 × h 512: the big char model's step), best of many calls, five rounds: how much of a step the
+/// portable exp/sigmoid/tanh cost. Gate inputs spread over [-4, 4), so both sides of every branch occur.
 enum CellTiming {
-    static func best(_ n: Int, _ f: () throws -> Void) rethrows -> Double {
+    nonisolated(unsafe) static var device = Device.cpu(threads: 1)
+
+    static func best(_ n: Int, _ f: () throws -> Void) throws -> Double {
         var best = Double.infinity
         for _ in 0..<n {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try f()
+            try device.synchronize()
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         return best
     }
 
-    static func run() throws {
-        let d = Device.cpu(threads: 1)
+    static func run(device name: String?) throws {
+        if let name { device = try Devices.select(name).device }
+        let d = device
+        print("device: \(d.info.selector) \(d.info.name)")
         let (b, h) = (64, 512)
         let step = MatmulShape(m: b, n: 4 * h, k: h)
         let g = try d.allocate(b * 4 * h), act = try d.allocate(b * 4 * h), w = try d.allocate(4 * h * h)
         let cPrev = try d.allocate(b * h), c = try d.allocate(b * h), hOut = try d.allocate(b * h), dcPrev = try d.allocate(b * h)
-        for v in [g, cPrev, w] { try d.fill(v.view, 0.3) }
+        for v in [g, cPrev, w] { try d.upload((0..<v.count).map { Float($0 % 97) / 12 - 4 }, to: v.view) }
+        let gates = try d.download(g.view)
         print("ms, best of 200 (cells) / 50 (matmul) calls:")
         for _ in 0..<5 {
+            try d.upload(gates, to: g.view)   // the backward and the product below overwrite g
             let forward = try best(200) { try d.lstmForward(batch: b, hidden: h, gates: g.view, cPrev: cPrev.view, act: act.view, c: c.view, h: hOut.view) }
             let backward = try best(200) {
                 try d.lstmBackward(batch: b, hidden: h, act: act.view, cPrev: cPrev.view, c: c.view, dh: hOut.view, dcNext: nil, dGates: g.view, dcPrev: dcPrev.view)
