@@ -60,15 +60,20 @@ enum MathSweep {
 enum CellTiming {
     nonisolated(unsafe) static var device = Device.cpu(threads: 1)
 
+    /// Medians of the step timings, printed after the best-of figures (a bimodal device shows here).
+    nonisolated(unsafe) static var medians: [String] = []
+
     static func best(_ n: Int, _ f: () throws -> Void) throws -> Double {
-        var best = Double.infinity
+        var times: [Double] = []
         for _ in 0..<n {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try f()
             try device.synchronize()
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
-        return best
+        times.sort()
+        medians.append(String(format: "%.3f", times[times.count / 2]))
+        return times[0]
     }
 
     static func run(device name: String?) throws {
@@ -85,6 +90,7 @@ enum CellTiming {
         let gates = try d.download(g.view)
         print("ms, best of 200 (cells) / 50 (matmul) calls:")
         for _ in 0..<5 {
+            medians = []
             try d.upload(gates, to: g.view)   // the backward and the product below overwrite g
             let forward = try best(200) { try d.lstmForward(batch: b, hidden: h, gates: g.view, cPrev: cPrev.view, act: act.view, c: c.view, h: hOut.view) }
             let backward = try best(200) {
@@ -99,7 +105,9 @@ enum CellTiming {
             }
             print(String(format: "cell forward %.3f (in place %.3f)  cell backward %.3f  matmul %dx%dx%d %.3f, accumulating %.3f  "
                          + "(cell forward ÷ matmul %.2f)  step (accumulate, cell) %.3f (matmul ÷ step %.2f)",
-                         forward, inPlace, backward, b, 4 * h, h, product, accumulating, forward / product, whole, product / whole))
+                         forward, inPlace, backward, b, 4 * h, h, product, accumulating, forward / product, whole, product / whole)
+                  + "\n  medians: cell forward \(medians[0]) (in place \(medians[4]))  cell backward \(medians[1])  matmul \(medians[2]), "
+                  + "accumulating \(medians[3])  step \(medians[5])")
         }
     }
 }
