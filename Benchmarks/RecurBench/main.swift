@@ -58,27 +58,21 @@ enum MathSweep {
 /// portable exp/sigmoid/tanh cost, and the whole step as the recurrent layer runs it (product accumulating
 /// into the gates, cell in place). Gate inputs spread over [-4, 4), so both sides of every branch occur.
 enum CellTiming {
-    nonisolated(unsafe) static var device = Device.cpu(threads: 1)
-
-    /// Medians of the step timings, printed after the best-of figures (a bimodal device shows here).
-    nonisolated(unsafe) static var medians: [String] = []
-
-    static func best(_ n: Int, _ f: () throws -> Void) throws -> Double {
+    /// The best and the median of n timed calls of f on d, in ms (a bimodal device shows in the median).
+    static func time(_ d: Device, _ n: Int, _ f: () throws -> Void) throws -> (best: Double, median: Double) {
         var times: [Double] = []
         for _ in 0..<n {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try f()
-            try device.synchronize()
+            try d.synchronize()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         times.sort()
-        medians.append(String(format: "%.3f", times[times.count / 2]))
-        return times[0]
+        return (times[0], times[times.count / 2])
     }
 
     static func run(device name: String?) throws {
-        if let name { device = try Devices.select(name).device }
-        let d = device
+        let d = try name.map { try Devices.select($0).device } ?? Device.cpu(threads: 1)
         print("device: \(d.info.selector) \(d.info.name)")
         let (b, h) = (64, 512)
         let step = MatmulShape(m: b, n: 4 * h, k: h)
@@ -88,26 +82,27 @@ enum CellTiming {
         // |w| ≤ 1/16: h·W stays O(1) over repeated steps (large gates saturate exp into subnormals, which slow every op)
         try d.upload((0..<w.count).map { (Float($0 % 89) / 11 - 4) / 64 }, to: w.view)
         let gates = try d.download(g.view)
-        print("ms, best of 200 (cells) / 50 (matmul) calls:")
+        print("ms, best of 200 (cells) / 50 (matmul) calls, then the medians:")
         for _ in 0..<5 {
-            medians = []
             try d.upload(gates, to: g.view)   // the backward and the product below overwrite g
-            let forward = try best(200) { try d.lstmForward(batch: b, hidden: h, gates: g.view, cPrev: cPrev.view, act: act.view, c: c.view, h: hOut.view) }
-            let backward = try best(200) {
+            let forward = try time(d, 200) { try d.lstmForward(batch: b, hidden: h, gates: g.view, cPrev: cPrev.view, act: act.view, c: c.view, h: hOut.view) }
+            let backward = try time(d, 200) {
                 try d.lstmBackward(batch: b, hidden: h, act: act.view, cPrev: cPrev.view, c: c.view, dh: hOut.view, dcNext: nil, dGates: g.view, dcPrev: dcPrev.view)
             }
-            let product = try best(50) { try d.matmul(step, a: hOut.view, b: w.view, c: g.view) }
-            let accumulating = try best(50) { try d.matmul(step, a: hOut.view, b: w.view, c: act.view, start: .accumulate) }
-            let inPlace = try best(50) { try d.lstmForward(batch: b, hidden: h, gates: act.view, cPrev: cPrev.view, act: act.view, c: c.view, h: hOut.view) }
-            let whole = try best(50) {
+            let product = try time(d, 50) { try d.matmul(step, a: hOut.view, b: w.view, c: g.view) }
+            let accumulating = try time(d, 50) { try d.matmul(step, a: hOut.view, b: w.view, c: act.view, start: .accumulate) }
+            let inPlace = try time(d, 50) { try d.lstmForward(batch: b, hidden: h, gates: act.view, cPrev: cPrev.view, act: act.view, c: c.view, h: hOut.view) }
+            let whole = try time(d, 50) {
                 try d.matmul(step, a: hOut.view, b: w.view, c: act.view, start: .accumulate)
                 try d.lstmForward(batch: b, hidden: h, gates: act.view, cPrev: cPrev.view, act: act.view, c: c.view, h: hOut.view)
             }
-            print(String(format: "cell forward %.3f (in place %.3f)  cell backward %.3f  matmul %dx%dx%d %.3f, accumulating %.3f  "
-                         + "(cell forward ÷ matmul %.2f)  step (accumulate, cell) %.3f (matmul ÷ step %.2f)",
-                         forward, inPlace, backward, b, 4 * h, h, product, accumulating, forward / product, whole, product / whole)
-                  + "\n  medians: cell forward \(medians[0]) (in place \(medians[4]))  cell backward \(medians[1])  matmul \(medians[2]), "
-                  + "accumulating \(medians[3])  step \(medians[5])")
+            for (label, pick) in [("best  ", \(best: Double, median: Double).best), ("median", \(best: Double, median: Double).median)] {
+                let (f, i, bw, p, a, s) = (forward[keyPath: pick], inPlace[keyPath: pick], backward[keyPath: pick], product[keyPath: pick],
+                                           accumulating[keyPath: pick], whole[keyPath: pick])
+                print(String(format: "%@ cell forward %.3f (in place %.3f)  cell backward %.3f  matmul %dx%dx%d %.3f, accumulating %.3f  "
+                             + "(cell forward ÷ matmul %.2f)  step (accumulate, cell) %.3f (matmul ÷ step %.2f)",
+                             label, f, i, bw, b, 4 * h, h, p, a, f / p, s, p / s))
+            }
         }
     }
 }

@@ -114,6 +114,8 @@ extension BenchCommand {
         let chosen = Self.workloads.filter { only.isEmpty || only.contains($0.name) }
         if chosen.isEmpty { throw Failure("--workload: none of \(only) is a workload (\(Self.workloads.map(\.name).joined(separator: ", ")))") }
         let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        // --seq / --batch reach Recur's children and PyTorch's alike
+        let scaling = (sequenceOverride.map { ["--seq", String($0)] } ?? []) + (batchOverride.map { ["--batch", String($0)] } ?? [])
         var rows: [TrainRow] = []
         for w in chosen {
             print("\(w.name): \(w.summary)")
@@ -122,16 +124,12 @@ extension BenchCommand {
                 var these: [TrainRow] = []
                 for path in paths {
                     var args = ["bench", "--suite", "train", "--workload", w.name, "--device", path, "--threads", String(threads),
-                                "--repeats", String(repeats), "--child"]
-                    if let seq = sequenceOverride { args += ["--seq", String(seq)] }
-                    if let batch = batchOverride { args += ["--batch", String(batch)] }
+                                "--repeats", String(repeats), "--child"] + scaling
                     if let embeddingFold { args += ["--embedding-fold", embeddingFold] }
                     these.append(try child(CommandLine.arguments[0], args, label: "\(w.name) on \(path)"))
                 }
                 if peer == "pytorch" {
-                    var args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)]
-                    if let seq = sequenceOverride { args += ["--seq", String(seq)] }
-                    if let batch = batchOverride { args += ["--batch", String(batch)] }
+                    let args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)] + scaling
                     these.append(try child(python, args, label: "PyTorch \(w.name)"))
                 }
                 if self.rounds > 1 { for i in these.indices { these[i].round = round } }
