@@ -88,6 +88,61 @@ inline float ptanh(float x) {
     return as_float(as_uint(r) | (as_uint(x) & 0x80000000u));
 }
 
+// The same functions on 16 lanes (twin of PortableMath+SIMD.swift): the scalar operations in the
+// same order, lane by lane, with the scalar branches turned into selects (both sides computed, the
+// scalar's choice kept). Every lane's bits equal the scalar function's. The cell kernels' `*16`
+// variants use them on CPU-type devices, where a work-item's 16 lanes become one vector register.
+inline float16 pexp16(float16 x) {
+    int16 nan = isnan(x), big = x > 0x1.62e42ep+6f, small = x < -0x1.9fe368p+6f;
+    float16 xs = select(x, (float16)0.0f, nan | big | small);   // in range for the integer part
+    float16 t = fma(xs, (float16)0x1.715476p+0f, (float16)0x1.8p23f);
+    float16 kf = t - 0x1.8p23f;
+    float16 r = fma(-kf, (float16)0x1.62e400p-1f, xs);
+    r = fma(-kf, (float16)0x1.7f7d1cp-20f, r);
+    float16 p = (float16)0x1.a01a02p-13f;
+    p = fma(p, r, (float16)0x1.6c16c2p-10f);
+    p = fma(p, r, (float16)0x1.111112p-7f);
+    p = fma(p, r, (float16)0x1.555556p-5f);
+    p = fma(p, r, (float16)0x1.555556p-3f);
+    p = fma(p, r, (float16)0x1.000000p-1f);
+    p = fma(p, r, (float16)0x1.000000p+0f);
+    p = fma(p, r, (float16)0x1.000000p+0f);
+    // t = 1.5·2^23 + k exactly: k is t's low mantissa bits, the scalar's (int)kf
+    int16 k = as_int16(t) - as_int(0x1.8p23f);
+    int16 k1 = k >> 1;
+    int16 k2 = k - k1;
+    float16 s1 = as_float16((k1 + 127) << 23);
+    float16 s2 = as_float16((k2 + 127) << 23);
+    float16 y = (p * s1) * s2;
+    return select(select(select(y, (float16)INFINITY, big), (float16)0.0f, small), x, nan);
+}
+
+inline float16 psigmoid16(float16 x) {
+    int16 positive = x >= 0.0f;
+    // exp(-x) where x >= 0, exp(x) elsewhere (NaN too); negation is a sign-bit flip
+    float16 e = pexp16(as_float16(as_int16(x) ^ (positive & (int16)0x80000000)));
+    return select(e, (float16)1.0f, positive) / (1.0f + e);   // 1 / (1 + e) or e / (1 + e)
+}
+
+inline float16 ptanh16(float16 x) {
+    float16 a = as_float16(as_int16(x) & (int16)0x7fffffff);
+    float16 x2 = a * a;
+    float16 p = (float16)-0x1.f57d78p-13f;
+    p = fma(p, x2, (float16)0x1.355824p-11f);
+    p = fma(p, x2, (float16)-0x1.7da364p-10f);
+    p = fma(p, x2, (float16)0x1.d6d3d0p-9f);
+    p = fma(p, x2, (float16)-0x1.226e36p-7f);
+    p = fma(p, x2, (float16)0x1.664f48p-6f);
+    p = fma(p, x2, (float16)-0x1.ba1ba2p-5f);
+    p = fma(p, x2, (float16)0x1.111112p-3f);
+    p = fma(p, x2, (float16)-0x1.555556p-2f);
+    float16 near = fma(a * x2, p, a);
+    float16 e = pexp16(a + a);
+    float16 far = 1.0f - 2.0f / (e + 1.0f);
+    float16 r = select(far, near, a < 0.6f);   // NaN: far, as the scalar's a < 0.6f
+    return as_float16(as_int16(r) | (as_int16(x) & (int16)0x80000000));
+}
+
 // Philox-4x32-10; counter = (position / 4, 0, stream.lo, stream.hi), key = (seed.lo, seed.hi).
 inline uint philox_bits(uint k0, uint k1, uint s0, uint s1, uint position) {
     uint c0 = position >> 2, c1 = 0u, c2 = s0, c3 = s1;

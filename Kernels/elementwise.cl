@@ -29,6 +29,15 @@ __kernel void unary(int op, float alpha, int n, __global const float* x, int xo,
     if (e < n) y[yo + e] = unary_value(op, alpha, x[xo + e]);
 }
 
+// tanh (op 2) or sigmoid (op 3) on 16 elements per work-item: global (n / 16), the first n / 16 · 16
+// elements; the rest go through `unary`.
+__kernel void unary16(int op, int n16, __global const float* x, int xo, __global float* y, int yo) {
+    int e = get_global_id(0);
+    if (e >= n16) return;
+    float16 v = vload16(0, x + xo + 16 * e);
+    vstore16(op == 2 ? ptanh16(v) : psigmoid16(v), 0, y + yo + 16 * e);
+}
+
 __kernel void unary_backward(int op, int n, __global const float* s, int so, __global const float* dy, int dyo,
                              __global float* dx, int dxo) {
     int e = get_global_id(0);

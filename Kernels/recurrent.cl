@@ -14,6 +14,21 @@ __kernel void lstm_forward(int B, int H, __global const float* gates, int go, __
     h[ho + e] = o * ptanh(cn);
 }
 
+// 16 units per work-item (H a multiple of 16), global (H / 16, B): the same operations per unit as
+// lstm_forward on float16 (CPU-type devices).
+__kernel void lstm_forward16(int B, int H, __global const float* gates, int go, __global const float* cp, int cpo,
+                             __global float* act, int ao, __global float* c, int co, __global float* h, int ho) {
+    int j = get_global_id(0) * 16, b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 4 * H + j;
+    float16 i = psigmoid16(vload16(0, gates + go + g0)), f = psigmoid16(vload16(0, gates + go + g0 + H));
+    float16 g = ptanh16(vload16(0, gates + go + g0 + 2 * H)), o = psigmoid16(vload16(0, gates + go + g0 + 3 * H));
+    float16 cn = fma(f, vload16(0, cp + cpo + e), i * g);
+    vstore16(i, 0, act + ao + g0); vstore16(f, 0, act + ao + g0 + H); vstore16(g, 0, act + ao + g0 + 2 * H); vstore16(o, 0, act + ao + g0 + 3 * H);
+    vstore16(cn, 0, c + co + e);
+    vstore16(o * ptanh16(cn), 0, h + ho + e);
+}
+
 __kernel void lstm_backward(int B, int H, __global const float* act, int ao, __global const float* cp, int cpo,
                             __global const float* c, int co, __global const float* dh, int dho,
                             int hasNext, __global const float* dcn, int dcno,
@@ -32,6 +47,26 @@ __kernel void lstm_backward(int B, int H, __global const float* act, int ao, __g
     dcp[dcpo + e] = dc * f;
 }
 
+// lstm_backward on 16 units per work-item (H a multiple of 16), global (H / 16, B).
+__kernel void lstm_backward16(int B, int H, __global const float* act, int ao, __global const float* cp, int cpo,
+                              __global const float* c, int co, __global const float* dh, int dho,
+                              int hasNext, __global const float* dcn, int dcno,
+                              __global float* dg, int dgo, __global float* dcp, int dcpo) {
+    int j = get_global_id(0) * 16, b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 4 * H + j;
+    float16 i = vload16(0, act + ao + g0), f = vload16(0, act + ao + g0 + H);
+    float16 g = vload16(0, act + ao + g0 + 2 * H), o = vload16(0, act + ao + g0 + 3 * H);
+    float16 tc = ptanh16(vload16(0, c + co + e)), d = vload16(0, dh + dho + e);
+    float16 next = hasNext ? vload16(0, dcn + dcno + e) : (float16)0.0f;
+    float16 dc = fma(d * o, fma(-tc, tc, (float16)1.0f), next);
+    vstore16((dc * g) * fma(-i, i, i), 0, dg + dgo + g0);
+    vstore16((dc * vload16(0, cp + cpo + e)) * fma(-f, f, f), 0, dg + dgo + g0 + H);
+    vstore16((dc * i) * fma(-g, g, (float16)1.0f), 0, dg + dgo + g0 + 2 * H);
+    vstore16((d * tc) * fma(-o, o, o), 0, dg + dgo + g0 + 3 * H);
+    vstore16(dc * f, 0, dcp + dcpo + e);
+}
+
 __kernel void gru_forward(int B, int H, __global const float* gi, int gio, __global const float* gh, int gho,
                           __global const float* hp, int hpo, __global float* act, int ao, __global float* h, int ho) {
     int j = get_global_id(0), b = get_global_id(1);
@@ -43,6 +78,20 @@ __kernel void gru_forward(int B, int H, __global const float* gi, int gio, __glo
     float n = ptanh(fma(r, ghn, gi[gio + g0 + 2 * H]));
     act[ao + a0] = r; act[ao + a0 + H] = z; act[ao + a0 + 2 * H] = n; act[ao + a0 + 3 * H] = ghn;
     h[ho + e] = fma(z, hp[hpo + e] - n, n);
+}
+
+// gru_forward on 16 units per work-item (H a multiple of 16), global (H / 16, B).
+__kernel void gru_forward16(int B, int H, __global const float* gi, int gio, __global const float* gh, int gho,
+                            __global const float* hp, int hpo, __global float* act, int ao, __global float* h, int ho) {
+    int j = get_global_id(0) * 16, b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 3 * H + j, a0 = b * 4 * H + j;
+    float16 r = psigmoid16(vload16(0, gi + gio + g0) + vload16(0, gh + gho + g0));
+    float16 z = psigmoid16(vload16(0, gi + gio + g0 + H) + vload16(0, gh + gho + g0 + H));
+    float16 ghn = vload16(0, gh + gho + g0 + 2 * H);
+    float16 n = ptanh16(fma(r, ghn, vload16(0, gi + gio + g0 + 2 * H)));
+    vstore16(r, 0, act + ao + a0); vstore16(z, 0, act + ao + a0 + H); vstore16(n, 0, act + ao + a0 + 2 * H); vstore16(ghn, 0, act + ao + a0 + 3 * H);
+    vstore16(fma(z, vload16(0, hp + hpo + e) - n, n), 0, h + ho + e);
 }
 
 __kernel void gru_backward(int B, int H, __global const float* act, int ao, __global const float* hp, int hpo,

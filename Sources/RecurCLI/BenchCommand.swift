@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time ops or whole training steps on the CPU device and the chosen device, with OpenBLAS and PyTorch as peers.",
         discussion: """
-            Median of --repeats runs after a warm-up, with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0) and, with an OpenCL device, CLBlast (libclblast.so.1) are loaded with dlopen by the benchmark only; neither is a dependency of the library. OpenBLAS rows come after all of Recur's (its idle threads poll for work). --suite train runs the training workloads (lstm-big, lstm-small, rnn, textcnn, lstm-infer), each in its own process so that its peak memory is its own; --peer pytorch runs the same models through PyTorch (Benchmarks/pytorch_peer.py) in the same run.
+            Median of --repeats runs after a warm-up (at least 3 calls and 0.1 s), with the spread ((max − min) / median). OpenBLAS (libopenblas.so.0) and, with an OpenCL device, CLBlast (libclblast.so.1) are loaded with dlopen by the benchmark only; neither is a dependency of the library. OpenBLAS rows come after all of Recur's (its idle threads poll for work). --suite train runs the training workloads (lstm-big, lstm-small, rnn, textcnn, lstm-infer), each in its own process so that its peak memory is its own; --peer pytorch runs the same models through PyTorch (Benchmarks/pytorch_peer.py) in the same run.
             """)
 
     @OptionGroup var options: DeviceOptions
@@ -103,13 +103,13 @@ struct BenchCommand: ParsableCommand {
             for c in cases {
                 for (name, d) in paths {
                     let work = try c.prepare(d)
-                    try work(); try d.synchronize()
+                    try warmUp { try work(); try d.synchronize() }
                     rows.append(row(c, name, peer: false, times: try (0..<repeats).map { _ in try clock { try work(); try d.synchronize() } }))
                 }
                 if let clblast, let s = c.product {
                     do {
                         let work = try clblast.prepare(s)
-                        try work()
+                        try warmUp(work)
                         rows.append(row(c, "clblast", peer: true, times: try (0..<repeats).map { _ in try clock { try work() } }))
                     } catch {
                         Console.note("\(error)")
@@ -124,7 +124,7 @@ struct BenchCommand: ParsableCommand {
             for c in cases {
                 guard let blas, let s = c.product else { continue }
                 let work = blas.prepare(s)
-                work()
+                try warmUp(work)
                 rows.append(row(c, "openblas", peer: true, times: try (0..<repeats).map { _ in try clock { work() } }))
             }
             if let jsonFile {
@@ -134,6 +134,14 @@ struct BenchCommand: ParsableCommand {
             }
             if let plot { try drawPlot(rows, to: plot) }
         }
+    }
+
+    /// Untimed calls before the timed ones: at least 3 and 0.1 s. After a single call, PoCL's first
+    /// few LSTM steps of a run read 2–3.7 ms against 1.2–1.6 ms once settled (5 to 8 of 30 repeats).
+    func warmUp(_ body: () throws -> Void) throws {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var calls = 0
+        repeat { try body(); calls += 1 } while calls < 3 || DispatchTime.now().uptimeNanoseconds - t0 < 100_000_000
     }
 
     func clock(_ body: () throws -> Void) throws -> Double {

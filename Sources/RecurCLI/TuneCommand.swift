@@ -5,12 +5,15 @@ import Recur
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
-        abstract: "Search the matmul kernel parameters of an OpenCL device and store the fastest.",
+        abstract: "Search the matmul and cell kernel parameters of an OpenCL device and store the fastest.",
         discussion: """
-            Each candidate is built, checked bit-identical against the CPU on the op catalogue's matmul \
-            cases (one that differs is refused), then timed on the matmul shapes training uses. The \
-            winner goes to the per-user tuning table (tuning.json beside the program cache), keyed by \
-            device name, driver and OpenCL version, and is used from then on; RECUR_TUNING overrides it.
+            Each matmul candidate is built, checked bit-identical against the CPU on the op catalogue's \
+            matmul cases (one that differs is refused), then timed on the matmul shapes training uses. \
+            With the winner, each cell kernel variant (scalar: a unit per work-item; v16: 16 per \
+            work-item in float16) is checked on the cell and elementwise cases and timed on LSTM and GRU \
+            cells of batch 64 × hidden 512. The winner goes to the per-user tuning table (tuning.json \
+            beside the program cache), keyed by device name, driver and OpenCL version, and is used from \
+            then on; RECUR_TUNING overrides it.
             """)
 
     @Option(help: "opencl or opencl:N (default: $RECUR_DEVICE, else the first admitted OpenCL device).") var device: String?
@@ -60,15 +63,36 @@ struct TuneCommand: ParsableCommand {
                     print("  \(t.tuning.padding(40)) \(detail)")
                 }
             } catch { throw Failure("\(error)") }
-            if let json { try Console.json(trials).write(toFile: json, atomically: true, encoding: .utf8) }
-            guard let best = trials.first, best.identical, let tuning = candidates.first(where: { $0.description == best.tuning }) else {
+            guard let best = trials.first, best.identical, var tuning = candidates.first(where: { $0.description == best.tuning }) else {
+                if let json { try Console.json(TuneReport(matmul: trials, cells: [])).write(toFile: json, atomically: true, encoding: .utf8) }
                 throw Failure("no candidate was bit-identical to the CPU on \(info.name); nothing stored")
             }
+            Console.note("cell kernels with \(best.tuning): " + Tuner.cellOps.joined(separator: ", ") + " (b64 h512), ms per call")
+            let cellTrials: [Tuner.CellTrial]
+            do {
+                cellTrials = try Tuner(index: index, repeats: repeats).runCells(base: tuning) { t in
+                    let detail = t.identical ? t.ms.map { String(format: "%.3f", $0) }.joined(separator: "  ") + String(format: "  (total %.3f ms)", t.total)
+                        : "REFUSED: not bit-identical to the CPU"
+                    print("  \(("cells=" + t.cells).padding(40)) \(detail)")
+                }
+            } catch { throw Failure("\(error)") }
+            if let json { try Console.json(TuneReport(matmul: trials, cells: cellTrials)).write(toFile: json, atomically: true, encoding: .utf8) }
+            guard let cells = cellTrials.first, cells.identical, let variant = KernelTuning.Cells(rawValue: cells.cells) else {
+                throw Failure("no cell kernel variant was bit-identical to the CPU on \(info.name); nothing stored")
+            }
+            tuning.cells = variant
             let current = try KernelTuning.resolve(for: info)
-            print("best: \(best.tuning)  \(String(format: "%.1f", best.score)) GFLOP/s (geometric mean); in use before: \(current.tuning) (\(current.source))")
+            print("best: \(tuning)  \(String(format: "%.1f", best.score)) GFLOP/s (matmul geometric mean), cells \(String(format: "%.3f", cells.total)) ms; "
+                  + "in use before: \(current.tuning) (\(current.source))")
             if dryRun { return }
             let file = try TuningCache.store(tuning, for: info)
             print("stored for \(TuningCache.key(info)) in \(file)")
         }
     }
+}
+
+/// `recur tune --json`: every matmul trial, then every cell trial, best first.
+struct TuneReport: Encodable {
+    var matmul: [Tuner.Trial]
+    var cells: [Tuner.CellTrial]
 }

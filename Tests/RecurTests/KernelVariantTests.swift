@@ -29,6 +29,41 @@ import Testing
         }
     }
 
+    @Test("both cell kernel variants (a unit per work-item, 16 per work-item in float16) give the CPU's bits: the catalogue's cell and elementwise cases, and LSTM/GRU cells, tanh and sigmoid over a million inputs of every magnitude",
+          arguments: KernelTuning.Cells.allCases)
+    func cellVariantIdentical(_ cells: KernelTuning.Cells) throws {
+        guard let index = Self.openCLIndex else { return }
+        let device = try Devices.openCL(index, tuning: KernelTuning(matmul: .simple, cells: cells))
+        let cpu = TestDevices.cpu
+        let cases = OpCatalogue.fixed.filter { ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "unary"].contains($0.op) }
+        #expect(cases.count >= 10)
+        for c in cases {
+            let cmp = OpComparison(try c.run(on: cpu, seed: 5), try c.run(on: device, seed: 5))
+            #expect(cmp.identical, "cells=\(cells): \(c.label) \(c.op) differs by \(cmp.maxUlp) ulp (\(cmp.unwritten) unwritten)")
+        }
+        // The sweep as gate pre-activations, cell states and tanh/sigmoid inputs (hidden 512: whole vectors).
+        var sweep = PortableMathTests.sweep
+        while sweep.count % 16 != 7 { sweep.append(Float(sweep.count % 13) - 6) }   // a scalar tail for tanh and sigmoid
+        let h = 512, b = sweep.count / (4 * h)
+        func run(_ d: Device) throws -> [[UInt32]] {
+            let n = b * h, gates = try d.buffer(Array(sweep[0..<4 * n])), cPrev = try d.buffer(randoms(n, seed: 3))
+            let act = try d.allocate(4 * n), c = try d.allocate(n), hOut = try d.allocate(n)
+            try d.lstmForward(batch: b, hidden: h, gates: gates.view, cPrev: cPrev.view, act: act.view, c: c.view, h: hOut.view)
+            let cs = try d.buffer(Array(sweep[n..<2 * n])), dh = try d.buffer(randoms(n, seed: 4)), dg = try d.allocate(4 * n), dcp = try d.allocate(n)
+            let a01 = try d.buffer(randoms(4 * n, seed: 6).map { abs($0) })
+            try d.lstmBackward(batch: b, hidden: h, act: a01.view, cPrev: cPrev.view, c: cs.view, dh: dh.view, dcNext: nil, dGates: dg.view, dcPrev: dcp.view)
+            let gi = try d.buffer(Array(sweep[0..<3 * n])), gh = try d.buffer(randoms(3 * n, seed: 7)), gAct = try d.allocate(4 * n), gH = try d.allocate(n)
+            try d.gruForward(batch: b, hidden: h, gi: gi.view, gh: gh.view, hPrev: cPrev.view, act: gAct.view, h: gH.view)
+            let x = try d.buffer(sweep), t = try d.allocate(sweep.count), s = try d.allocate(sweep.count)
+            try d.unary(.tanh, x: x.view, y: t.view)
+            try d.unary(.sigmoid, x: x.view, y: s.view)
+            return try [act, c, hOut, dg, dcp, gAct, gH, t, s].map { try d.download($0.view, as: UInt32.self) }
+        }
+        #expect(b * h * 4 > 1_000_000)
+        let cmp = OpComparison(try run(cpu), try run(device))
+        #expect(cmp.identical, "cells=\(cells): output \(cmp.firstDifference.map { "\($0)" } ?? "") differs by \(cmp.maxUlp) ulp")
+    }
+
     @Test("CPU products with a large C (longer k-blocks) give the bits of the same rows computed in small slices",
           arguments: [MatmulShape(m: 2048, n: 1024, k: 520, transA: true, transB: true)])
     func largeCIdentical(_ s: MatmulShape) throws {
@@ -53,8 +88,9 @@ import Testing
         #expect(t == KernelTuning(matmul: .rb, rbM: 6, rbV: 1, kBlock: 64))
         #expect(try KernelTuning.parse(t.description, base: base) == t)
         #expect(try KernelTuning.parse("matmul=tiled,TILE=32", base: base).tile == 32)
+        #expect(try KernelTuning.parse("cells=v16", base: base) == KernelTuning(matmul: .simple, cells: .v16))
         for (bad, reason) in [("matmul=fast", "must be one of"), ("RB_M=0", "1...16"), ("RB_V=5", "1...4"), ("KB=-1", "≥ 0"),
-                              ("TILE=12", "4, 8, 16 or 32"), ("speed=11", "unknown key"), ("matmul", "key=value")] {
+                              ("TILE=12", "4, 8, 16 or 32"), ("cells=v8", "scalar, v16"), ("speed=11", "unknown key"), ("matmul", "key=value")] {
             #expect(throws: DeviceError.self) { try KernelTuning.parse(bad, base: base) }
             do { _ = try KernelTuning.parse(bad, base: base) } catch { #expect("\(error)".contains(reason), "\(bad): \(error)") }
         }
@@ -69,14 +105,18 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("matmul=simple") && r.stdout.contains("matmul=rb,RB_M=4,RB_V=2,KB=64"), "\(r.stdout)")
         // The register-blocked kernel is tens of times faster on PoCL than one output per work-item.
-        #expect(r.stdout.contains("best: matmul=rb,RB_M=4,RB_V=2,KB=64"), "\(r.stdout)")
+        #expect(r.stdout.contains("best: matmul=rb,RB_M=4,RB_V=2,KB=64,cells="), "\(r.stdout)")
+        // Both cell variants were checked and timed; the faster one is stored with the matmul winner.
+        #expect(r.stdout.contains("cells=scalar ") && r.stdout.contains("cells=v16 ") && !r.stdout.contains("REFUSED"), "\(r.stdout)")
         let table = try JSONDecoder().decode([String: KernelTuning].self,
                                              from: Data(contentsOf: cache.appendingPathComponent("recur/tuning.json")))
-        #expect(table.values.first == KernelTuning(matmul: .rb, rbM: 4, rbV: 2, kBlock: 64))
+        let stored = try #require(table.values.first)
+        let cells = try #require(stored.cells)
+        #expect(stored == KernelTuning(matmul: .rb, rbM: 4, rbV: 2, kBlock: 64, cells: cells))
         let devices = try RecurProcess.run(["devices"], environment: env)
-        #expect(devices.stdout.contains("kernels: matmul=rb,RB_M=4,RB_V=2,KB=64 (tuned)"), "\(devices.stdout)")
+        #expect(devices.stdout.contains("kernels: matmul=rb,RB_M=4,RB_V=2,KB=64,cells=\(cells.rawValue) (tuned)"), "\(devices.stdout)")
         let overridden = try RecurProcess.run(["devices"], environment: env.merging(["RECUR_TUNING": "matmul=simple"]) { $1 })
-        #expect(overridden.stdout.contains("kernels: matmul=simple (RECUR_TUNING)"), "\(overridden.stdout)")
+        #expect(overridden.stdout.contains("kernels: matmul=simple,cells=v16 (RECUR_TUNING)"), "\(overridden.stdout)")   // the rest from the built-in table
     }
 
     @Test("recur tune refuses a variant that is not bit-identical and stores nothing when all are refused")
@@ -92,6 +132,10 @@ import Testing
                 let fma = "RB_ACC(r, v) = fma(a##r, b##v, RB_ACC(r, v));"
                 #expect(text.contains(fma))
                 text = text.replacingOccurrences(of: fma, with: "RB_ACC(r, v) = a##r * b##v + RB_ACC(r, v);")
+                // and the float16 tanh takes its polynomial at 0.6 itself, where the scalar one does not
+                let near = "float16 r = select(far, near, a < 0.6f);"
+                #expect(text.contains(near))
+                text = text.replacingOccurrences(of: near, with: "float16 r = select(far, near, a <= 0.6f);")
             }
             try text.write(to: dir.appendingPathComponent(f), atomically: true, encoding: .utf8)
         }
@@ -99,7 +143,8 @@ import Testing
         let mixed = try RecurProcess.run(["tune", "--device", "opencl:0", "--only", "matmul=simple;matmul=rb,KB=0", "--repeats", "1"], environment: env)
         #expect(mixed.status == 0, "\(mixed.stderr)")
         #expect(mixed.stdout.contains("REFUSED: not bit-identical"), "\(mixed.stdout)")
-        #expect(mixed.stdout.contains("best: matmul=simple"), "\(mixed.stdout)")
+        #expect(mixed.stdout.contains("best: matmul=simple,cells=scalar"), "\(mixed.stdout)")
+        #expect(mixed.stdout.contains("cells=v16") && mixed.stdout.components(separatedBy: "REFUSED").count == 3, "\(mixed.stdout)")
         let none = try RecurProcess.run(["tune", "--device", "opencl:0", "--only", "matmul=rb,KB=0", "--repeats", "1", "--dry-run"], environment: env)
         #expect(none.status == 1)
         #expect(none.stderr.contains("no candidate was bit-identical"), "\(none.stderr)")

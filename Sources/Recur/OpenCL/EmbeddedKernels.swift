@@ -92,6 +92,61 @@ inline float ptanh(float x) {
     return as_float(as_uint(r) | (as_uint(x) & 0x80000000u));
 }
 
+// The same functions on 16 lanes (twin of PortableMath+SIMD.swift): the scalar operations in the
+// same order, lane by lane, with the scalar branches turned into selects (both sides computed, the
+// scalar's choice kept). Every lane's bits equal the scalar function's. The cell kernels' `*16`
+// variants use them on CPU-type devices, where a work-item's 16 lanes become one vector register.
+inline float16 pexp16(float16 x) {
+    int16 nan = isnan(x), big = x > 0x1.62e42ep+6f, small = x < -0x1.9fe368p+6f;
+    float16 xs = select(x, (float16)0.0f, nan | big | small);   // in range for the integer part
+    float16 t = fma(xs, (float16)0x1.715476p+0f, (float16)0x1.8p23f);
+    float16 kf = t - 0x1.8p23f;
+    float16 r = fma(-kf, (float16)0x1.62e400p-1f, xs);
+    r = fma(-kf, (float16)0x1.7f7d1cp-20f, r);
+    float16 p = (float16)0x1.a01a02p-13f;
+    p = fma(p, r, (float16)0x1.6c16c2p-10f);
+    p = fma(p, r, (float16)0x1.111112p-7f);
+    p = fma(p, r, (float16)0x1.555556p-5f);
+    p = fma(p, r, (float16)0x1.555556p-3f);
+    p = fma(p, r, (float16)0x1.000000p-1f);
+    p = fma(p, r, (float16)0x1.000000p+0f);
+    p = fma(p, r, (float16)0x1.000000p+0f);
+    // t = 1.5·2^23 + k exactly: k is t's low mantissa bits, the scalar's (int)kf
+    int16 k = as_int16(t) - as_int(0x1.8p23f);
+    int16 k1 = k >> 1;
+    int16 k2 = k - k1;
+    float16 s1 = as_float16((k1 + 127) << 23);
+    float16 s2 = as_float16((k2 + 127) << 23);
+    float16 y = (p * s1) * s2;
+    return select(select(select(y, (float16)INFINITY, big), (float16)0.0f, small), x, nan);
+}
+
+inline float16 psigmoid16(float16 x) {
+    int16 positive = x >= 0.0f;
+    // exp(-x) where x >= 0, exp(x) elsewhere (NaN too); negation is a sign-bit flip
+    float16 e = pexp16(as_float16(as_int16(x) ^ (positive & (int16)0x80000000)));
+    return select(e, (float16)1.0f, positive) / (1.0f + e);   // 1 / (1 + e) or e / (1 + e)
+}
+
+inline float16 ptanh16(float16 x) {
+    float16 a = as_float16(as_int16(x) & (int16)0x7fffffff);
+    float16 x2 = a * a;
+    float16 p = (float16)-0x1.f57d78p-13f;
+    p = fma(p, x2, (float16)0x1.355824p-11f);
+    p = fma(p, x2, (float16)-0x1.7da364p-10f);
+    p = fma(p, x2, (float16)0x1.d6d3d0p-9f);
+    p = fma(p, x2, (float16)-0x1.226e36p-7f);
+    p = fma(p, x2, (float16)0x1.664f48p-6f);
+    p = fma(p, x2, (float16)-0x1.ba1ba2p-5f);
+    p = fma(p, x2, (float16)0x1.111112p-3f);
+    p = fma(p, x2, (float16)-0x1.555556p-2f);
+    float16 near = fma(a * x2, p, a);
+    float16 e = pexp16(a + a);
+    float16 far = 1.0f - 2.0f / (e + 1.0f);
+    float16 r = select(far, near, a < 0.6f);   // NaN: far, as the scalar's a < 0.6f
+    return as_float16(as_int16(r) | (as_int16(x) & (int16)0x80000000));
+}
+
 // Philox-4x32-10; counter = (position / 4, 0, stream.lo, stream.hi), key = (seed.lo, seed.hi).
 inline uint philox_bits(uint k0, uint k1, uint s0, uint s1, uint position) {
     uint c0 = position >> 2, c1 = 0u, c2 = s0, c3 = s1;
@@ -468,6 +523,15 @@ __kernel void unary(int op, float alpha, int n, __global const float* x, int xo,
     if (e < n) y[yo + e] = unary_value(op, alpha, x[xo + e]);
 }
 
+// tanh (op 2) or sigmoid (op 3) on 16 elements per work-item: global (n / 16), the first n / 16 · 16
+// elements; the rest go through `unary`.
+__kernel void unary16(int op, int n16, __global const float* x, int xo, __global float* y, int yo) {
+    int e = get_global_id(0);
+    if (e >= n16) return;
+    float16 v = vload16(0, x + xo + 16 * e);
+    vstore16(op == 2 ? ptanh16(v) : psigmoid16(v), 0, y + yo + 16 * e);
+}
+
 __kernel void unary_backward(int op, int n, __global const float* s, int so, __global const float* dy, int dyo,
                              __global float* dx, int dxo) {
     int e = get_global_id(0);
@@ -835,6 +899,21 @@ __kernel void lstm_forward(int B, int H, __global const float* gates, int go, __
     h[ho + e] = o * ptanh(cn);
 }
 
+// 16 units per work-item (H a multiple of 16), global (H / 16, B): the same operations per unit as
+// lstm_forward on float16 (CPU-type devices).
+__kernel void lstm_forward16(int B, int H, __global const float* gates, int go, __global const float* cp, int cpo,
+                             __global float* act, int ao, __global float* c, int co, __global float* h, int ho) {
+    int j = get_global_id(0) * 16, b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 4 * H + j;
+    float16 i = psigmoid16(vload16(0, gates + go + g0)), f = psigmoid16(vload16(0, gates + go + g0 + H));
+    float16 g = ptanh16(vload16(0, gates + go + g0 + 2 * H)), o = psigmoid16(vload16(0, gates + go + g0 + 3 * H));
+    float16 cn = fma(f, vload16(0, cp + cpo + e), i * g);
+    vstore16(i, 0, act + ao + g0); vstore16(f, 0, act + ao + g0 + H); vstore16(g, 0, act + ao + g0 + 2 * H); vstore16(o, 0, act + ao + g0 + 3 * H);
+    vstore16(cn, 0, c + co + e);
+    vstore16(o * ptanh16(cn), 0, h + ho + e);
+}
+
 __kernel void lstm_backward(int B, int H, __global const float* act, int ao, __global const float* cp, int cpo,
                             __global const float* c, int co, __global const float* dh, int dho,
                             int hasNext, __global const float* dcn, int dcno,
@@ -853,6 +932,26 @@ __kernel void lstm_backward(int B, int H, __global const float* act, int ao, __g
     dcp[dcpo + e] = dc * f;
 }
 
+// lstm_backward on 16 units per work-item (H a multiple of 16), global (H / 16, B).
+__kernel void lstm_backward16(int B, int H, __global const float* act, int ao, __global const float* cp, int cpo,
+                              __global const float* c, int co, __global const float* dh, int dho,
+                              int hasNext, __global const float* dcn, int dcno,
+                              __global float* dg, int dgo, __global float* dcp, int dcpo) {
+    int j = get_global_id(0) * 16, b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 4 * H + j;
+    float16 i = vload16(0, act + ao + g0), f = vload16(0, act + ao + g0 + H);
+    float16 g = vload16(0, act + ao + g0 + 2 * H), o = vload16(0, act + ao + g0 + 3 * H);
+    float16 tc = ptanh16(vload16(0, c + co + e)), d = vload16(0, dh + dho + e);
+    float16 next = hasNext ? vload16(0, dcn + dcno + e) : (float16)0.0f;
+    float16 dc = fma(d * o, fma(-tc, tc, (float16)1.0f), next);
+    vstore16((dc * g) * fma(-i, i, i), 0, dg + dgo + g0);
+    vstore16((dc * vload16(0, cp + cpo + e)) * fma(-f, f, f), 0, dg + dgo + g0 + H);
+    vstore16((dc * i) * fma(-g, g, (float16)1.0f), 0, dg + dgo + g0 + 2 * H);
+    vstore16((d * tc) * fma(-o, o, o), 0, dg + dgo + g0 + 3 * H);
+    vstore16(dc * f, 0, dcp + dcpo + e);
+}
+
 __kernel void gru_forward(int B, int H, __global const float* gi, int gio, __global const float* gh, int gho,
                           __global const float* hp, int hpo, __global float* act, int ao, __global float* h, int ho) {
     int j = get_global_id(0), b = get_global_id(1);
@@ -864,6 +963,20 @@ __kernel void gru_forward(int B, int H, __global const float* gi, int gio, __glo
     float n = ptanh(fma(r, ghn, gi[gio + g0 + 2 * H]));
     act[ao + a0] = r; act[ao + a0 + H] = z; act[ao + a0 + 2 * H] = n; act[ao + a0 + 3 * H] = ghn;
     h[ho + e] = fma(z, hp[hpo + e] - n, n);
+}
+
+// gru_forward on 16 units per work-item (H a multiple of 16), global (H / 16, B).
+__kernel void gru_forward16(int B, int H, __global const float* gi, int gio, __global const float* gh, int gho,
+                            __global const float* hp, int hpo, __global float* act, int ao, __global float* h, int ho) {
+    int j = get_global_id(0) * 16, b = get_global_id(1);
+    if (j >= H || b >= B) return;
+    int e = b * H + j, g0 = b * 3 * H + j, a0 = b * 4 * H + j;
+    float16 r = psigmoid16(vload16(0, gi + gio + g0) + vload16(0, gh + gho + g0));
+    float16 z = psigmoid16(vload16(0, gi + gio + g0 + H) + vload16(0, gh + gho + g0 + H));
+    float16 ghn = vload16(0, gh + gho + g0 + 2 * H);
+    float16 n = ptanh16(fma(r, ghn, vload16(0, gi + gio + g0 + 2 * H)));
+    vstore16(r, 0, act + ao + a0); vstore16(z, 0, act + ao + a0 + H); vstore16(n, 0, act + ao + a0 + 2 * H); vstore16(ghn, 0, act + ao + a0 + 3 * H);
+    vstore16(fma(z, vload16(0, hp + hpo + e) - n, n), 0, h + ho + e);
 }
 
 __kernel void gru_backward(int B, int H, __global const float* act, int ao, __global const float* hp, int hpo,

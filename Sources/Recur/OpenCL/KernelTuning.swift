@@ -8,7 +8,7 @@ import Foundation
 /// not find bit-identical to the CPU.
 ///
 /// Where a device's tuning comes from, first match wins: `RECUR_TUNING` (e.g.
-/// `matmul=rb,RB_M=8,RB_V=2,KB=256`), the per-user cache written by `recur tune` (keyed by device name, driver
+/// `matmul=rb,RB_M=8,RB_V=2,KB=256,cells=v16`), the per-user cache written by `recur tune` (keyed by device name, driver
 /// and OpenCL version), the built-in table by device type and vendor.
 public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible {
     /// Matmul kernel family.
@@ -22,8 +22,20 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
         case tiled
     }
 
+    /// Cell kernel family (the fused LSTM/GRU cells, tanh and sigmoid).
+    public enum Cells: String, Codable, Sendable, CaseIterable {
+        /// One unit per work-item (`lstm_forward`, ...): every device.
+        case scalar
+        /// 16 units per work-item in `float16`, the portable math's branches as selects
+        /// (`lstm_forward16`, ...): CPU-type devices, where the 16 lanes are one vector register.
+        /// Used where the hidden size (the element count for tanh and sigmoid) allows; the rest runs scalar.
+        case v16
+    }
+
     /// Which matmul kernel launches use.
     public var matmul: Matmul
+    /// Which cell kernels launches use; nil: the device type's default (`defaultCells`).
+    public var cells: Cells?
     /// Rows of C per work-item in `matmul_rb` (1...16).
     public var rbM: Int
     /// `float16` vectors per row in `matmul_rb` (1...4): the block is `rbM`×`16·rbV`.
@@ -34,8 +46,9 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
     public var tile: Int
 
     /// A tuning; constants the variant does not use are ignored.
-    public init(matmul: Matmul, rbM: Int = 8, rbV: Int = 2, kBlock: Int = 0, tile: Int = 16) {
+    public init(matmul: Matmul, rbM: Int = 8, rbV: Int = 2, kBlock: Int = 0, tile: Int = 16, cells: Cells? = nil) {
         self.matmul = matmul
+        self.cells = cells
         self.rbM = rbM
         self.rbV = rbV
         self.kBlock = kBlock
@@ -45,14 +58,20 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// The `#define`s prepended to the program.
     public var defines: [(String, Int)] { [("RB_M", rbM), ("RB_V", rbV), ("TILE", tile)] }
 
-    /// The `RECUR_TUNING` form, e.g. `matmul=rb,RB_M=8,RB_V=2,KB=128`.
+    /// The `RECUR_TUNING` form, e.g. `matmul=rb,RB_M=8,RB_V=2,KB=128,cells=v16` (no `cells` when unset).
     public var description: String {
-        switch matmul {
+        let m = switch matmul {
         case .simple: "matmul=simple"
         case .rb: "matmul=rb,RB_M=\(rbM),RB_V=\(rbV),KB=\(kBlock)"
         case .tiled: "matmul=tiled,TILE=\(tile)"
         }
+        return m + (cells.map { ",cells=\($0.rawValue)" } ?? "")
     }
+
+    /// The cell kernels a device of this type runs when the tuning leaves them unset: `v16` on
+    /// CPU-type devices (PoCL: the LSTM cell 1.6–1.8x faster than `scalar`, docs/PERFORMANCE.md),
+    /// `scalar` on GPUs, where a work-item per unit keeps the device full.
+    public static func defaultCells(deviceType: String?) -> Cells { deviceType == "cpu" ? .v16 : .scalar }
 
     /// Parses `matmul=rb,RB_M=8,TILE=16` (any subset; the rest from `base`).
     public static func parse(_ text: String, base: KernelTuning) throws -> KernelTuning {
@@ -66,6 +85,11 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
                     throw DeviceError.unavailable("tuning '\(text)': matmul must be one of \(Matmul.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 t.matmul = m
+            case "cells":
+                guard let c = Cells(rawValue: kv[1]) else {
+                    throw DeviceError.unavailable("tuning '\(text)': cells must be one of \(Cells.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                t.cells = c
             case "RB_M":
                 guard let v = Int(kv[1]), (1...16).contains(v) else { throw DeviceError.unavailable("tuning '\(text)': RB_M must be 1...16") }
                 t.rbM = v
@@ -79,21 +103,22 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
                 guard let v = Int(kv[1]), [4, 8, 16, 32].contains(v) else { throw DeviceError.unavailable("tuning '\(text)': TILE must be 4, 8, 16 or 32") }
                 t.tile = v
             default:
-                throw DeviceError.unavailable("tuning '\(text)': unknown key '\(kv[0])' (matmul, RB_M, RB_V, KB, TILE)")
+                throw DeviceError.unavailable("tuning '\(text)': unknown key '\(kv[0])' (matmul, RB_M, RB_V, KB, TILE, cells)")
             }
         }
         return t
     }
 
-    /// The built-in table: register blocks for CPU-type devices, local-memory tiles for GPUs
-    /// (16×16 everywhere until a device is tuned), the simple kernel for anything else.
+    /// The built-in table: register blocks and float16 cells for CPU-type devices, local-memory tiles
+    /// (16×16 everywhere until a device is tuned) and a unit per work-item for GPUs, the simple
+    /// kernels for anything else.
     public static func builtIn(for info: DeviceInfo) -> KernelTuning {
         switch info.deviceType {
-        case "cpu": KernelTuning(matmul: .rb, rbM: 8, rbV: 2, kBlock: 128)   // PoCL 3.1, `recur tune`, docs/PERFORMANCE.md
-        case "gpu" where info.vendor.lowercased().contains("oclgrind"): KernelTuning(matmul: .simple)
-        case "gpu" where (info.maxWorkGroupSize ?? 256) >= 256: KernelTuning(matmul: .tiled, tile: 16)
-        case "gpu": KernelTuning(matmul: .tiled, tile: 8)
-        default: KernelTuning(matmul: .simple)
+        case "cpu": KernelTuning(matmul: .rb, rbM: 8, rbV: 2, kBlock: 128, cells: .v16)   // PoCL 3.1, `recur tune`, docs/PERFORMANCE.md
+        case "gpu" where info.vendor.lowercased().contains("oclgrind"): KernelTuning(matmul: .simple, cells: .scalar)
+        case "gpu" where (info.maxWorkGroupSize ?? 256) >= 256: KernelTuning(matmul: .tiled, tile: 16, cells: .scalar)
+        case "gpu": KernelTuning(matmul: .tiled, tile: 8, cells: .scalar)
+        default: KernelTuning(matmul: .simple, cells: .scalar)
         }
     }
 

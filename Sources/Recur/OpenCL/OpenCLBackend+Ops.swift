@@ -147,19 +147,22 @@ extension OpenCLBackend {
     }
 
     func lstmForward(batch: Int, hidden: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws {
-        try launch("lstm_forward", [hidden, batch],
+        let v = cells16 && hidden % 16 == 0
+        try launch(v ? "lstm_forward16" : "lstm_forward", [v ? hidden / 16 : hidden, batch],
                    [.int(batch), .int(hidden), .view(gates), .view(cPrev), .view(act), .view(c), .view(h)])
     }
 
     func lstmBackward(batch: Int, hidden: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
                              dGates: View, dcPrev: View) throws {
-        try launch("lstm_backward", [hidden, batch],
+        let v = cells16 && hidden % 16 == 0
+        try launch(v ? "lstm_backward16" : "lstm_backward", [v ? hidden / 16 : hidden, batch],
                    [.int(batch), .int(hidden), .view(act), .view(cPrev), .view(c), .view(dh),
                     .int(dcNext == nil ? 0 : 1), .view(dcNext ?? dh), .view(dGates), .view(dcPrev)])
     }
 
     func gruForward(batch: Int, hidden: Int, gi: View, gh: View, hPrev: View, act: View, h: View) throws {
-        try launch("gru_forward", [hidden, batch],
+        let v = cells16 && hidden % 16 == 0
+        try launch(v ? "gru_forward16" : "gru_forward", [v ? hidden / 16 : hidden, batch],
                    [.int(batch), .int(hidden), .view(gi), .view(gh), .view(hPrev), .view(act), .view(h)])
     }
 
@@ -201,7 +204,13 @@ extension OpenCLBackend {
     }
 
     func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
-        try launch("unary", [x.count], [.int(Int(op.rawValue)), .float(alpha), .int(x.count), .view(x), .view(y)])
+        // tanh and sigmoid: 16 per work-item on the whole vectors, the rest (under 16) one by one
+        let n16 = cells16 && (op == .tanh || op == .sigmoid) ? x.count / 16 : 0
+        if n16 > 0 { try launch("unary16", [n16], [.int(Int(op.rawValue)), .int(n16), .view(x), .view(y)]) }
+        let rest = x.count - 16 * n16
+        if rest > 0 || n16 == 0 {
+            try launch("unary", [rest], [.int(Int(op.rawValue)), .float(alpha), .int(rest), .view(x.slice(16 * n16, rest)), .view(y.slice(16 * n16, rest))])
+        }
     }
 
     func unaryBackward(_ op: UnaryOp, saved: View, dy: View, dx: View) throws {

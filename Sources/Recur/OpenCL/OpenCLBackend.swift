@@ -7,6 +7,8 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     var info: DeviceInfo
     /// The kernel variant and constants this device's program was built with.
     let tuning: KernelTuning
+    /// The `*16` cell kernels (16 units per work-item) where the size allows (`KernelTuning.Cells`).
+    let cells16: Bool
     let activity = ActivityCounter()
     let device: cl_device_id
     let context: cl_context
@@ -39,6 +41,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             throw DeviceError.unavailable("tuning \(resolved.0) (\(resolved.1)): a \(resolved.0.tile)×\(resolved.0.tile) work-group exceeds \(info.name)'s maximum of \(most) work-items")
         }
         self.tuning = resolved.0
+        cells16 = (resolved.0.cells ?? KernelTuning.defaultCells(deviceType: info.deviceType)) == .v16
         info.tuning = "\(resolved.0) (\(resolved.1))"
         var status: cl_int = 0
         var dev: cl_device_id? = device

@@ -1,10 +1,12 @@
 import Foundation
 
-/// Searches the matmul tuning space of an OpenCL device (`recur tune`).
+/// Searches the tuning space of an OpenCL device (`recur tune`): the matmul kernel, then the cell kernels.
 ///
-/// Every candidate is built, checked bit-identical against the CPU device on the matmul cases of
+/// Every matmul candidate is built, checked bit-identical against the CPU device on the matmul cases of
 /// the op catalogue (a candidate that differs is refused, never timed), then timed on the matmul
-/// shapes training uses; the score is the geometric mean of GFLOP/s over those shapes.
+/// shapes training uses; the score is the geometric mean of GFLOP/s over those shapes. With the
+/// winner, each cell variant is checked on the catalogue's cell and elementwise cases and timed on
+/// the big char model's LSTM step cells and a GRU cell of the same size (`runCells`).
 public struct Tuner {
     /// One candidate's outcome.
     public struct Trial: Codable, Sendable {
@@ -27,6 +29,21 @@ public struct Tuner {
         MatmulShape(m: 64, n: 1024, k: 2048, transB: true),
         MatmulShape(batch: 16, m: 128, n: 128, k: 128),
     ]
+
+    /// One cell variant's outcome.
+    public struct CellTrial: Codable, Sendable {
+        /// The variant (`KernelTuning.Cells`).
+        public var cells: String
+        /// Whether every cell and elementwise case was bit-identical to the CPU (else it was not timed).
+        public var identical: Bool
+        /// Milliseconds per call (median) of `Tuner.cellOps`, in that order; empty when not identical.
+        public var ms: [Double]
+        /// Their sum; infinity when not identical.
+        public var total: Double
+    }
+
+    /// The cell ops timed (batch 64, hidden 512: the big char model's step).
+    public static let cellOps = ["lstm_forward", "lstm_backward", "gru_forward"]
 
     /// The OpenCL device (`opencl:index`).
     public let index: Int
@@ -79,6 +96,59 @@ public struct Tuner {
             trials.append(trial)
         }
         return trials.sorted { $0.score > $1.score }
+    }
+
+    /// Runs each cell variant with `base`'s matmul settings and returns every trial, fastest first.
+    public func runCells(base: KernelTuning, variants: [KernelTuning.Cells] = KernelTuning.Cells.allCases,
+                         progress: (CellTrial) -> Void = { _ in }) throws -> [CellTrial] {
+        let cpu = Device.cpu()
+        let cases = OpCatalogue.fixed.filter { ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "unary"].contains($0.op) }
+            + OpCatalogue.cells(batch: 4, hidden: 48, special: true)
+        let references = try cases.map { try $0.run(on: cpu, seed: 7) }
+        var trials: [CellTrial] = []
+        for cells in variants {
+            var tuning = base
+            tuning.cells = cells
+            let device = Device(backend: try OpenCLBackend(index: index, tuning: tuning))
+            var identical = true
+            for (c, reference) in zip(cases, references) where identical {
+                identical = OpComparison(reference, try c.run(on: device, seed: 7)).identical
+            }
+            var trial = CellTrial(cells: cells.rawValue, identical: identical, ms: [], total: .infinity)
+            if identical {
+                trial.ms = try Self.cellOps.map { try timeCell($0, on: device) }
+                trial.total = trial.ms.reduce(0, +)
+            }
+            progress(trial)
+            trials.append(trial)
+        }
+        return trials.sorted { $0.total < $1.total }
+    }
+
+    /// Median milliseconds of `repeats` (at least 5) timed calls of a cell op after one warm-up.
+    func timeCell(_ op: String, on d: Device) throws -> Double {
+        let (b, h) = (64, 512), n = b * h
+        var rng = PhiloxStream(seed: 9)
+        func uniform(_ count: Int, _ lo: Float, _ hi: Float) -> [Float] { (0..<count).map { _ in rng.float(lo, hi) } }
+        let gates = try d.buffer(uniform(4 * n, -4, 4)), state = try d.buffer(uniform(n, -2, 2))
+        let act = try d.buffer(uniform(4 * n, 0.01, 0.99)), out = try d.allocate(4 * n), c = try d.allocate(n), hOut = try d.allocate(n)
+        let call: () throws -> Void = switch op {
+        case "lstm_forward": { try d.lstmForward(batch: b, hidden: h, gates: gates.view, cPrev: state.view, act: out.view, c: c.view, h: hOut.view) }
+        case "lstm_backward": { try d.lstmBackward(batch: b, hidden: h, act: act.view, cPrev: state.view, c: state.view, dh: hOut.view, dcNext: nil,
+                                                   dGates: out.view, dcPrev: c.view) }
+        default: { try d.gruForward(batch: b, hidden: h, gi: gates.view.slice(0, 3 * n), gh: act.view.slice(0, 3 * n), hPrev: state.view,
+                                    act: out.view, h: hOut.view) }
+        }
+        try call()
+        try d.synchronize()
+        var times: [Double] = []
+        for _ in 0..<max(5, repeats) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try call()
+            try d.synchronize()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-6)
+        }
+        return times.sorted()[times.count / 2]
     }
 
     /// Median GFLOP/s of `repeats` timed runs after one warm-up.

@@ -64,6 +64,43 @@ extension OpCatalogue {
         ]
     }
 
+    /// The portable math's edges: where exp saturates or underflows, tanh's switch at 0.6, ±0,
+    /// subnormals, huge values, ±infinity, NaNs, each with its neighbours, at every lane of a
+    /// 16-wide vector (the list repeated 17 times) and in a scalar tail.
+    public static let mathEdges: [Float] = {
+        let points: [Float] = [0.6, 0x1.62e42ep+6, 0x1.9fe368p+6, 0x1.62e42ep+5, 1, 0x1p-149, 0x1p-126, 0x1p-12, 9, 20, 1e30, .greatestFiniteMagnitude]
+        var edges: [Float] = [0, .infinity, .nan, Float(bitPattern: 0x7fc0_1234)]
+        for p in points { for v in [p.nextDown, p, p.nextUp] where v.isFinite { edges += [v, -v] } }
+        var all: [Float] = []
+        for _ in 0..<17 { all += edges; all.append(all.count % 2 == 0 ? 0.25 : -3) }   // shifts each copy by one lane
+        return all + [0.6, -0.6, .nan]
+    }()
+
+    static func edgeCases() -> [OpCase] {
+        let x = mathEdges, n = x.count, h = 48
+        let b = (x.count + 4 * h - 1) / (4 * h)
+        @Sendable func cycle(_ count: Int, from start: Int) -> [Float] { (0..<count).map { x[(start + $0) % n] } }
+        return [
+            OpCase("unary", "math edges n\(n)") { r in
+                for op in [UnaryOp.tanh, .sigmoid, .exp, .log] { try r.device.unary(op, x: try r.device.buffer(x).view, y: try r.output(n)) }
+            },
+            OpCase("lstm_forward", "math edges b\(b) h\(h)") { r in
+                try r.device.lstmForward(batch: b, hidden: h, gates: try r.device.buffer(cycle(4 * b * h, from: 0)).view,
+                                         cPrev: try r.device.buffer(cycle(b * h, from: 7)).view,
+                                         act: try r.output(4 * b * h), c: try r.output(b * h), h: try r.output(b * h))
+            },
+            OpCase("lstm_backward", "math edges b\(b) h\(h)") { r in
+                try r.device.lstmBackward(batch: b, hidden: h, act: try r.input(4 * b * h, 0.01, 0.99), cPrev: try r.input(b * h),
+                                          c: try r.device.buffer(cycle(b * h, from: 3)).view, dh: try r.input(b * h), dcNext: nil,
+                                          dGates: try r.output(4 * b * h), dcPrev: try r.output(b * h))
+            },
+            OpCase("gru_forward", "math edges b\(b) h\(h)") { r in
+                try r.device.gruForward(batch: b, hidden: h, gi: try r.device.buffer(cycle(3 * b * h, from: 0)).view, gh: try r.input(3 * b * h),
+                                        hPrev: try r.input(b * h), act: try r.output(4 * b * h), h: try r.output(b * h))
+            },
+        ]
+    }
+
     static func cells(batch b: Int, hidden h: Int, special: Bool = false) -> [OpCase] {
         let label = "b\(b) h\(h)\(special ? " special" : "")", n = b * h
         return [

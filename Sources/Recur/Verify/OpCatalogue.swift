@@ -53,6 +53,7 @@ public enum OpCatalogue {
         cases += cells(batch: 1, hidden: 1)
         cases += cells(batch: 3, hidden: 37)
         cases += cells(batch: 8, hidden: 64, special: true)
+        cases += edgeCases()
         cases += embedding(vocab: 1, dim: 1, count: 1)
         cases += embedding(vocab: 11, dim: 13, count: 97)
         cases += tokenConv(TokenConvShape(batch: 1, length: 1, vocab: 1, filters: 1, kernel: 1))
