@@ -156,13 +156,14 @@ __kernel void conv1d_backward_data_rb(int B, int Cin, int Cout, int T, int K, in
             for (int c = i0; c < i1; c++) out[c * T + i] = conv_data_at(Cin, Cout, K, S, P, D, To, dyb, w + wo + c * K, i);
             continue;
         }
+        // the taps inside dy, k in [k0, k1]: i + P - k·D in [0, To) (stride 1; i + P ≥ 0)
+        int k0 = i + P - To < 0 ? 0 : (i + P - To) / D + 1, k1 = min(K - 1, (i + P) / D);
         for (int cb = i0; cb < i1; cb += 8) {
             int cs = min(cb, Cin - 8);
             float8 acc = (float8)(0.0f);
             for (int o = 0; o < Cout; o++) {
-                for (int k = 0; k < K; k++) {
-                    int tt = i + P - k * D;
-                    if (tt >= 0 && tt < To) acc = fma(vload8(0, wt + wto + (o * K + k) * Cin + cs), (float8)(dyb[o * To + tt]), acc);
+                for (int k = k0; k <= k1; k++) {
+                    acc = fma(vload8(0, wt + wto + (o * K + k) * Cin + cs), (float8)(dyb[o * To + i + P - k * D]), acc);
                 }
             }
             float lanes[8];

@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("seq"), help: "train: sequence length instead of the workload's (scaling runs).") var sequenceOverride: Int?
     @Option(name: .customLong("batch"), help: "train: batch size instead of the workload's (scaling runs).") var batchOverride: Int?
     @Option(help: "train: auto, always or never (as recur train's --embedding-fold; never times PyTorch's algorithm).") var embeddingFold: String?
-    @Option(help: "train: rounds of child runs per workload, Recur's and PyTorch's alternating, each a fresh process; speeds are the rounds' medians, ratios the median of the rounds' ratios (a noisy machine slows both sides of a round alike).")
+    @Option(help: "train: rounds of child runs per workload, Recur's and PyTorch's alternating, each a fresh process; speeds are the rounds' medians, ratios the median of the rounds' ratios (a noisy machine slows both sides of a round alike). Op suites: every case and path is timed --repeats times per round, the rounds one after another, and rows are medians over all rounds (so a burst of load hits a conv and its product alike).")
     var rounds = 1
     @Flag(help: .hidden) var child = false
     @Option(help: "Repeats per shape (median reported).") var repeats: Int = 5
@@ -33,7 +33,6 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
         if rounds < 1 { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
-        if rounds > 1 && suite != "train" { throw ValidationError("--rounds is for --suite train") }
         if !["matmul", "conv", "recurrent", "all", "train"].contains(suite) { throw ValidationError("--suite must be matmul, conv, recurrent, all or train, got '\(suite)'") }
         if let peer, peer != "pytorch" { throw ValidationError("--peer must be pytorch, got '\(peer)'") }
         if peer != nil && suite != "train" { throw ValidationError("--peer pytorch is for --suite train (the op suites use OpenBLAS when installed)") }
@@ -99,33 +98,26 @@ struct BenchCommand: ParsableCommand {
                 if loaded == nil { Console.note(why) }
                 clblast = loaded
             }
-            var rows: [Row] = []
+            // Every (case, path) as prepared work, timed in rounds: each round times every entry --repeats
+            // times, so that load arriving mid-run reaches a conv and its same-size product alike.
+            var entries: [(c: Case, name: String, peer: Bool, work: () throws -> Void)] = []
             for c in cases {
                 for (name, d) in paths {
                     let work = try c.prepare(d)
-                    try warmUp { try work(); try d.synchronize() }
-                    rows.append(row(c, name, peer: false, times: try (0..<repeats).map { _ in try clock { try work(); try d.synchronize() } }))
+                    entries.append((c, name, false, { try work(); try d.synchronize() }))
                 }
                 if let clblast, let s = c.product {
-                    do {
-                        let work = try clblast.prepare(s)
-                        try warmUp(work)
-                        rows.append(row(c, "clblast", peer: true, times: try (0..<repeats).map { _ in try clock { try work() } }))
-                    } catch {
-                        Console.note("\(error)")
-                    }
+                    do { entries.append((c, "clblast", true, try clblast.prepare(s))) } catch { Console.note("\(error)") }
                 }
             }
+            var rows = try timeInRounds(entries)
             // OpenBLAS last: its worker threads poll for work for a while after loading and after each
             // call, and beside them Recur's 2-thread and PoCL rows lost a core (256³, always the first
             // case, read 0.61 ms at 2 threads with OpenBLAS loaded and 0.27 ms without).
             let blas = OpenBLAS.load(threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
             if blas == nil { Console.note("OpenBLAS not found (libopenblas.so.0): no peer rows") }
-            for c in cases {
-                guard let blas, let s = c.product else { continue }
-                let work = blas.prepare(s)
-                try warmUp(work)
-                rows.append(row(c, "openblas", peer: true, times: try (0..<repeats).map { _ in try clock { work() } }))
+            if let blas {
+                rows += try timeInRounds(cases.compactMap { c in c.product.map { s in (c, "openblas", true, blas.prepare(s)) } })
             }
             if let jsonFile {
                 do { try Console.json(rows).write(toFile: jsonFile, atomically: true, encoding: .utf8) } catch {
@@ -134,6 +126,19 @@ struct BenchCommand: ParsableCommand {
             }
             if let plot { try drawPlot(rows, to: plot) }
         }
+    }
+
+    /// `--rounds` rounds of `--repeats` timed calls of every entry (each warmed up before its first
+    /// round); one row per entry, from all its calls, printed once the last round is done.
+    func timeInRounds(_ entries: [(c: Case, name: String, peer: Bool, work: () throws -> Void)]) throws -> [Row] {
+        var times = [[Double]](repeating: [], count: entries.count)
+        for round in 0..<rounds {
+            for (i, e) in entries.enumerated() {
+                if round == 0 { try warmUp(e.work) }
+                for _ in 0..<repeats { times[i].append(try clock(e.work)) }
+            }
+        }
+        return zip(entries, times).map { e, t in row(e.c, e.name, peer: e.peer, times: t) }
     }
 
     /// Untimed calls before the timed ones: at least 3 and 0.1 s. After a single call, PoCL's first
