@@ -123,7 +123,7 @@ inline float16 pexp16(float16 x) {
 
 inline float16 psigmoid16(float16 x) {
     int16 positive = x >= 0.0f;
-    // exp(-x) where x >= 0, exp(x) elsewhere (NaN too); negation is a sign-bit flip
+    // pexp16 of -x where x >= 0, of x elsewhere (NaN too); negation is a sign-bit flip
     float16 e = pexp16(as_float16(as_int16(x) ^ (positive & (int16)0x80000000)));
     return select(e, (float16)1.0f, positive) / (1.0f + e);   // 1 / (1 + e) or e / (1 + e)
 }
