@@ -35,7 +35,7 @@ import Testing
         guard let index = Self.openCLIndex else { return }
         let device = try Devices.openCL(index, tuning: KernelTuning(matmul: .simple, cells: cells))
         let cpu = TestDevices.cpu
-        let cases = OpCatalogue.fixed.filter { ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "unary"].contains($0.op) }
+        let cases = OpCatalogue.cellVariants
         #expect(cases.count >= 10)
         for c in cases {
             let cmp = OpComparison(try c.run(on: cpu, seed: 5), try c.run(on: device, seed: 5))

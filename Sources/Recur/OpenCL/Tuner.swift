@@ -83,10 +83,7 @@ public struct Tuner {
         var trials: [Trial] = []
         for tuning in candidates {
             let device = Device(backend: try OpenCLBackend(index: index, tuning: tuning))
-            var identical = true
-            for (c, reference) in zip(cases, references) where identical {
-                identical = OpComparison(reference, try c.run(on: device, seed: 7)).identical
-            }
+            let identical = try Self.identical(device, cases, references)
             var trial = Trial(tuning: tuning.description, identical: identical, gflops: [], score: 0)
             if identical {
                 trial.gflops = try Self.shapes.map { try time($0, on: device) }
@@ -102,18 +99,14 @@ public struct Tuner {
     public func runCells(base: KernelTuning, variants: [KernelTuning.Cells] = KernelTuning.Cells.allCases,
                          progress: (CellTrial) -> Void = { _ in }) throws -> [CellTrial] {
         let cpu = Device.cpu()
-        let cases = OpCatalogue.fixed.filter { ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "unary"].contains($0.op) }
-            + OpCatalogue.cells(batch: 4, hidden: 48, special: true)
+        let cases = OpCatalogue.cellVariants
         let references = try cases.map { try $0.run(on: cpu, seed: 7) }
         var trials: [CellTrial] = []
         for cells in variants {
             var tuning = base
             tuning.cells = cells
             let device = Device(backend: try OpenCLBackend(index: index, tuning: tuning))
-            var identical = true
-            for (c, reference) in zip(cases, references) where identical {
-                identical = OpComparison(reference, try c.run(on: device, seed: 7)).identical
-            }
+            let identical = try Self.identical(device, cases, references)
             var trial = CellTrial(cells: cells.rawValue, identical: identical, ms: [], total: .infinity)
             if identical {
                 trial.ms = try Self.cellOps.map { try timeCell($0, on: device) }
@@ -125,7 +118,7 @@ public struct Tuner {
         return trials.sorted { $0.total < $1.total }
     }
 
-    /// Median milliseconds of `repeats` (at least 5) timed calls of a cell op after one warm-up.
+    /// Median milliseconds of `repeats` (at least 5) calls of a cell op after one warm-up.
     func timeCell(_ op: String, on d: Device) throws -> Double {
         let (b, h) = (64, 512), n = b * h
         var rng = PhiloxStream(seed: 9)
@@ -139,14 +132,25 @@ public struct Tuner {
         default: { try d.gruForward(batch: b, hidden: h, gi: gates.view.slice(0, 3 * n), gh: act.view.slice(0, 3 * n), hPrev: state.view,
                                     act: out.view, h: hOut.view) }
         }
+        return try median(max(5, repeats), on: d, call) * 1e3
+    }
+
+    /// Whether every case gives `references`' bits on `device` (stops at the first that differs).
+    static func identical(_ device: Device, _ cases: [OpCase], _ references: [[[UInt32]]]) throws -> Bool {
+        for (c, reference) in zip(cases, references) where !OpComparison(reference, try c.run(on: device, seed: 7)).identical { return false }
+        return true
+    }
+
+    /// Median seconds of `count` synchronised calls after one warm-up.
+    func median(_ count: Int, on device: Device, _ call: () throws -> Void) throws -> Double {
         try call()
-        try d.synchronize()
+        try device.synchronize()
         var times: [Double] = []
-        for _ in 0..<max(5, repeats) {
+        for _ in 0..<count {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try call()
-            try d.synchronize()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-6)
+            try device.synchronize()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
         }
         return times.sorted()[times.count / 2]
     }
@@ -157,15 +161,6 @@ public struct Tuner {
         let c = try device.allocate(s.extentC).view
         try device.fill(a, 0.5)
         try device.fill(b, 0.25)
-        try device.matmul(s, a: a, b: b, c: c, start: .zero)
-        try device.synchronize()
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try device.matmul(s, a: a, b: b, c: c, start: .zero)
-            try device.synchronize()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
-        }
-        return s.flops / times.sorted()[times.count / 2] * 1e-9
+        return s.flops / (try median(repeats, on: device) { try device.matmul(s, a: a, b: b, c: c, start: .zero) }) * 1e-9
     }
 }

@@ -82,6 +82,12 @@ public enum OpCatalogue {
         matmul(MatmulShape(batch: 3, m: 150, n: 100, k: 50), start: 1),
     ]
 
+    /// The cases a cell kernel variant (`KernelTuning.Cells`) must pass: the fixed cell, elementwise and
+    /// math-edge cases, and one more cell shape with special inputs.
+    public static let cellVariants: [OpCase] =
+        fixed.filter { ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward", "unary"].contains($0.op) }
+        + cells(batch: 4, hidden: 48, special: true)
+
     /// `count` matmul cases with shapes, transposes, batch strides and start modes drawn from `seed`
     /// (kernel variants and tuning candidates are checked on these).
     public static func randomMatmul(seed: UInt64, count: Int) -> [OpCase] {
