@@ -101,6 +101,42 @@ import Testing
         #expect(try Self.files(a) == (try Self.files(b)))
     }
 
+    /// Batches large enough for the CPU device to split their rows over threads (`Device.rowParts`).
+    static let wide: [Setup] = [
+        Setup(name: "charlm 2-layer LSTM with dropout, batch 24", spec: setups[0].spec) { setups[0].configure(&$0); $0.batch = 24 },
+        Setup(name: "memory GRU, batch 26", spec: setups[2].spec) { setups[2].configure(&$0); $0.batch = 26 },
+        Setup(name: "adding RNN, batch 17", spec: setups[3].spec) { setups[3].configure(&$0); $0.batch = 17 },
+    ]
+
+    @Test("Batch rows split over CPU threads keep the bits: 1, 2 and 3 threads and the OpenCL device end in identical checkpoint bytes",
+          arguments: wide)
+    func rowPartsIdentical(_ s: Setup) throws {
+        guard let opencl = TestDevices.openCL() else { return }
+        let devices = [Device.cpu(threads: 1), Device.cpu(threads: 2), Device.cpu(threads: 3), opencl]
+        var results: [[Data]] = []
+        for d in devices {
+            let dir = try Self.tempDir("parts")
+            _ = try Self.trainer(s, on: d, steps: 4).run(out: dir)
+            results.append(try Self.files(dir))
+        }
+        #expect(devices[0].rowPartJobs == 0)
+        #expect(devices[1].rowPartJobs > 0, "\(s.name): 2 threads never split the rows")
+        #expect(devices[2].rowPartJobs > 0, "\(s.name): 3 threads never split the rows")
+        for (d, r) in zip(devices.dropFirst(), results.dropFirst()) {
+            #expect(r == results[0], "\(s.name): \(d.info.selector) differs from one CPU thread")
+        }
+        // An inference model's forward in chunks of steps, its rows in parts, against one thread.
+        let long = Setup(name: s.name, spec: s.spec) { s.configure(&$0); $0.sequence = 30 }
+        let (task, c) = try Self.model(long)
+        var outputs: [[UInt32]] = []
+        for d in devices.prefix(3) {
+            let m = try Model(c, device: d, seed: 3, training: false)
+            try m.forward(task.batch(step: 0, b: c.batch, T: c.sequence), step: nil)
+            outputs.append(bits(try m.outputs()))
+        }
+        #expect(outputs[1] == outputs[0] && outputs[2] == outputs[0], "\(s.name): inference in parts differs")
+    }
+
     @Test("Training steps, the first included, allocate no buffer and never wait for the device (CPU and OpenCL)", arguments: setups)
     func stepsNeitherAllocateNorWait(_ s: Setup) throws {
         guard TestDevices.openCL() != nil else { return }

@@ -69,16 +69,18 @@ extension CPUBackend {
     /// being copied per call.
     func multiply(_ s: MatmulShape, A: UnsafeMutablePointer<Float>, B: UnsafeMutablePointer<Float>, C: UnsafeMutablePointer<Float>,
                   start: MatmulStart, packed: UnsafeMutablePointer<Float>?) {
-        // The pack buffers belong to the device: callers on several threads take turns.
-        matmulLock.lock()
-        defer { matmulLock.unlock() }
+        // The pack buffers belong to the device: callers on several threads take turns, but for the
+        // parts of a `rowParts` job, each of which has its own thread's pack buffers.
+        let part = RowPartThread.index
+        if part == nil { matmulLock.lock() }
+        defer { if part == nil { matmulLock.unlock() } }
         let bias: UnsafeMutablePointer<Float>? = if case .bias(let v) = start { v.f } else { nil }
         let panels = (s.n + Self.panel - 1) / Self.panel
         let rg = rowGroups(s.m), groups = rg.count
         // Work items: (batch, row group, chunk of panels). Inside an item the k-blocks are outermost;
         // each B panel (kc × 64, transposed or not) is copied into the worker's contiguous pack buffer and
         // then serves every tile of the group; the A block stays in L2 meanwhile.
-        if groups > 1 && (s.batch == 1 || s.strideB == 0) {
+        if groups > 1 && (s.batch == 1 || s.strideB == 0) && part == nil {
             sharedPanels(s, A: A, B: B, C: C, start: start, bias: bias, packed: packed, groups: rg)
             return
         }
@@ -86,10 +88,10 @@ extension CPUBackend {
         // by other load does fewer. A thread packs a group's A over all of K once (K ≤ kcLargeC) and
         // keeps it for the group's next chunk.
         let items = s.batch * groups
-        let want = threads == 1 ? 1 : max(threads, min(4 * threads, (2 * s.batch * s.m * s.n * s.k) >> 22))
+        let want = threads == 1 || part != nil ? 1 : max(threads, min(4 * threads, (2 * s.batch * s.m * s.n * s.k) >> 22))
         let chunks = items >= want ? 1 : min(panels, (want + items - 1) / items)
         let whole = s.k <= Self.kcLargeC, packs = self.packs, keys = packKeys
-        keys.update(repeating: -1, count: threads)
+        if let part { keys[part] = -1 } else { keys.update(repeating: -1, count: threads) }
         parallelWorkers(items * chunks, cost: Self.mc * s.n * s.k / chunks) { worker, range in
             let pack = packs + worker * Self.packFloats, apack = pack + Self.kc * Self.panel
             for idx in range {

@@ -108,6 +108,7 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     /// `parallel` that also passes the running thread's index (0 ..< threads), for per-thread scratch;
     /// one thread may get several ranges.
     func parallelWorkers(_ n: Int, cost: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+        if let part = RowPartThread.index { body(part, 0..<n); return }   // inside a `rowParts` part: serial
         let t = min(threads, n, max(1, n * cost / 32_768))
         if t <= 1 { body(0, 0..<n); return }
         let pieces = min(n <= 16 * t ? n : 8 * t, max(t, n * cost / 131_072))   // a claim costs a cache-line transfer

@@ -76,6 +76,17 @@ public final class Device: @unchecked Sendable {
     /// no step allocates.
     public func sizingPass(_ body: () throws -> Void) throws { try backend.sizingPass(body) }
 
+    /// Runs `body` over parts of the batch rows 0 ..< b (a range each), on a device that runs them
+    /// side by side (the CPU device with several threads: one part per thread, each part's whole
+    /// sequence of steps without synchronisation); elsewhere once, over all rows. The ops in `body`
+    /// must touch only the part's rows: recurrent steps, whose every op is per row, so which rows go
+    /// together changes no bits. `weights`: floats of the weights every step reads.
+    func rowParts(_ b: Int, weights: Int, _ body: (Range<Int>) throws -> Void) throws { try backend.rowParts(b, weights: weights, body) }
+
+    /// Recurrent loops (a layer's forward or backward steps) whose batch rows ran in parts side by
+    /// side since the device was opened: 0 on a device that never splits them.
+    public var rowPartJobs: Int { backend.activity.rowPartJobs }
+
     // MARK: Checks
 
     func check(_ v: View, _ need: Int, _ what: String) throws {

@@ -21,4 +21,8 @@ final class ActivityCounter: @unchecked Sendable {
     var current: DeviceActivity { lock.withLock { value } }
     func allocated(bytes: Int) { lock.withLock { value.allocations += 1; value.allocatedBytes += bytes } }
     func waited() { lock.withLock { value.waits += 1 } }
+    /// Recurrent loops whose batch rows ran in parts side by side (`Device.rowParts`).
+    private var parts = 0
+    var rowPartJobs: Int { lock.withLock { parts } }
+    func splitRows() { lock.withLock { parts += 1 } }
 }

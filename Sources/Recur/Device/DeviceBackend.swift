@@ -19,6 +19,10 @@ protocol DeviceBackend: AnyObject, Sendable {
     /// Runs `body` with every op doing its allocations and building its kernels but enqueuing no
     /// work (reads give zeros). Backends with no lazily sized memory skip `body` (the default).
     func sizingPass(_ body: () throws -> Void) throws
+    /// Runs `body` over parts of the batch rows 0 ..< b, each part's ops touching only its rows; a
+    /// backend that gains nothing from parts runs `body(0 ..< b)` (the default). `weights`: floats of
+    /// the weights every step reads.
+    func rowParts(_ b: Int, weights: Int, _ body: (Range<Int>) throws -> Void) throws
 
     // Dense algebra.
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws
@@ -77,6 +81,7 @@ protocol DeviceBackend: AnyObject, Sendable {
 extension DeviceBackend {
     /// No lazily sized memory: nothing to size, `body` is not run.
     func sizingPass(_ body: () throws -> Void) throws {}
+    func rowParts(_ b: Int, weights: Int, _ body: (Range<Int>) throws -> Void) throws { try body(0..<b) }
     func packedCount(n: Int, k: Int) -> Int { 0 }
     func packB(_ s: MatmulShape, b: View, into: View) throws {}
     func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart) throws {

@@ -91,6 +91,12 @@ final class RecurrentLayer {
 
     func slot(_ buffer: Buffer, _ t: Int, _ b: Int) -> View { buffer.view.slice(t * b * hidden, b * hidden) }
 
+    /// Rows `rows` of slot t of a (slots, b, width) buffer.
+    func part(_ buffer: Buffer, _ t: Int, _ b: Int, _ rows: Range<Int>, width: Int? = nil) -> View {
+        let w = width ?? hidden
+        return buffer.view.slice((t * b + rows.lowerBound) * w, rows.count * w)
+    }
+
     // input (T, b, in) rows or (T, b) tokens → h (T, b, H), the view of slots 1...T
     func forward(_ d: Device, input: SequenceInput, T: Int, b: Int) throws -> View {
         let G = kind.gates * hidden, rows = T * b
@@ -106,35 +112,40 @@ final class RecurrentLayer {
         if case .tokens(_, let table, let vocab) = input {   // P (V, G) = E·W_ihᵀ + bias, then gi[p] = P[ids[p]]
             try d.matmul(MatmulShape(m: vocab, n: G, k: inputs, transB: tB), a: table, b: wi, c: try foldTable(vocab, G), start: start)
         }
-        let step = MatmulShape(m: b, n: G, k: hidden, transB: tB)
         let packed = whhPacked?.view ?? wh   // a device that reads B as stored ignores it
-        try d.packB(step, b: wh, into: packed)
-        for t in 0..<T {
-            let chunk = t % giSteps   // gi's slot for step t; a new chunk of steps projects its input first
-            if chunk == 0 {
-                let steps = min(giSteps, T - t), all = gi.view.slice(0, steps * b * G)
-                switch input {
-                case .rows(let x):
-                    try d.matmul(MatmulShape(m: steps * b, n: G, k: inputs, transB: tB), a: x.slice(t * b * inputs, steps * b * inputs),
-                                 b: wi, c: all, start: start)
-                case .tokens(let ids, _, let vocab):
-                    try d.embeddingForward(vocab: vocab, dim: G, table: try foldTable(vocab, G), indices: ids.slice(t * b, steps * b), out: all)
+        try d.packB(MatmulShape(m: b, n: G, k: hidden, transB: tB), b: wh, into: packed)
+        var t0 = 0
+        while t0 < T {   // chunks of `giSteps` steps: the chunk's input projection, then its steps
+            let steps = min(giSteps, T - t0), all = gi.view.slice(0, steps * b * G)
+            switch input {
+            case .rows(let x):
+                try d.matmul(MatmulShape(m: steps * b, n: G, k: inputs, transB: tB), a: x.slice(t0 * b * inputs, steps * b * inputs),
+                             b: wi, c: all, start: start)
+            case .tokens(let ids, _, let vocab):
+                try d.embeddingForward(vocab: vocab, dim: G, table: try foldTable(vocab, G), indices: ids.slice(t0 * b, steps * b), out: all)
+            }
+            try d.rowParts(b, weights: G * hidden) { band in
+                let step = MatmulShape(m: band.count, n: G, k: hidden, transB: tB)
+                for t in t0..<(t0 + steps) {
+                    let g = gi.view.slice(((t - t0) * b + band.lowerBound) * G, band.count * G)
+                    let hPrev = part(hs, t, b, band), h = part(hs, t + 1, b, band)
+                    switch kind {
+                    case .lstm:
+                        try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: g, start: .accumulate)
+                        try d.lstmForward(batch: band.count, hidden: hidden, gates: g, cPrev: part(cs!, t % cSlots, b, band), act: g,
+                                          c: part(cs!, (t + 1) % cSlots, b, band), h: h)
+                    case .rnn, .rnnRelu:
+                        try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: g, start: .accumulate)
+                        try d.rnnForward(kind == .rnn ? .tanh : .relu, pre: g, h: h)
+                    case .gru:
+                        let ghv = gh!.view.slice(band.lowerBound * G, band.count * G)
+                        try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: ghv, start: .bias(bhh.value.view))
+                        try d.gruForward(batch: band.count, hidden: hidden, gi: g, gh: ghv, hPrev: hPrev,
+                                         act: part(act!, t, b, band, width: 4 * hidden), h: h)
+                    }
                 }
             }
-            let g = gi.view.slice(chunk * b * G, b * G), hPrev = slot(hs, t, b), h = slot(hs, t + 1, b)
-            switch kind {
-            case .lstm:
-                try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: g, start: .accumulate)
-                try d.lstmForward(batch: b, hidden: hidden, gates: g, cPrev: slot(cs!, t % cSlots, b), act: g,
-                                  c: slot(cs!, (t + 1) % cSlots, b), h: h)
-            case .rnn, .rnnRelu:
-                try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: g, start: .accumulate)
-                try d.rnnForward(kind == .rnn ? .tanh : .relu, pre: g, h: h)
-            case .gru:
-                let ghv = gh!.view.slice(0, b * G)
-                try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: ghv, start: .bias(bhh.value.view))
-                try d.gruForward(batch: b, hidden: hidden, gi: g, gh: ghv, hPrev: hPrev, act: act!.view.slice(t * b * 4 * hidden, b * 4 * hidden), h: h)
-            }
+            t0 += steps
         }
         lastB = b
         return hs.view.slice(b * hidden, rows * hidden)
@@ -145,27 +156,31 @@ final class RecurrentLayer {
     func backward(_ d: Device, input: SequenceInput, dH: View, T: Int, b: Int, needInput: Bool, dTable: View? = nil) throws -> View? {
         let G = kind.gates * hidden, rows = T * b, n = b * hidden
         try d.fill(dhNext.view.slice(0, n), 0)
-        var cur = 0
-        let stepBack = MatmulShape(m: b, n: hidden, k: G)
         let packed = whhPacked?.view ?? whh.value.view
-        try d.packB(stepBack, b: whh.value.view, into: packed)
-        for t in stride(from: T - 1, through: 0, by: -1) {
-            let dht = dh.view.slice(0, n), dg = gi.view.slice(t * b * G, b * G)   // in place (see gi)
-            try d.binary(.add, a: dH.slice(t * n, n), b: dhNext.view.slice(0, n), y: dht)
-            switch kind {
-            case .lstm:
-                try d.lstmBackward(batch: b, hidden: hidden, act: gi.view.slice(t * b * G, b * G), cPrev: slot(cs!, t, b), c: slot(cs!, t + 1, b),
-                                   dh: dht, dcNext: t == T - 1 ? nil : dc[cur].view.slice(0, n), dGates: dg, dcPrev: dc[1 - cur].view.slice(0, n))
-                cur = 1 - cur
-                try d.matmul(stepBack, a: dg, b: whh.value.view, packedB: packed, c: dhNext.view.slice(0, n))
-            case .rnn, .rnnRelu:
-                try d.rnnBackward(kind == .rnn ? .tanh : .relu, h: slot(hs, t + 1, b), dh: dht, dPre: dg)
-                try d.matmul(stepBack, a: dg, b: whh.value.view, packedB: packed, c: dhNext.view.slice(0, n))
-            case .gru:
-                let dgh = dGH!.view.slice(t * b * G, b * G)
-                try d.gruBackward(batch: b, hidden: hidden, act: act!.view.slice(t * b * 4 * hidden, b * 4 * hidden), hPrev: slot(hs, t, b),
-                                  dh: dht, dgi: dg, dgh: dgh, dhPrev: dhNext.view.slice(0, n))
-                try d.matmul(stepBack, a: dgh, b: whh.value.view, packedB: packed, c: dhNext.view.slice(0, n), start: .accumulate)
+        try d.packB(MatmulShape(m: b, n: hidden, k: G), b: whh.value.view, into: packed)
+        try d.rowParts(b, weights: G * hidden) { band in
+            let stepBack = MatmulShape(m: band.count, n: hidden, k: G), r = band.count
+            let dht = part(dh, 0, b, band), dhn = part(dhNext, 0, b, band)
+            var cur = 0
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                let dg = part(gi, t, b, band, width: G)   // in place (see gi)
+                try d.binary(.add, a: dH.slice((t * b + band.lowerBound) * hidden, r * hidden), b: dhn, y: dht)
+                switch kind {
+                case .lstm:
+                    try d.lstmBackward(batch: r, hidden: hidden, act: dg, cPrev: part(cs!, t, b, band), c: part(cs!, t + 1, b, band),
+                                       dh: dht, dcNext: t == T - 1 ? nil : part(dc[cur], 0, b, band), dGates: dg,
+                                       dcPrev: part(dc[1 - cur], 0, b, band))
+                    cur = 1 - cur
+                    try d.matmul(stepBack, a: dg, b: whh.value.view, packedB: packed, c: dhn)
+                case .rnn, .rnnRelu:
+                    try d.rnnBackward(kind == .rnn ? .tanh : .relu, h: part(hs, t + 1, b, band), dh: dht, dPre: dg)
+                    try d.matmul(stepBack, a: dg, b: whh.value.view, packedB: packed, c: dhn)
+                case .gru:
+                    let dgh = part(dGH!, t, b, band, width: G)
+                    try d.gruBackward(batch: r, hidden: hidden, act: part(act!, t, b, band, width: 4 * hidden), hPrev: part(hs, t, b, band),
+                                      dh: dht, dgi: dg, dgh: dgh, dhPrev: dhn)
+                    try d.matmul(stepBack, a: dgh, b: whh.value.view, packedB: packed, c: dhn, start: .accumulate)
+                }
             }
         }
         let dgAll = gi.view.slice(0, rows * G), dghAll = (dGH ?? gi).view.slice(0, rows * G)
