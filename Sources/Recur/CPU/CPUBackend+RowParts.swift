@@ -32,6 +32,10 @@ extension CPUBackend {
         let t = min(threads, b / Self.partRows)
         guard t > 1, weights <= Self.partWeights, RowPartThread.index == nil else { return try body(0..<b) }
         activity.splitRows()
+        // The parts' products use every thread's pack buffers without `matmulLock`: another caller's
+        // product waits for the job instead (a part never takes the lock, so this cannot deadlock).
+        matmulLock.lock()
+        defer { matmulLock.unlock() }
         let failure = FirstError()
         func run(_ thread: Int, _ piece: Int) {
             RowPartThread.set(thread)
