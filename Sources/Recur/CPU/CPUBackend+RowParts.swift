@@ -42,13 +42,7 @@ extension CPUBackend {
             defer { RowPartThread.set(nil) }
             do { try body(Self.part(piece, of: t, b)) } catch { failure.keep(error) }
         }
-        if !WorkerPool.shared.run(parts: t, pieces: t, run) {
-            // The pool is busy with another caller, or has fewer threads: part i as iteration i.
-            withoutActuallyEscaping(run) { run in
-                nonisolated(unsafe) let work = run
-                DispatchQueue.concurrentPerform(iterations: t) { work($0, $0) }
-            }
-        }
+        Self.spread(parts: t, pieces: t, run)
         if let error = failure.error { throw error }
     }
 }

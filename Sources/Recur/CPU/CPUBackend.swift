@@ -112,11 +112,18 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
         let t = min(threads, n, max(1, n * cost / 32_768))
         if t <= 1 { body(0, 0..<n); return }
         let pieces = min(n <= 16 * t ? n : 8 * t, max(t, n * cost / 131_072))   // a claim costs a cache-line transfer
+        Self.spread(parts: t, pieces: pieces) { i, piece in body(i, Self.part(piece, of: pieces, n)) }
+    }
+
+    /// `body(thread, piece)` for every piece in 0 ..< pieces on `parts` threads: the worker pool, or,
+    /// when it is busy with another caller or has fewer threads, `concurrentPerform` with thread i
+    /// taking every parts-th piece from i.
+    static func spread(parts t: Int, pieces: Int, _ body: (Int, Int) -> Void) {
+        if WorkerPool.shared.run(parts: t, pieces: pieces, body) { return }
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let work = body
-            if WorkerPool.shared.run(parts: t, pieces: pieces, { i, piece in work(i, Self.part(piece, of: pieces, n)) }) { return }
-            DispatchQueue.concurrentPerform(iterations: t) { i in   // pool busy or too small: thread i takes every t-th range
-                for piece in stride(from: i, to: pieces, by: t) { work(i, Self.part(piece, of: pieces, n)) }
+            DispatchQueue.concurrentPerform(iterations: t) { i in
+                for piece in stride(from: i, to: pieces, by: t) { work(i, piece) }
             }
         }
     }

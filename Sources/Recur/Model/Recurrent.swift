@@ -89,8 +89,6 @@ final class RecurrentLayer {
         if let cs, T % cSlots != 0 { try d.copy(cs.view.slice(T % cSlots * n, n), to: cs.view.slice(0, n)) }
     }
 
-    func slot(_ buffer: Buffer, _ t: Int, _ b: Int) -> View { buffer.view.slice(t * b * hidden, b * hidden) }
-
     /// Rows `rows` of slot t of a (slots, b, width) buffer.
     func part(_ buffer: Buffer, _ t: Int, _ b: Int, _ rows: Range<Int>, width: Int? = nil) -> View {
         let w = width ?? hidden
