@@ -9,11 +9,15 @@ import Recur
 ///   .build/debug/recur-fuzz -max_total_time=60 Tests/Fuzz/corpus
 /// Without those flags this is a replayer: `recur-fuzz FILE...` runs each file once.
 enum FuzzTarget {
+    /// The folder inputs are written to, removed when the process exits.
     static let scratch: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-fuzz-\(getpid())").path
+        let dir = folderOfProcess()
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: FuzzTarget.folderOfProcess()) }
         return dir
     }()
+
+    static func folderOfProcess() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("recur-fuzz-\(getpid())").path }
 
     static func run(_ input: Data) {
         guard let selector = input.first else { return }

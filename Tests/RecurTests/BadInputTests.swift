@@ -11,7 +11,7 @@ import Testing
     }
 
     static let dir: URL = {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("recur-bad-\(getpid())")
+        let d = Scratch.root.appendingPathComponent("bad")
         try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
         func put(_ name: String, _ data: Data) { _ = FileManager.default.createFile(atPath: d.appendingPathComponent(name).path, contents: data) }
         put("empty.txt", Data())
@@ -82,7 +82,7 @@ import Testing
 
     @Test("An output folder holding a checkpoint is not overwritten without --resume")
     func existingCheckpointKept() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("recur-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        let out = Scratch.path("run")
         let first = try RecurProcess.run(["train", "--task", "memory", "--max-distance", "3", "--hidden", "8", "--batch", "4", "--steps", "2",
                                           "--eval-every", "2", "--device", "cpu", "--out", out])
         #expect(first.status == 0, "\(first.stderr)")

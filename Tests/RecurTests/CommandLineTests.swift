@@ -48,7 +48,7 @@ struct RecurProcess {
 
 @Suite struct CommandLineTests {
     static let emptyVendors: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-empty-vendors-\(getpid())")
+        let dir = Scratch.root.appendingPathComponent("empty-vendors")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir.path
     }()
@@ -116,7 +116,7 @@ struct RecurProcess {
 
     @Test("Kernels from disk that do not compile: the error carries the build log")
     func brokenKernelOverrideShowsLog() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-broken-kernels-\(getpid())")
+        let dir = Scratch.root.appendingPathComponent("broken-kernels")
         try? FileManager.default.removeItem(at: dir)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for f in try FileManager.default.contentsOfDirectory(atPath: Repo.kernels.path) where f.hasSuffix(".cl") {

@@ -17,7 +17,7 @@ import Testing
     @Test("The example trains and samples identically on both devices")
     func exampleRunsOnBothDevices() throws {
         let binary = RecurProcess.executable.deletingLastPathComponent().appendingPathComponent("CharModelExample")
-        let text = FileManager.default.temporaryDirectory.appendingPathComponent("recur-example-\(getpid()).txt")
+        let text = Scratch.root.appendingPathComponent("example.txt")
         try String(repeating: "ROMEO: But soft, what light through yonder window breaks? It is the east. ", count: 40)
             .write(to: text, atomically: true, encoding: .utf8)
         var outputs: [[Substring]] = []

@@ -98,7 +98,7 @@ import Testing
 
     @Test("recur tune stores the winner per device and driver; the next process uses it")
     func tuneStoresWinner() throws {
-        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("recur-tune-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let cache = URL(fileURLWithPath: Scratch.path("tune"))
         defer { try? FileManager.default.removeItem(at: cache) }
         let env = ["XDG_CACHE_HOME": cache.path]
         let r = try RecurProcess.run(["tune", "--device", "opencl", "--only", "matmul=simple;matmul=rb,RB_M=4,KB=64", "--repeats", "1"], environment: env)
@@ -121,7 +121,7 @@ import Testing
 
     @Test("recur tune refuses a variant that is not bit-identical and stores nothing when all are refused")
     func tuneRefusesDifferentBits() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-mutated-rb-\(getpid())")
+        let dir = Scratch.root.appendingPathComponent("mutated-rb")
         let cache = dir.appendingPathComponent("cache")
         try? FileManager.default.removeItem(at: dir)
         defer { try? FileManager.default.removeItem(at: dir) }

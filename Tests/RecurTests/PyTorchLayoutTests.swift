@@ -18,7 +18,7 @@ import Testing
         try model.forward(batch, step: nil)
         let ours = try model.outputs()
 
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recur-layout-\(getpid())-\(cell.rawValue)")
+        let dir = Scratch.root.appendingPathComponent("layout-\(cell.rawValue)")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let task = try MemoryTask(seed: 1)   // any task: only the model file is read
         let trainer = try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: 1))

@@ -5,7 +5,7 @@ import Testing
 /// Faults: signals, kills at any moment, divergence, and repeated creation of devices and buffers.
 @Suite struct ReliabilityTests {
     static func temp(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("recur-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        Scratch.path(name)
     }
 
     static let run = ["train", "--task", "memory", "--max-distance", "6", "--hidden", "16", "--embedding", "8", "--batch", "8",

@@ -33,3 +33,26 @@ enum Repo {
 
 /// Bits of a float array, for exact comparisons.
 func bits(_ x: [Float]) -> [UInt32] { x.map(\.bitPattern) }
+
+/// Files and folders the tests write: all under one folder of the temporary directory per test
+/// process, removed when the process exits (a run leaves nothing behind but after a crash).
+enum Scratch {
+    static let root: URL = {
+        let u = folderOfProcess()
+        try? FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: Scratch.folderOfProcess()) }
+        return u
+    }()
+
+    static func folderOfProcess() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("recur-tests-\(getpid())") }
+
+    /// A path no other test uses (not created), named for `name`.
+    static func path(_ name: String) -> String { root.appendingPathComponent("\(name)-\(UInt32.random(in: 0...UInt32.max))").path }
+
+    /// A new empty folder, named for `name`.
+    static func folder(_ name: String) throws -> URL {
+        let u = URL(fileURLWithPath: path(name))
+        try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        return u
+    }
+}

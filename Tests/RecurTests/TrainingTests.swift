@@ -13,7 +13,7 @@ import Testing
     }
 
     static let tsv: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("recur-train-\(getpid()).tsv").path
+        let path = Scratch.root.appendingPathComponent("train.tsv").path
         var lines: [String] = []
         for i in 0..<60 { lines.append(i % 3 == 0 ? "neg\tawful dull film \(i)" : i % 3 == 1 ? "pos\tgreat fine film \(i)" : "mid\tso so \(i)") }
         try? lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -21,7 +21,7 @@ import Testing
     }()
 
     static let text: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("recur-train-\(getpid()).txt").path
+        let path = Scratch.root.appendingPathComponent("train.txt").path
         try? String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 40).write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }()
@@ -85,9 +85,7 @@ import Testing
     }
 
     static func tempDir(_ name: String) throws -> URL {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("recur-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
-        return u
+        try Scratch.folder(name)
     }
 
     @Test("The same run on the CPU and the OpenCL device ends in identical checkpoint bytes", arguments: setups)

@@ -5,7 +5,7 @@ import Testing
 /// The `recur` workflow end to end: train --json, resume through the CLI, eval and generate.
 @Suite struct WorkflowTests {
     static func temp(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("recur-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        Scratch.path(name)
     }
 
     static let text: String = {
