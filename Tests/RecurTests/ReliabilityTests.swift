@@ -4,10 +4,6 @@ import Testing
 
 /// Faults: signals, kills at any moment, divergence, and repeated creation of devices and buffers.
 @Suite struct ReliabilityTests {
-    static func temp(_ name: String) -> String {
-        Scratch.path(name)
-    }
-
     static let run = ["train", "--task", "memory", "--max-distance", "6", "--hidden", "16", "--embedding", "8", "--batch", "8",
                       "--eval-every", "2", "--log-every", "1", "--device", "cpu"]
 
@@ -32,7 +28,7 @@ import Testing
 
     @Test("SIGINT and SIGTERM: the current step finishes, a checkpoint is written, exit 0", arguments: [SIGINT, SIGTERM])
     func signalCheckpoints(_ sig: Int32) throws {
-        let out = Self.temp("signal")
+        let out = Scratch.path("signal")
         let p = try Self.start(Self.run + ["--steps", "100000", "--out", out])
         let appeared = Self.waitFor(out + "/checkpoint", p)
         #expect(appeared, "no checkpoint appeared")
@@ -52,7 +48,7 @@ import Testing
 
     @Test("SIGKILL at a random moment: the last checkpoint is intact and --resume ends in the uninterrupted run's bytes")
     func killAndResume() throws {
-        let straight = Self.temp("straight"), killed = Self.temp("killed")
+        let straight = Scratch.path("straight"), killed = Scratch.path("killed")
         let a = try RecurProcess.run(Self.run + ["--steps", "30", "--out", straight])
         #expect(a.status == 0, "\(a.stderr)")
         let p = try Self.start(Self.run + ["--steps", "30", "--out", killed])
@@ -72,7 +68,7 @@ import Testing
 
     @Test("A diverging run stops naming the step and keeps the last good checkpoint")
     func divergenceStops() throws {
-        let out = Self.temp("nan")
+        let out = Scratch.path("nan")
         // Good steps 1-3, then the step schedule multiplies the rate by 1e30 and the parameters overflow.
         let r = try RecurProcess.run(["train", "--task", "adding", "--seq", "10", "--hidden", "8", "--batch", "4", "--steps", "30",
                                       "--eval-every", "1", "--log-every", "1", "--optimizer", "sgd", "--lr", "0.01",
@@ -92,7 +88,7 @@ import Testing
 
     @Test("Disk full while saving (a file-size limit): the error says so and the previous checkpoint stays valid")
     func diskFullKeepsPreviousCheckpoint() throws {
-        let out = Self.temp("diskfull")
+        let out = Scratch.path("diskfull")
         let first = try RecurProcess.run(Self.run + ["--steps", "4", "--out", out])
         #expect(first.status == 0, "\(first.stderr)")
         let before = try ["model.safetensors", "trainer.safetensors"].map { try Data(contentsOf: URL(fileURLWithPath: out + "/checkpoint/" + $0)) }
@@ -119,7 +115,7 @@ import Testing
           arguments: [("clEnqueueNDRangeKernel", 4000, "CL_OUT_OF_RESOURCES", true), ("clCreateBuffer", 100, "CL_MEM_OBJECT_ALLOCATION_FAILURE", false),   // ~75 go to the admission self-test
                       ("clEnqueueReadBuffer", 300, "-9999", true), ("clEnqueueWriteBuffer", 200, "CL_DEVICE_NOT_AVAILABLE", true)])
     func openCLFaults(_ call: String, _ nth: Int, _ code: String, _ afterCheckpoint: Bool) throws {
-        let out = Self.temp("clfault")
+        let out = Scratch.path("clfault")
         let args = Self.run.map { $0 == "cpu" ? "opencl:0" : $0 } + ["--steps", "1000", "--out", out]
         let r = try RecurProcess.run(args, environment: ["RECUR_CL_FAULT": "\(call):\(nth):\(code)"])
         #expect(r.status == 1, "\(r.stderr)")

@@ -84,14 +84,10 @@ import Testing
         return try ["model.safetensors", "trainer.safetensors"].map { try Data(contentsOf: c.appendingPathComponent($0)) }
     }
 
-    static func tempDir(_ name: String) throws -> URL {
-        try Scratch.folder(name)
-    }
-
     @Test("The same run on the CPU and the OpenCL device ends in identical checkpoint bytes", arguments: setups)
     func cpuAndOpenCLCheckpointsIdentical(_ s: Setup) throws {
         guard let device = TestDevices.openCL() else { return }
-        let a = try Self.tempDir("cpu"), b = try Self.tempDir("ocl")
+        let a = try Scratch.folder("cpu"), b = try Scratch.folder("ocl")
         let ra = try Self.trainer(s, on: TestDevices.cpu, steps: 4).run(out: a)
         let rb = try Self.trainer(s, on: device, steps: 4).run(out: b)
         #expect(ra.trainLoss.bitPattern == rb.trainLoss.bitPattern)
@@ -113,7 +109,7 @@ import Testing
         let devices = [Device.cpu(threads: 1), Device.cpu(threads: 2), Device.cpu(threads: 3), opencl]
         var results: [[Data]] = []
         for d in devices {
-            let dir = try Self.tempDir("parts")
+            let dir = try Scratch.folder("parts")
             _ = try Self.trainer(s, on: d, steps: 4).run(out: dir)
             results.append(try Self.files(dir))
         }
@@ -223,7 +219,7 @@ import Testing
 
     @Test("Resuming from a checkpoint gives the bytes of an uninterrupted run", arguments: setups)
     func resumeIsIdentical(_ s: Setup) throws {
-        let straight = try Self.tempDir("straight"), split = try Self.tempDir("split")
+        let straight = try Scratch.folder("straight"), split = try Scratch.folder("split")
         _ = try Self.trainer(s, on: TestDevices.cpu, steps: 6).run(out: straight)
         _ = try Self.trainer(s, on: TestDevices.cpu, steps: 6, stopAt: 3).run(out: split)
         let resumed = try Self.trainer(s, on: TestDevices.cpu, steps: 6)

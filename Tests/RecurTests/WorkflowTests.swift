@@ -4,12 +4,8 @@ import Testing
 
 /// The `recur` workflow end to end: train --json, resume through the CLI, eval and generate.
 @Suite struct WorkflowTests {
-    static func temp(_ name: String) -> String {
-        Scratch.path(name)
-    }
-
     static let text: String = {
-        let path = temp("corpus") + ".txt"
+        let path = Scratch.path("corpus") + ".txt"
         try? String(repeating: "to be or not to be, that is the question. ", count: 60).write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }()
@@ -19,7 +15,7 @@ import Testing
 
     @Test("train --json ends with a summary; --resume continues to the same bytes as an uninterrupted run")
     func trainJSONAndResume() throws {
-        let straight = Self.temp("straight"), split = Self.temp("split")
+        let straight = Scratch.path("straight"), split = Scratch.path("split")
         let a = try RecurProcess.run(["train"] + Self.small + ["--steps", "6", "--out", straight, "--json"])
         #expect(a.status == 0, "\(a.stderr)")
         let last = try #require(a.stdout.split(separator: "\n").last)
@@ -55,7 +51,7 @@ import Testing
 @Suite struct DemoTests {
     @Test("recur demo trains both cells, prints accuracy by distance, confirms identical bits and writes the chart")
     func demoRuns() throws {
-        let out = WorkflowTests.temp("demo")
+        let out = Scratch.path("demo")
         let r = try RecurProcess.run(["demo", "--steps", "10", "--max-distance", "5", "--hidden", "8", "--out", out])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("parameters identical"), "\(r.stdout)")
