@@ -1,5 +1,5 @@
 import Foundation
-import Recur
+@testable import Recur
 import Testing
 
 @Suite struct FoundationTests {
@@ -62,6 +62,21 @@ import Testing
         } throws: { error in
             "\(error)".contains("exceeds") && "\(error)".contains("\(device.info.maxAllocationBytes)")
         }
+    }
+
+    @Test("CPU buffers and the product's pack buffers start on a cache line (a vector load never spans two)")
+    func cpuAlignment() throws {
+        let device = Device.cpu(threads: 3)
+        let buffers = try [1, 3, 17, 1000, 40_000, 1 << 20].map { try device.allocate($0) }
+        for b in buffers {
+            guard case .host(let p) = b.storage else { Issue.record("a CPU buffer is not host memory"); continue }
+            #expect(Int(bitPattern: p) % CPUBackend.alignment == 0, "\(b.count) floats at \(p)")
+        }
+        let backend = try #require(device.backend as? CPUBackend)
+        #expect(Int(bitPattern: backend.packs) % CPUBackend.alignment == 0)
+        #expect(CPUBackend.packFloats * 4 % CPUBackend.alignment == 0, "each worker's pack starts where the last ends")
+        backend.matmulLock.withLock { #expect(Int(bitPattern: backend.sharedPack()) % CPUBackend.alignment == 0) }
+        #expect(Int(bitPattern: backend.convScratch(5000)) % CPUBackend.alignment == 0)
     }
 
     @Test("Upload, fill and download round-trip on every device, at offsets")

@@ -187,7 +187,7 @@ extension CPUBackend {
     /// them; `matmulLock` is held.
     func sharedPack() -> UnsafeMutablePointer<Float> {
         if let p = sharedPointer { return p }
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: Self.kc * Self.nc)
+        let p = Self.floats(Self.kc * Self.nc)
         sharedPointer = p
         return p
     }
