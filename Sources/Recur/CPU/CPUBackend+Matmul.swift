@@ -287,47 +287,37 @@ enum MatmulKernel {
     static func tile(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
                      c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
         switch (rows > 4 ? 6 : rows > 2 ? 4 : 2, width > 32 ? 4 : width > 16 ? 2 : 1) {
-        case (6, 4): tile6x4(rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (6, 2): tile6x2(rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (6, _): tile6x1(rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (4, 4): tile4x4(rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (4, 2): tile4x2(rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (4, _): tile4x1(rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (_, 4): tile2x4(rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (_, 2): tile2x2(rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        default: tile2x1(rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (6, 4): sized(Tile6x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (6, 2): sized(Tile6x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (6, _): sized(Tile6x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (4, 4): sized(Tile4x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (4, 2): sized(Tile4x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (4, _): sized(Tile4x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (_, 4): sized(Tile2x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (_, 2): sized(Tile2x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        default: sized(Tile2x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
         }
     }
 
-    // One function per tile size, each with R and W as constants: left to itself the optimiser inlined
-    // only the 6 × 4 body and ran every other size through one copy taking R and W at run time, with
-    // branches and a spill in its inner loop (2.5x slower per row on the 2-row tails).
-    @inline(never) static func tile6x4(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(6, 4, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-    }
-    @inline(never) static func tile6x2(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(6, 2, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-    }
-    @inline(never) static func tile6x1(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(6, 1, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-    }
-    @inline(never) static func tile4x4(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(4, 4, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-    }
-    @inline(never) static func tile4x2(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(4, 2, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-    }
-    @inline(never) static func tile4x1(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(4, 1, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-    }
-    @inline(never) static func tile2x4(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(2, 4, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-    }
-    @inline(never) static func tile2x2(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(2, 2, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-    }
-    @inline(never) static func tile2x1(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(2, 1, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+    /// A register tile's size as a type, so that each size gets its own specialised copy of `tile`
+    /// with R and W constant. Left to itself the optimiser inlined only the 6 × 4 body and ran every
+    /// other size through one copy taking R and W at run time, with branches and a spill in its inner
+    /// loop.
+    protocol TileSize { static var R: Int { get }; static var W: Int { get } }
+    enum Tile6x4: TileSize { static var R: Int { 6 }; static var W: Int { 4 } }
+    enum Tile6x2: TileSize { static var R: Int { 6 }; static var W: Int { 2 } }
+    enum Tile6x1: TileSize { static var R: Int { 6 }; static var W: Int { 1 } }
+    enum Tile4x4: TileSize { static var R: Int { 4 }; static var W: Int { 4 } }
+    enum Tile4x2: TileSize { static var R: Int { 4 }; static var W: Int { 2 } }
+    enum Tile4x1: TileSize { static var R: Int { 4 }; static var W: Int { 1 } }
+    enum Tile2x4: TileSize { static var R: Int { 2 }; static var W: Int { 4 } }
+    enum Tile2x2: TileSize { static var R: Int { 2 }; static var W: Int { 2 } }
+    enum Tile2x1: TileSize { static var R: Int { 2 }; static var W: Int { 1 } }
+
+    @inline(never)
+    static func sized<S: TileSize>(_: S.Type, rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
+                                   c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
+        tile(S.R, S.W, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
     }
 
     /// One register tile of R rows × 16·W columns (R in 2, 4, 6; W in 1, 2, 4), specialised at each call.
