@@ -244,7 +244,9 @@ enum MatmulKernel {
                 var dst = into + t * mr * kn, src = a + k0 * s.lda + i
                 if rows == mr {
                     for _ in k0..<k1 {
-                        dst[0] = src[0]; dst[1] = src[1]; dst[2] = src[2]; dst[3] = src[3]; dst[4] = src[4]; dst[5] = src[5]
+                        let (d, s4) = (UnsafeMutableRawPointer(dst), UnsafeRawPointer(src))   // 4 + 2 floats as two moves
+                        d.storeBytes(of: s4.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                        d.storeBytes(of: s4.loadUnaligned(fromByteOffset: 16, as: SIMD2<Float>.self), toByteOffset: 16, as: SIMD2<Float>.self)
                         dst += mr; src += s.lda
                     }
                 } else {
