@@ -42,22 +42,24 @@ struct BenchCommand: ParsableCommand {
         for text in shape { _ = try Self.parseShape(text) }
     }
 
-    /// `MxNxK[,tA][,tB][,bN]` as a matmul shape.
-    static func parseShape(_ text: String) throws -> MatmulShape {
+    /// `MxNxK[,tA][,tB][,bN][,pB]` as a matmul shape, and whether B is packed once before timing (`pB`).
+    static func parseShape(_ text: String) throws -> (MatmulShape, packed: Bool) {
         let parts = text.split(separator: ",").map(String.init)
         let dims = parts.first?.split(separator: "x").compactMap { Int($0) } ?? []
         guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else { throw ValidationError("--shape '\(text)': expected MxNxK with positive sizes, e.g. 64x2048x512,tB") }
-        var s = MatmulShape(m: dims[0], n: dims[1], k: dims[2])
+        var s = MatmulShape(m: dims[0], n: dims[1], k: dims[2]), packed = false
         for flag in parts.dropFirst() {
             switch flag {
+            case "pB": packed = true
             case "tA": s = MatmulShape(batch: s.batch, m: s.m, n: s.n, k: s.k, transA: true, transB: s.transB)
             case "tB": s = MatmulShape(batch: s.batch, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: true)
             case let b where b.hasPrefix("b") && Int(b.dropFirst()).map({ $0 > 0 }) == true:
                 s = MatmulShape(batch: Int(b.dropFirst())!, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB)
-            default: throw ValidationError("--shape '\(text)': unknown part '\(flag)' (tA, tB or bN)")
+            default: throw ValidationError("--shape '\(text)': unknown part '\(flag)' (tA, tB, bN or pB)")
             }
         }
-        return s
+        if packed && s.batch > 1 { throw ValidationError("--shape '\(text)': pB (B packed once) takes a single product, not a batch") }
+        return (s, packed)
     }
 
     /// One benchmark case: a name, a shape label, FLOPs, and a closure that sets up buffers on a device
@@ -86,9 +88,8 @@ struct BenchCommand: ParsableCommand {
             var paths: [(String, Device)] = [("cpu", cpu)]
             if device.info.kind == .opencl { paths.append((device.info.selector, device)) }
             var cases: [Case] = []
-            let shapes = shape.isEmpty ? Self.matmulShapes : try shape.map(Self.parseShape)
-            if !shape.isEmpty { cases += Self.matmulCases(shapes) } else {
-                if suite == "matmul" || suite == "all" { cases += Self.matmulCases(shapes) }
+            if !shape.isEmpty { cases += try shape.map { try Self.matmulCase(Self.parseShape($0)) } } else {
+                if suite == "matmul" || suite == "all" { cases += Self.matmulCases(Self.matmulShapes) }
                 if suite == "conv" || suite == "all" { cases += Self.convCases }
                 if suite == "recurrent" || suite == "all" { cases += Self.recurrentCases }
             }
@@ -183,14 +184,20 @@ struct BenchCommand: ParsableCommand {
                                MatmulShape(m: 64, n: 2048, k: 1024), MatmulShape(m: 64, n: 1024, k: 2048, transB: true),
                                MatmulShape(m: 2048, n: 1024, k: 64, transA: true), MatmulShape(batch: 64, m: 128, n: 128, k: 128)]
 
-    static func matmulCases(_ shapes: [MatmulShape]) -> [Case] {
-        shapes.map { s in
-            Case(op: "matmul", shape: label(s), flops: s.flops, prepare: { d in
-                let a = try d.allocate(s.extentA), b = try d.allocate(s.extentB), c = try d.allocate(s.extentC)
-                try d.fill(a.view, 0.5); try d.fill(b.view, 0.25)
-                return { try d.matmul(s, a: a.view, b: b.view, c: c.view) }
-            }, product: s)
-        }
+    static func matmulCases(_ shapes: [MatmulShape]) -> [Case] { shapes.map { matmulCase(($0, false)) } }
+
+    /// A product; with `packed`, B is packed once before timing, as a recurrent layer packs W_hh once per
+    /// sequence for its steps.
+    static func matmulCase(_ p: (MatmulShape, packed: Bool)) -> Case {
+        let s = p.0
+        return Case(op: p.packed ? "matmul_packedB" : "matmul", shape: label(s), flops: s.flops, prepare: { d in
+            let a = try d.allocate(s.extentA), b = try d.allocate(s.extentB), c = try d.allocate(s.extentC)
+            try d.fill(a.view, 0.5); try d.fill(b.view, 0.25)
+            guard p.packed else { return { try d.matmul(s, a: a.view, b: b.view, c: c.view) } }
+            let packed = try d.allocate(max(1, d.packedCount(n: s.n, k: s.k)))
+            try d.packB(s, b: b.view, into: packed.view)
+            return { try d.matmul(s, a: a.view, b: b.view, packedB: packed.view, c: c.view, start: .zero) }
+        }, product: s)
     }
 
     /// The text CNN's convolutions: batch 64, embedding 64 over 256 steps, 128 filters of widths 3, 4, 5;

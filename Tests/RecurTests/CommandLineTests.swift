@@ -114,6 +114,21 @@ struct RecurProcess {
         #expect(ops.allSatisfy { $0["identical"] as? Bool == true && $0["maxUlp"] as? Int == 0 && ($0["cases"] as? Int ?? 0) > 0 })
     }
 
+    @Test("bench --shape with pB times the product over a B packed once, on the CPU device; a batched pB is refused")
+    func benchPackedShape() throws {
+        let json = Scratch.root.appendingPathComponent("bench-packed.json")
+        try? FileManager.default.removeItem(at: json)
+        let r = try RecurProcess.run(["bench", "--device", "cpu", "--shape", "13x70x9,pB", "--shape", "7x130x200,tB,pB", "--repeats", "1", "--json", json.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
+        let ours = rows.filter { $0["peer"] as? Bool == false }
+        #expect(ours.map { $0["shape"] as? String } == ["b1 13x70x9", "b1 7x130x200 Bᵀ"])
+        #expect(ours.allSatisfy { $0["op"] as? String == "matmul_packedB" && ($0["gflops"] as? Double ?? 0) > 0 })
+        let bad = try RecurProcess.run(["bench", "--device", "cpu", "--shape", "4x4x4,b2,pB"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--shape '4x4x4,b2,pB': pB (B packed once) takes a single product"), "\(bad.stderr)")
+    }
+
     @Test("Kernels from disk that do not compile: the error carries the build log")
     func brokenKernelOverrideShowsLog() throws {
         let dir = Scratch.root.appendingPathComponent("broken-kernels")

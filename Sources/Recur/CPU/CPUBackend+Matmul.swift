@@ -1,4 +1,5 @@
 import Foundation
+import COpenCL
 
 /// Batched matmul: every C element is one fma chain over k = 0..<K from its starting value.
 /// Blocking: up to 6×64 register tiles of SIMD16 accumulators over packed operands (A as 6-row tiles
@@ -115,11 +116,17 @@ extension CPUBackend {
                         } else {
                             MatmulKernel.pack(s, b: bp, ldb: s.ldb, k0: k0, k1: k1, j0: j0, width: width, into: pack)
                         }
-                        var i = r0
+                        // the next panel of a packed B, a quarter per tile of the first four, into L2 meanwhile
+                        let next: UnsafeMutablePointer<Float>? = if let packed {
+                            jp + 1 < p1 ? Self.packedPanel(packed, n: s.n, k0: k0, kn: kn, panel: jp + 1)
+                                : k1 < s.k ? Self.packedPanel(packed, n: s.n, k0: k1, kn: min(s.k, k1 + Self.kc) - k1, panel: p0) : nil
+                        } else { nil }
+                        var i = r0, q = 0
                         while i < r1 {
                             MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: ablock + (i - r0) * kn, b: panel,
-                                              c: cp + i * s.ldc + j0, ldc: s.ldc, mode: mode, bias: bias.map { $0 + j0 })
-                            i += MatmulKernel.mr
+                                              c: cp + i * s.ldc + j0, ldc: s.ldc, mode: mode, bias: bias.map { $0 + j0 },
+                                              prefetch: q < 4 ? next.map { $0 + q * kn * 16 } : nil)
+                            i += MatmulKernel.mr; q += 1
                         }
                     }
                     k0 = k1
@@ -164,15 +171,17 @@ extension CPUBackend {
                         let bi = idx / groups, (r0, r1) = rg.rows(idx % groups)
                         let ap = A + bi * s.strideA, cp = C + bi * s.strideC
                         MatmulKernel.packA(s, a: ap, r0: r0, r1: r1, k0: k0, k1: k1, into: apack)
+                        func panel(_ p: Int) -> UnsafeMutablePointer<Float> {
+                            packed.map { Self.packedPanel($0, n: s.n, k0: k0, kn: kn, panel: jc / Self.panel + p) } ?? shared + p * kn * Self.panel
+                        }
                         for p in 0..<panels {
-                            let j0 = jc + p * Self.panel, width = min(Self.panel, s.n - j0)
-                            var i = r0
-                            while i < r1 {
+                            let j0 = jc + p * Self.panel, width = min(Self.panel, s.n - j0), next = p + 1 < panels ? panel(p + 1) : nil
+                            var i = r0, q = 0
+                            while i < r1 {   // the first four tiles fetch the next panel into L2, a quarter each
                                 MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn,
-                                                  b: packed.map { Self.packedPanel($0, n: s.n, k0: k0, kn: kn, panel: jc / Self.panel + p) }
-                                                      ?? shared + p * kn * Self.panel, c: cp + i * s.ldc + j0, ldc: s.ldc,
-                                                  mode: mode, bias: bias.map { $0 + j0 })
-                                i += MatmulKernel.mr
+                                                  b: panel(p), c: cp + i * s.ldc + j0, ldc: s.ldc, mode: mode, bias: bias.map { $0 + j0 },
+                                                  prefetch: q < 4 ? next.map { $0 + q * kn * 16 } : nil)
+                                i += MatmulKernel.mr; q += 1
                             }
                         }
                     }
@@ -287,17 +296,18 @@ enum MatmulKernel {
     /// lane is its own chain, so the tile size changes no bits.
     /// mode: 0 start at +0, 1 continue from C, 2 start at bias (pointers already offset to the tile).
     static func tile(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?, prefetch: UnsafeMutablePointer<Float>? = nil) {
         switch (rows > 4 ? 6 : rows > 2 ? 4 : 2, width > 32 ? 4 : width > 16 ? 2 : 1) {
-        case (6, 4): sized(Tile6x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (6, 2): sized(Tile6x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (6, _): sized(Tile6x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (4, 4): sized(Tile4x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (4, 2): sized(Tile4x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (4, _): sized(Tile4x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (_, 4): sized(Tile2x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        case (_, 2): sized(Tile2x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
-        default: sized(Tile2x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (6, 4) where prefetch != nil: sized(Tile6x4Prefetching.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        case (6, 4): sized(Tile6x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        case (6, 2): sized(Tile6x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        case (6, _): sized(Tile6x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        case (4, 4): sized(Tile4x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        case (4, 2): sized(Tile4x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        case (4, _): sized(Tile4x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        case (_, 4): sized(Tile2x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        case (_, 2): sized(Tile2x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        default: sized(Tile2x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
         }
     }
 
@@ -305,7 +315,9 @@ enum MatmulKernel {
     /// with R and W constant. Left to itself the optimiser inlined only the 6 × 4 body and ran every
     /// other size through one copy taking R and W at run time, with branches and a spill in its inner
     /// loop.
-    protocol TileSize { static var R: Int { get }; static var W: Int { get } }
+    /// `P`: the tile also prefetches one cache line per k from `prefetch` into L2.
+    protocol TileSize { static var R: Int { get }; static var W: Int { get }; static var P: Bool { get } }
+    enum Tile6x4Prefetching: TileSize { static var R: Int { 6 }; static var W: Int { 4 }; static var P: Bool { true } }
     enum Tile6x4: TileSize { static var R: Int { 6 }; static var W: Int { 4 } }
     enum Tile6x2: TileSize { static var R: Int { 6 }; static var W: Int { 2 } }
     enum Tile6x1: TileSize { static var R: Int { 6 }; static var W: Int { 1 } }
@@ -318,14 +330,14 @@ enum MatmulKernel {
 
     @inline(never)
     static func sized<S: TileSize>(_: S.Type, rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
-                                   c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
-        tile(S.R, S.W, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+                                   c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?, prefetch: UnsafeMutablePointer<Float>? = nil) {
+        tile(S.R, S.W, S.P, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
     }
 
     /// One register tile of R rows × 16·W columns (R in 2, 4, 6; W in 1, 2, 4), specialised at each call.
     @inline(__always)
-    static func tile(_ R: Int, _ W: Int, rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?) {
+    static func tile(_ R: Int, _ W: Int, _ P: Bool, rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?, prefetch: UnsafeMutablePointer<Float>? = nil) {
         let ldb = CPUBackend.panel
         @inline(__always) func startV(_ r: Int, _ j: Int) -> V {
             if mode == 0 || r >= rows || r >= R || j >= 16 * W { return V(repeating: 0) }
@@ -344,8 +356,9 @@ enum MatmulKernel {
         var c30 = startV(3, 0), c31 = startV(3, 16), c32 = startV(3, 32), c33 = startV(3, 48)
         var c40 = startV(4, 0), c41 = startV(4, 16), c42 = startV(4, 32), c43 = startV(4, 48)
         var c50 = startV(5, 0), c51 = startV(5, 16), c52 = startV(5, 32), c53 = startV(5, 48)
-        var bp = b, ap = a
+        var bp = b, ap = a, pf = prefetch ?? b
         for _ in 0..<kn {
+            if P { recur_prefetch_l2(pf); pf += 16 }
             let b0 = load(bp)
             let b1 = W > 1 ? load(bp + 16) : b0, b2 = W > 2 ? load(bp + 32) : b0, b3 = W > 2 ? load(bp + 48) : b0
             @inline(__always) func row(_ x: V, _ v0: inout V, _ v1: inout V, _ v2: inout V, _ v3: inout V) {
@@ -373,3 +386,5 @@ enum MatmulKernel {
         put(c50, 5, 0); put(c51, 5, 16); put(c52, 5, 32); put(c53, 5, 48)
     }
 }
+
+extension MatmulKernel.TileSize { static var P: Bool { false } }

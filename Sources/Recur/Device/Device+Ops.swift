@@ -13,18 +13,18 @@ extension Device {
     }
 
     /// Floats `packB` needs for a (k × n) B on this device (0 where products read B as stored).
-    func packedCount(n: Int, k: Int) -> Int { backend.packedCount(n: n, k: k) }
+    public func packedCount(n: Int, k: Int) -> Int { backend.packedCount(n: n, k: k) }
 
     /// Packs B of `s` (batch 1 or one shared B) once for many products with the same B, such as the
     /// recurrent weights of every time step.
-    func packB(_ s: MatmulShape, b: View, into: View) throws {
+    public func packB(_ s: MatmulShape, b: View, into: View) throws {
         guard s.batch == 1 || s.strideB == 0 else { throw DeviceError.shape("packB needs one B for every batch entry: \(s)") }
         try check(b, s.extentB, "matmul B"); try check(into, packedCount(n: s.n, k: s.k), "packed B")
         try backend.packB(s, b: b, into: into)
     }
 
     /// `matmul` reading B from `packedB`, packed by `packB` from this same B and unchanged since.
-    func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart = .zero) throws {
+    public func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart = .zero) throws {
         guard s.batch == 1 || s.strideB == 0 else { throw DeviceError.shape("packed B needs one B for every batch entry: \(s)") }
         try check(packedB, packedCount(n: s.n, k: s.k), "packed B")
         try positive([s.batch, s.m, s.n, s.k], "matmul")
