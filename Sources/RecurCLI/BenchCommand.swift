@@ -25,7 +25,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Repeats per shape (median reported).") var repeats: Int = 5
     @Option(name: .customLong("json"), help: "Write rows as JSON to this file.") var jsonFile: String?
     @Option(help: "Draw GFLOP/s per shape and path as an SVG chart.") var plot: String?
-    @Option(help: "A matmul shape to time instead of the suite (repeatable): MxNxK, with ,tA ,tB or ,bN (batch), e.g. 64x2048x512,tB.")
+    @Option(help: "A matmul shape to time instead of the suite (repeatable): MxNxK, with ,tA ,tB, ,bN (batch) or ,pB (B packed once before timing, as a recurrent layer packs W_hh), e.g. 64x2048x512,tB.")
     var shape: [String] = []
 
     struct Row: Codable { var op: String; var shape: String; var device: String; var gflops: Double; var ms: Double; var spread: Double; var peer: Bool }
