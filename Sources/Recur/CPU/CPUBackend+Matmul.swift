@@ -125,7 +125,7 @@ extension CPUBackend {
                         while i < r1 {
                             MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: ablock + (i - r0) * kn, b: panel,
                                               c: cp + i * s.ldc + j0, ldc: s.ldc, mode: mode, bias: bias.map { $0 + j0 },
-                                              prefetch: q < 4 ? next.map { $0 + q * kn * 16 } : nil)
+                                              prefetch: MatmulKernel.fetchSlice(of: next, tile: q, kn: kn))
                             i += MatmulKernel.mr; q += 1
                         }
                     }
@@ -180,7 +180,7 @@ extension CPUBackend {
                             while i < r1 {   // the first four tiles fetch the next panel into L2, a quarter each
                                 MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn,
                                                   b: panel(p), c: cp + i * s.ldc + j0, ldc: s.ldc, mode: mode, bias: bias.map { $0 + j0 },
-                                                  prefetch: q < 4 ? next.map { $0 + q * kn * 16 } : nil)
+                                                  prefetch: MatmulKernel.fetchSlice(of: next, tile: q, kn: kn))
                                 i += MatmulKernel.mr; q += 1
                             }
                         }
@@ -299,16 +299,23 @@ enum MatmulKernel {
                      c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?, prefetch: UnsafeMutablePointer<Float>? = nil) {
         switch (rows > 4 ? 6 : rows > 2 ? 4 : 2, width > 32 ? 4 : width > 16 ? 2 : 1) {
         case (6, 4) where prefetch != nil: sized(Tile6x4Prefetching.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
-        case (6, 4): sized(Tile6x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
-        case (6, 2): sized(Tile6x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
-        case (6, _): sized(Tile6x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
-        case (4, 4): sized(Tile4x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
-        case (4, 2): sized(Tile4x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
-        case (4, _): sized(Tile4x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
-        case (_, 4): sized(Tile2x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
-        case (_, 2): sized(Tile2x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
-        default: sized(Tile2x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
+        case (6, 4): sized(Tile6x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (6, 2): sized(Tile6x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (6, _): sized(Tile6x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (4, 4): sized(Tile4x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (4, 2): sized(Tile4x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (4, _): sized(Tile4x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (_, 4): sized(Tile2x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (_, 2): sized(Tile2x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        default: sized(Tile2x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
         }
+    }
+
+    /// What tile q over a panel fetches of the next panel (`next`, kn × 64 floats): a quarter each for
+    /// the first four tiles, one cache line per k of the tile's kn; nothing after them or without `next`.
+    @inline(__always)
+    static func fetchSlice(of next: UnsafeMutablePointer<Float>?, tile q: Int, kn: Int) -> UnsafeMutablePointer<Float>? {
+        q < 4 ? next.map { $0 + q * kn * 16 } : nil
     }
 
     /// A register tile's size as a type, so that each size gets its own specialised copy of `tile`
@@ -337,7 +344,7 @@ enum MatmulKernel {
     /// One register tile of R rows × 16·W columns (R in 2, 4, 6; W in 1, 2, 4), specialised at each call.
     @inline(__always)
     static func tile(_ R: Int, _ W: Int, _ P: Bool, rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?, prefetch: UnsafeMutablePointer<Float>? = nil) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?, prefetch: UnsafeMutablePointer<Float>?) {
         let ldb = CPUBackend.panel
         @inline(__always) func startV(_ r: Int, _ j: Int) -> V {
             if mode == 0 || r >= rows || r >= R || j >= 16 * W { return V(repeating: 0) }
