@@ -5,3 +5,12 @@
 
 // A hint that the cache line at p will be read soon: fetch it into L2 (prefetcht1 on x86).
 static inline void recur_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
+
+// 1 when the code is compiled for 512-bit vectors (AVX-512: 32 vector registers), else 0.
+static inline int recur_wide_vectors(void) {
+#if defined(__AVX512F__)
+    return 1;
+#else
+    return 0;
+#endif
+}

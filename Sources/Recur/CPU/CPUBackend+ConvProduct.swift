@@ -156,12 +156,7 @@ enum GatheredProduct {
             for p in panels {
                 let j0 = p * CPUBackend.panel, width = min(CPUBackend.panel, n - j0)
                 packB(k0, k1, j0, width, pack)
-                var i = r0
-                while i < r1 {
-                    MatmulKernel.tile(rows: min(MatmulKernel.mr, r1 - i), kn: kn, width: width, a: apack + (i - r0) * kn, b: pack,
-                                      c: c + i * ldc + j0, ldc: ldc, mode: m, bias: nil)
-                    i += MatmulKernel.mr
-                }
+                MatmulKernel.panel(rows: r1 - r0, kn: kn, width: width, a: apack, b: pack, c: c + r0 * ldc + j0, ldc: ldc, mode: m, bias: nil)
             }
             k0 = k1
         }
