@@ -16,7 +16,7 @@ struct DevicesCommand: ParsableCommand {
             for i in infos {
                 print("\(i.selector)  \(i.name)")
                 if i.kind == .cpu {
-                    print("    \(i.vendor); \(i.computeUnits) cores, SIMD width \(i.simdWidth ?? 0) floats, hardware FMA in this build: \(i.hardwareFMA == true ? "yes" : "NO (slow fmaf calls; see README)")")
+                    print("    \(i.vendor); \(i.computeUnits) cores, SIMD width \(i.simdWidth ?? 0) floats, register tile \(i.registerTile ?? "?"), hardware FMA in this build: \(i.hardwareFMA == true ? "yes" : "NO (slow fmaf calls; see README)")")
                 } else {
                     print("    platform \(i.platform); vendor \(i.vendor); driver \(i.driver); \(i.version); \(i.openCLCVersion)")
                     print("    \(i.computeUnits) compute units, \(i.globalMemoryBytes >> 20) MiB global memory, max allocation \(i.maxAllocationBytes >> 20) MiB")

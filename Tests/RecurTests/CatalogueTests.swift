@@ -20,6 +20,21 @@ import Testing
         #expect(one == (try c.run(on: TestDevices.cpuThreeThreads, seed: 5)))
     }
 
+    @Test("Both register tiles (6 x 16 and 6 x 64 columns) give the same bits, whichever the build picks",
+          arguments: OpCatalogue.fixed.filter { $0.op.hasPrefix("matmul") || $0.op.hasPrefix("conv1d") } + OpCatalogue.splits)
+    func registerTileInvariant(_ c: OpCase) throws {
+        let narrow = try c.run(on: try Device.cpu(threads: 2, registerColumns: 16), seed: 7)
+        #expect(narrow == (try c.run(on: try Device.cpu(threads: 2, registerColumns: 64), seed: 7)))
+        #expect(narrow == (try c.run(on: TestDevices.cpuOneThread, seed: 7)))
+    }
+
+    @Test("A register tile other than 16 or 64 columns is refused")
+    func registerTileRefused() throws {
+        #expect(throws: DeviceError.self) { try Device.cpu(registerColumns: 32) }
+        #expect(try Device.cpu(registerColumns: 16).info.registerTile == "6 x 16")
+        #expect(try Device.cpu(registerColumns: 64).info.registerTile == "6 x 64")
+    }
+
     @Test("Products split finely over threads give one thread's bits, and OpenCL's", arguments: OpCatalogue.splits)
     func splitProducts(_ c: OpCase) throws {
         let one = try c.run(on: TestDevices.cpuOneThread, seed: 9)

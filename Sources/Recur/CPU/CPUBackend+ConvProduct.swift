@@ -22,7 +22,7 @@ extension CPUBackend {
                 let b = idx / groups, r0 = idx % groups * Self.mc, r1 = min(O, r0 + Self.mc)
                 let xb = X + b * C * T - s.padding + lo, yb = Y + b * O * To + lo
                 for o in r0..<r1 { (yb + o * To).update(repeating: bias[o], count: n) }   // the chains start at bias[o]
-                GatheredProduct.run(rows: r0, r1, panels: 0..<panels, n: n, k: chain, c: yb, ldc: To, mode: 1,
+                GatheredProduct.run(columns: tileColumns, rows: r0, r1, panels: 0..<panels, n: n, k: chain, c: yb, ldc: To, mode: 1,
                                     pack: packs + worker * Self.packFloats, blockEnd: { min(chain, $0 + Self.kc) },
                                     packA: { r0, r1, k0, _, _ in GatheredProduct.prepacked(wPacked, r0: r0, r1: r1, k0: k0, k: chain) },
                                     packB: { k0, k1, j0, width, into in
@@ -64,7 +64,7 @@ extension CPUBackend {
             for idx in range {
                 let b = idx / groups, r0 = idx % groups * Self.mc, r1 = min(C, r0 + Self.mc)
                 let dyb = DY + b * O * To + lo + s.padding
-                GatheredProduct.run(rows: r0, r1, panels: 0..<panels, n: n, k: chain, c: DX + b * C * T + lo, ldc: T, mode: 0,
+                GatheredProduct.run(columns: tileColumns, rows: r0, r1, panels: 0..<panels, n: n, k: chain, c: DX + b * C * T + lo, ldc: T, mode: 0,
                                     pack: packs + worker * Self.packFloats, blockEnd: { min(chain, $0 + Self.kc) },
                                     packA: { r0, r1, k0, _, _ in GatheredProduct.prepacked(wPacked, r0: r0, r1: r1, k0: k0, k: chain) },
                                     packB: { k0, k1, j0, width, into in
@@ -94,7 +94,7 @@ extension CPUBackend {
         parallelWorkers(groups * chunks, cost: Self.mc * cols * chain / chunks) { worker, range in
             for idx in range {
                 let r0 = idx / chunks * Self.mc, r1 = min(O, r0 + Self.mc), ch = idx % chunks
-                GatheredProduct.run(rows: r0, r1, panels: (panels * ch / chunks)..<(panels * (ch + 1) / chunks), n: cols, k: chain,
+                GatheredProduct.run(columns: tileColumns, rows: r0, r1, panels: (panels * ch / chunks)..<(panels * (ch + 1) / chunks), n: cols, k: chain,
                                     c: dwP, ldc: cols, mode: 0,
                                     pack: packs + worker * Self.packFloats, blockEnd: { min($0 + Self.kc, ($0 / To + 1) * To) },
                                     packA: { r0, r1, k0, k1, into in
@@ -133,17 +133,15 @@ extension CPUBackend {
 }
 
 /// The packed-product driver behind the convolutions: the matmul's blocking (k-blocks, 64-column
-/// panels, 4-row tiles of `MatmulKernel.tile`) with operands packed by closures from any layout.
+/// panels, `MatmulKernel.panel`'s register tiles) with operands packed by closures from any layout.
 enum GatheredProduct {
-    /// C[r0 ..< r1, panels × 64 columns (< n)] continued over chain terms 0 ..< k; the first k-block
-    /// starts per `mode` (0: +0, 1: C's value), later ones continue from C (same chain, same bits).
-    /// `packA(r0, r1, k0, k1, into)` writes 4-row tiles [k][4]; `packB(k0, k1, j0, width, into)` rows of 64.
     /// C[r0 ..< r1, columns of `panels` (64 each, < n)] continued over chain terms 0 ..< k; the first
     /// k-block starts per `mode` (0: +0, 1: C's value), later ones continue from C (same chain, same
-    /// bits). `packA(r0, r1, k0, k1, scratch)` returns 4-row tiles [k][4] (packed into scratch, or
-    /// packed once beforehand by `prepack`); `packB(k0, k1, j0, width, into)` writes rows of 64;
-    /// `blockEnd(k0)` ends a k-block at most `CPUBackend.kc` terms on.
-    static func run(rows r0: Int, _ r1: Int, panels: Range<Int>, n: Int, k: Int, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32,
+    /// bits). `packA(r0, r1, k0, k1, scratch)` returns `MatmulKernel.mr`-row tiles [k][mr] (packed into
+    /// scratch, or packed once beforehand by `prepack`); `packB(k0, k1, j0, width, into)` writes rows
+    /// of 64; `blockEnd(k0)` ends a k-block at most `CPUBackend.kc` terms on; `columns`: the register
+    /// tile's columns (the backend's `tileColumns`).
+    static func run(columns: Int, rows r0: Int, _ r1: Int, panels: Range<Int>, n: Int, k: Int, c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32,
                     pack: UnsafeMutablePointer<Float>, blockEnd: (Int) -> Int,
                     packA: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float>,
                     packB: (Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void) {
@@ -156,7 +154,7 @@ enum GatheredProduct {
             for p in panels {
                 let j0 = p * CPUBackend.panel, width = min(CPUBackend.panel, n - j0)
                 packB(k0, k1, j0, width, pack)
-                MatmulKernel.panel(rows: r1 - r0, kn: kn, width: width, a: apack, b: pack, c: c + r0 * ldc + j0, ldc: ldc, mode: m, bias: nil)
+                MatmulKernel.panel(rows: r1 - r0, kn: kn, width: width, a: apack, b: pack, c: c + r0 * ldc + j0, ldc: ldc, mode: m, bias: nil, columns: columns)
             }
             k0 = k1
         }

@@ -122,7 +122,7 @@ extension CPUBackend {
                                 : k1 < s.k ? Self.packedPanel(packed, n: s.n, k0: k1, kn: min(s.k, k1 + Self.kc) - k1, panel: p0) : nil
                         } else { nil }
                         MatmulKernel.panel(rows: r1 - r0, kn: kn, width: width, a: ablock, b: panel, c: cp + r0 * s.ldc + j0, ldc: s.ldc,
-                                           mode: mode, bias: bias.map { $0 + j0 }, next: next)
+                                           mode: mode, bias: bias.map { $0 + j0 }, columns: tileColumns, next: next)
                     }
                     k0 = k1
                 } while k0 < s.k
@@ -172,7 +172,7 @@ extension CPUBackend {
                         for p in 0..<panels {
                             let j0 = jc + p * Self.panel, width = min(Self.panel, s.n - j0), next = p + 1 < panels ? panel(p + 1) : nil
                             MatmulKernel.panel(rows: r1 - r0, kn: kn, width: width, a: apack, b: panel(p), c: cp + r0 * s.ldc + j0, ldc: s.ldc,
-                                               mode: mode, bias: bias.map { $0 + j0 }, next: next)
+                                               mode: mode, bias: bias.map { $0 + j0 }, columns: tileColumns, next: next)
                         }
                     }
                 }
@@ -197,29 +197,30 @@ enum MatmulKernel {
     typealias V = SIMD16<Float>
     /// Rows per register tile.
     static let mr = 6
-    /// Columns per register tile: 64 (6 × 64 outputs in 24 accumulators of AVX-512's 32 vector
-    /// registers) where the code is compiled for 512-bit vectors; else 16 (6 × 16 in 12 of AVX2's
-    /// 16 registers, BLIS's Haswell shape: a 6 × 64 tile there spilled every accumulator each k).
+    /// The build's columns per register tile: 64 (6 × 64 outputs in 24 accumulators of AVX-512's 32
+    /// vector registers) where the code is compiled for 512-bit vectors; else 16 (6 × 16 in 12 of
+    /// AVX2's 16 registers, BLIS's Haswell shape: a 6 × 64 tile there spilled its accumulators every k).
     static let tileColumns = recur_wide_vectors() != 0 ? 64 : 16
 
     /// `rows` rows of packed A (`mr`-row tiles at `a`, tile t at t·mr·kn) times one packed B panel
-    /// (kn × 64 at `b`, `width` columns used) into C at `c`, in register tiles of `mr` × `tileColumns`.
+    /// (kn × 64 at `b`, `width` columns used) into C at `c`, in register tiles of `mr` × `columns`
+    /// (16 or 64).
     /// With 16-column tiles the panel is done one 16-column slice at a time over every row tile, so
     /// that the slice (kn × 16 floats, one cache line per k) stays in L1 while A streams from L2.
     /// `next` (another packed panel, or nil) is fetched into L2 by the first four 64-column tiles.
     /// Every output is its own chain, so the tiling changes no bits.
     static func panel(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
                       c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?,
-                      next: UnsafeMutablePointer<Float>? = nil) {
+                      columns: Int, next: UnsafeMutablePointer<Float>? = nil) {
         var j = 0
         repeat {
             var i = 0, q = 0
             while i < rows {
-                tile(rows: min(mr, rows - i), kn: kn, width: min(tileColumns, width - j), a: a + i * kn, b: b + j, c: c + i * ldc + j,
-                     ldc: ldc, mode: mode, bias: bias.map { $0 + j }, prefetch: tileColumns == 64 ? fetchSlice(of: next, tile: q, kn: kn) : nil)
+                tile(rows: min(mr, rows - i), kn: kn, width: min(columns, width - j), a: a + i * kn, b: b + j, c: c + i * ldc + j,
+                     ldc: ldc, mode: mode, bias: bias.map { $0 + j }, prefetch: columns == 64 ? fetchSlice(of: next, tile: q, kn: kn) : nil)
                 i += mr; q += 1
             }
-            j += tileColumns
+            j += columns
         } while j < width
     }
 

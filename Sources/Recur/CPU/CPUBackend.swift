@@ -37,7 +37,11 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
         packKeys.deallocate()
     }
 
-    init(threads: Int? = nil) {
+    /// Columns of the matmul register tile (`MatmulKernel.panel`).
+    let tileColumns: Int
+
+    init(threads: Int? = nil, tileColumns: Int? = nil) {
+        self.tileColumns = tileColumns ?? MatmulKernel.tileColumns
         let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         self.threads = max(1, threads ?? cores)
         packs = Self.floats(self.threads * CPUBackend.packFloats)
@@ -47,7 +51,8 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
                           version: "Swift SIMD\(CPUBackend.simdWidth)", computeUnits: cores,
                           globalMemoryBytes: memory, maxAllocationBytes: memory,
                           admitted: true, reason: "reference device", selector: "cpu",
-                          simdWidth: CPUBackend.simdWidth, hardwareFMA: CPUBackend.hardwareFMA)
+                          simdWidth: CPUBackend.simdWidth, hardwareFMA: CPUBackend.hardwareFMA,
+                          registerTile: "\(MatmulKernel.mr) x \(self.tileColumns)")
     }
 
     /// Lanes per vector in the CPU kernels (SIMD16<Float>).

@@ -11,6 +11,14 @@ public final class Device: @unchecked Sendable {
     init(backend: any DeviceBackend) { self.backend = backend }
 
     /// The pure-Swift CPU device with `threads` worker threads (default: every core).
+    /// `registerColumns`: columns of the matmul register tile, 16 or 64 (nil: the build's choice, 64
+    /// where compiled for AVX-512, else 16). It changes speed, never bits; anything else is refused.
+    public static func cpu(threads: Int? = nil, registerColumns: Int? = nil) throws -> Device {
+        if let c = registerColumns, c != 16 && c != 64 { throw DeviceError.shape("register tile of \(c) columns (16 or 64)") }
+        return Device(backend: CPUBackend(threads: threads, tileColumns: registerColumns))
+    }
+
+    /// The pure-Swift CPU device with `threads` worker threads (default: every core) and the build's register tile.
     public static func cpu(threads: Int? = nil) -> Device { Device(backend: CPUBackend(threads: threads)) }
 
     // MARK: Allocator

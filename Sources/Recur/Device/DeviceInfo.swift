@@ -32,6 +32,8 @@ public struct DeviceInfo: Sendable, Codable, Equatable {
     public var simdWidth: Int? = nil
     /// CPU only: whether this build uses hardware FMA instructions (else glibc `fmaf`, ~130x slower).
     public var hardwareFMA: Bool? = nil
+    /// CPU only: the matmul register tile, rows × columns (6 × 64 in a build for AVX-512, else 6 × 16).
+    public var registerTile: String? = nil
     /// OpenCL only: "cpu", "gpu", "accelerator" or "other" (CL_DEVICE_TYPE).
     public var deviceType: String? = nil
     /// OpenCL only: the floating-point capabilities found in CL_DEVICE_SINGLE_FP_CONFIG.
