@@ -101,7 +101,7 @@ import Testing
         let cache = URL(fileURLWithPath: Scratch.path("tune"))
         defer { try? FileManager.default.removeItem(at: cache) }
         let env = ["XDG_CACHE_HOME": cache.path]
-        let r = try RecurProcess.run(["tune", "--device", "opencl", "--only", "matmul=simple;matmul=rb,RB_M=4,KB=64", "--repeats", "1"], environment: env)
+        let r = try RecurProcess.run(["tune", "--device", "opencl", "--only", "matmul=simple;matmul=rb,RB_M=4,RB_V=2,KB=64", "--repeats", "1"], environment: env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("matmul=simple") && r.stdout.contains("matmul=rb,RB_M=4,RB_V=2,KB=64"), "\(r.stdout)")
         // The register-blocked kernel is tens of times faster on PoCL than one output per work-item.
@@ -117,6 +117,18 @@ import Testing
         #expect(devices.stdout.contains("kernels: matmul=rb,RB_M=4,RB_V=2,KB=64,cells=\(cells.rawValue) (tuned)"), "\(devices.stdout)")
         let overridden = try RecurProcess.run(["devices"], environment: env.merging(["RECUR_TUNING": "matmul=simple"]) { $1 })
         #expect(overridden.stdout.contains("kernels: matmul=simple,cells=v16 (RECUR_TUNING)"), "\(overridden.stdout)")   // the rest from the built-in table
+    }
+
+    @Test("The built-in table gives a CPU-type device the register block its vectors suit: 8 x 32 with 16-float vectors, 6 x 16 with 8")
+    func builtInFollowsVectorWidth() throws {
+        guard var info = TestDevices.openCL()?.info, info.deviceType == "cpu" else { return }
+        #expect(info.preferredFloatVector == 8 || info.preferredFloatVector == 16, "PoCL reports \(String(describing: info.preferredFloatVector))")
+        info.preferredFloatVector = 16
+        #expect(KernelTuning.builtIn(for: info) == KernelTuning(matmul: .rb, rbM: 8, rbV: 2, kBlock: 128, cells: .v16))
+        info.preferredFloatVector = 8
+        #expect(KernelTuning.builtIn(for: info) == KernelTuning(matmul: .rb, rbM: 6, rbV: 1, kBlock: 128, cells: .v16))
+        info.deviceType = "gpu"
+        #expect(KernelTuning.builtIn(for: info).matmul == .tiled)
     }
 
     @Test("recur tune refuses a variant that is not bit-identical and stores nothing when all are refused")

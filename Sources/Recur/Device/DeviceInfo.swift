@@ -40,6 +40,9 @@ public struct DeviceInfo: Sendable, Codable, Equatable {
     public var fpCapabilities: [String]? = nil
     /// OpenCL: the most work-items in one work-group.
     public var maxWorkGroupSize: Int? = nil
+    /// OpenCL: the preferred float vector width (CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT); PoCL reports
+    /// 16 on AVX-512 CPUs and 8 on AVX2 ones.
+    public var preferredFloatVector: Int? = nil
     /// OpenCL: the kernel tuning in use and where it came from.
     public var tuning: String? = nil
 }

@@ -78,6 +78,7 @@ enum CL {
         info.deviceType = type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 ? "gpu" : type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? "cpu"
             : type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? "accelerator" : "other"
         info.maxWorkGroupSize = Int(try value(device, CL_DEVICE_MAX_WORK_GROUP_SIZE, Int.self))
+        info.preferredFloatVector = Int(try value(device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, cl_uint.self))
         return info
     }
 }

@@ -109,12 +109,15 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
         return t
     }
 
-    /// The built-in table: register blocks and float16 cells for CPU-type devices, local-memory tiles
-    /// (16×16 everywhere until a device is tuned) and a unit per work-item for GPUs, the simple
+    /// The built-in table: register blocks and float16 cells for CPU-type devices (8 × 32 where the
+    /// device prefers 16-float vectors, AVX-512's 32 registers; 6 × 16 elsewhere, AVX2's 16), local-memory
+    /// tiles (16×16 everywhere until a device is tuned) and a unit per work-item for GPUs, the simple
     /// kernels for anything else.
     public static func builtIn(for info: DeviceInfo) -> KernelTuning {
         switch info.deviceType {
-        case "cpu": KernelTuning(matmul: .rb, rbM: 8, rbV: 2, kBlock: 128, cells: .v16)   // PoCL 3.1, `recur tune`, docs/PERFORMANCE.md
+        // PoCL 3.1, `recur tune`, docs/PERFORMANCE.md: on an AVX2 CPU 8 × 32 ran at 45 GFLOP/s, 6 × 16 at 102
+        case "cpu" where (info.preferredFloatVector ?? 16) >= 16: KernelTuning(matmul: .rb, rbM: 8, rbV: 2, kBlock: 128, cells: .v16)
+        case "cpu": KernelTuning(matmul: .rb, rbM: 6, rbV: 1, kBlock: 128, cells: .v16)
         case "gpu" where info.vendor.lowercased().contains("oclgrind"): KernelTuning(matmul: .simple, cells: .scalar)
         case "gpu" where (info.maxWorkGroupSize ?? 256) >= 256: KernelTuning(matmul: .tiled, tile: 16, cells: .scalar)
         case "gpu": KernelTuning(matmul: .tiled, tile: 8, cells: .scalar)
