@@ -207,7 +207,7 @@ enum MatmulKernel {
     /// (16 or 64).
     /// With 16-column tiles the panel is done one 16-column slice at a time over every row tile, so
     /// that the slice (kn × 16 floats, one cache line per k) stays in L1 while A streams from L2.
-    /// `next` (another packed panel, or nil) is fetched into L2 by the first four 64-column tiles.
+    /// `next` (another packed panel, or nil) is fetched into L2 by the first four tiles of the first slice.
     /// Every output is its own chain, so the tiling changes no bits.
     static func panel(rows: Int, kn: Int, width: Int, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
                       c: UnsafeMutablePointer<Float>, ldc: Int, mode: Int32, bias: UnsafeMutablePointer<Float>?,
@@ -217,7 +217,7 @@ enum MatmulKernel {
             var i = 0, q = 0
             while i < rows {
                 tile(rows: min(mr, rows - i), kn: kn, width: min(columns, width - j), a: a + i * kn, b: b + j, c: c + i * ldc + j,
-                     ldc: ldc, mode: mode, bias: bias.map { $0 + j }, prefetch: columns == 64 ? fetchSlice(of: next, tile: q, kn: kn) : nil)
+                     ldc: ldc, mode: mode, bias: bias.map { $0 + j }, prefetch: j == 0 ? fetchSlice(of: next, tile: q, kn: kn) : nil)
                 i += mr; q += 1
             }
             j += columns
@@ -317,6 +317,7 @@ enum MatmulKernel {
         case (6, 4) where prefetch != nil: sized(Tile6x4Prefetching.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
         case (6, 4): sized(Tile6x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
         case (6, 2): sized(Tile6x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
+        case (6, 1) where prefetch != nil: sized(Tile6x1Prefetching.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias, prefetch: prefetch)
         case (6, _): sized(Tile6x1.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
         case (4, 4): sized(Tile4x4.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
         case (4, 2): sized(Tile4x2.self, rows: rows, kn: kn, width: width, a: a, b: b, c: c, ldc: ldc, mode: mode, bias: bias)
@@ -341,6 +342,7 @@ enum MatmulKernel {
     /// `P`: the tile also prefetches one cache line per k from `prefetch` into L2.
     protocol TileSize { static var R: Int { get }; static var W: Int { get }; static var P: Bool { get } }
     enum Tile6x4Prefetching: TileSize { static var R: Int { 6 }; static var W: Int { 4 }; static var P: Bool { true } }
+    enum Tile6x1Prefetching: TileSize { static var R: Int { 6 }; static var W: Int { 1 }; static var P: Bool { true } }
     enum Tile6x4: TileSize { static var R: Int { 6 }; static var W: Int { 4 } }
     enum Tile6x2: TileSize { static var R: Int { 6 }; static var W: Int { 2 } }
     enum Tile6x1: TileSize { static var R: Int { 6 }; static var W: Int { 1 } }
