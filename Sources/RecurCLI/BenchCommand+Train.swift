@@ -15,6 +15,10 @@ extension BenchCommand {
         var peer: Bool
         /// With --rounds: the round (0-based) this row was measured in.
         var round: Int?
+        /// Sequence length, batch size and thread count the row was measured with (set by the parent).
+        var sequence: Int?
+        var batch: Int?
+        var threads: Int?
     }
 
     /// One workload: the model, the data, and whether only the forward pass is timed.
@@ -132,7 +136,12 @@ extension BenchCommand {
                     let args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)] + scaling
                     these.append(try child(python, args, label: "PyTorch \(w.name)"))
                 }
-                if self.rounds > 1 { for i in these.indices { these[i].round = round } }
+                for i in these.indices {
+                    if self.rounds > 1 { these[i].round = round }
+                    these[i].sequence = sequenceOverride ?? w.config.sequence
+                    these[i].batch = batchOverride ?? w.config.batch
+                    these[i].threads = threads
+                }
                 rounds.append(these)
                 rows += these
             }

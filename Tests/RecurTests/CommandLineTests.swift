@@ -129,6 +129,37 @@ struct RecurProcess {
         #expect(bad.stderr.contains("--shape '4x4x4,b2,pB': pB (B packed once) takes a single product"), "\(bad.stderr)")
     }
 
+    @Test("bench --suite train: rows with speed, peak memory, sequence, batch and threads; a stand-in peer's rows give the ratios; an unknown workload is refused")
+    func benchTrainSuite() throws {
+        let dir = Scratch.root.appendingPathComponent("bench-train")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Stands in for Python with PyTorch: prints one row as pytorch_peer.py does (the speed 1000 tokens/s, 100 MB)
+        let peer = dir.appendingPathComponent("fake-python")
+        let row = #"{"workload": "lstm-small", "device": "pytorch-cpu", "units": "tokens", "unitsPerSecond": 1000, "spread": 0, "peakMB": 100, "peer": true}"#
+        try "#!/bin/sh\necho '\(row)'\n".write(to: peer, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: peer.path)
+        let json = dir.appendingPathComponent("rows.json")
+        let r = try RecurProcess.run(["bench", "--suite", "train", "--workload", "lstm-small", "--device", "cpu", "--threads", "1", "--seq", "5",
+                                      "--batch", "3", "--repeats", "1", "--rounds", "2", "--peer", "pytorch", "--python", peer.path,
+                                      "--peer-script", Repo.root.appendingPathComponent("Benchmarks/pytorch_peer.py").path, "--json", json.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
+        #expect(rows.count == 4, "two rounds of the CPU device and the peer: \(rows)")
+        #expect(rows.allSatisfy { $0["sequence"] as? Int == 5 && $0["batch"] as? Int == 3 && $0["threads"] as? Int == 1 })
+        #expect(rows.map { $0["round"] as? Int } == [0, 0, 1, 1])
+        let ours = rows.filter { $0["peer"] as? Bool == false }
+        #expect(ours.count == 2 && ours.allSatisfy { $0["workload"] as? String == "lstm-small" && $0["units"] as? String == "tokens" })
+        #expect(ours.allSatisfy { ($0["unitsPerSecond"] as? Double ?? 0) > 0 && ($0["peakMB"] as? Double ?? 0) > 1 })
+        // the printed ratio is the median of the rounds' own ratios to the peer's 1000 tokens/s
+        let ratios = ours.compactMap { $0["unitsPerSecond"] as? Double }.map { $0 / 1000 }.sorted()
+        let ratio = String(format: "%.2fx PyTorch's speed", (ratios[0] + ratios[1]) / 2)
+        #expect(r.stdout.contains(ratio) && r.stdout.contains("(median of 2 rounds)"), "\(ratio) in \(r.stdout)")
+        let bad = try RecurProcess.run(["bench", "--suite", "train", "--workload", "nope", "--device", "cpu"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--workload: none of [\"nope\"] is a workload"), "\(bad.stderr)")
+    }
+
     @Test("Kernels from disk that do not compile: the error carries the build log")
     func brokenKernelOverrideShowsLog() throws {
         let dir = Scratch.root.appendingPathComponent("broken-kernels")
