@@ -2,7 +2,8 @@ import Foundation
 import COpenCL
 
 /// Batched matmul: every C element is one fma chain over k = 0..<K from its starting value.
-/// Blocking: up to 6×64 register tiles of SIMD16 accumulators over packed operands (A as 6-row tiles
+/// Blocking: register tiles of SIMD16 accumulators, up to 6×64 (AVX-512 builds) or 6×16 (others; see
+/// `MatmulKernel.tileColumns`), over packed operands (A as 6-row tiles
 /// [k][6], B as 64-column panels [k][64]), k-blocks of `kc` whose partial chains are parked in C
 /// between blocks — storing a Float and loading it back continues the same chain, so no bits change —
 /// and row groups of whole tiles, about `mc` rows each (`rowGroups`).
