@@ -13,6 +13,9 @@ extension BenchCommand {
         var spread: Double
         var peakMB: Double
         var peer: Bool
+        /// Recur's rows: the device buffers allocated (model, optimizer, scratch), the rest of `peakMB`
+        /// being the process and the runtime (PoCL's own, on an OpenCL device).
+        var buffersMB: Double?
         /// With --rounds: the round (0-based) this row was measured in.
         var round: Int?
         /// Sequence length, batch size and thread count the row was measured with (set by the parent).
@@ -95,7 +98,8 @@ extension BenchCommand {
         let times = try (0..<repeats).map { _ in try clock { try once() } }.sorted()
         let median = times[times.count / 2]
         let row = TrainRow(workload: name, device: device.info.selector, units: w.units, unitsPerSecond: units / median,
-                           spread: (times.last! - times.first!) / median, peakMB: Self.peakResidentMB(), peer: false)
+                           spread: (times.last! - times.first!) / median, peakMB: Self.peakResidentMB(), peer: false,
+                           buffersMB: Double(device.activity.allocatedBytes) / 1_048_576)
         print(try Console.json(row).replacingOccurrences(of: "\n", with: ""))
     }
 

@@ -28,6 +28,16 @@ import Testing
         #expect(narrow == (try c.run(on: TestDevices.cpuOneThread, seed: 7)))
     }
 
+    @Test("A packed B takes K rows of N rounded up to whole 64-column panels on the CPU, nothing on a device that reads B as stored")
+    func packedSize() throws {
+        #expect(Device.cpu().packedCount(n: 512, k: 2048) == 2048 * 512)
+        #expect(Device.cpu().packedCount(n: 2048, k: 512) == 512 * 2048)
+        #expect(Device.cpu().packedCount(n: 70, k: 9) == 9 * 128)
+        #expect(Device.cpu().packedCount(n: 64, k: 1) == 64)
+        guard let device = TestDevices.openCL() else { return }
+        #expect(device.packedCount(n: 70, k: 9) == 0)
+    }
+
     @Test("A register tile other than 16 or 64 columns is refused")
     func registerTileRefused() throws {
         #expect(throws: DeviceError.self) { try Device.cpu(registerColumns: 32) }

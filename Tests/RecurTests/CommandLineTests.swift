@@ -151,6 +151,7 @@ struct RecurProcess {
         let ours = rows.filter { $0["peer"] as? Bool == false }
         #expect(ours.count == 2 && ours.allSatisfy { $0["workload"] as? String == "lstm-small" && $0["units"] as? String == "tokens" })
         #expect(ours.allSatisfy { ($0["unitsPerSecond"] as? Double ?? 0) > 0 && ($0["peakMB"] as? Double ?? 0) > 1 })
+        #expect(ours.allSatisfy { ($0["buffersMB"] as? Double ?? 0) > 0 && ($0["buffersMB"] as? Double ?? 0) < ($0["peakMB"] as? Double ?? 0) })
         // the printed ratio is the median of the rounds' own ratios to the peer's 1000 tokens/s
         let ratios = ours.compactMap { $0["unitsPerSecond"] as? Double }.map { $0 / 1000 }.sorted()
         let ratio = String(format: "%.2fx PyTorch's speed", (ratios[0] + ratios[1]) / 2)
