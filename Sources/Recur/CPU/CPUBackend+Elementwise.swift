@@ -1,3 +1,4 @@
+import COpenCL
 /// Elementwise ops, dropout and data movement.
 extension CPUBackend {
     @inline(__always) static func unaryValue(_ op: UnaryOp, _ alpha: Float, _ x: Float) -> Float {
@@ -134,7 +135,8 @@ extension CPUBackend {
 }
 
 /// dst[c][r] = src[r][c] for r < rows, c < cols (row strides as given), in 16 × 16 blocks so that
-/// reads and writes both stay within a few cache lines.
+/// reads and writes both stay within a few cache lines; whole 8 × 8 pieces by vector shuffles
+/// (`recur_transpose8`), the edges one float at a time. A copy: no bits change.
 func blockTranspose(rows: Int, cols: Int, src: UnsafeMutablePointer<Float>, srcStride: Int,
                     dst: UnsafeMutablePointer<Float>, dstStride: Int) {
     var r0 = 0
@@ -143,9 +145,22 @@ func blockTranspose(rows: Int, cols: Int, src: UnsafeMutablePointer<Float>, srcS
         var c0 = 0
         while c0 < cols {
             let c1 = min(cols, c0 + 16)
-            for c in c0..<c1 {
+            var r = r0
+            while r + 8 <= r1 {
+                var c = c0
+                while c + 8 <= c1 {
+                    recur_transpose8(src + (r &* srcStride &+ c), srcStride, dst + (c &* dstStride &+ r), dstStride)
+                    c += 8
+                }
+                for cc in c..<c1 {   // columns past the last whole piece
+                    let to = dst + cc &* dstStride
+                    for rr in r..<(r + 8) { to[rr] = src[rr &* srcStride &+ cc] }
+                }
+                r += 8
+            }
+            for c in c0..<c1 {   // rows past the last whole piece
                 let to = dst + c &* dstStride
-                for r in r0..<r1 { to[r] = src[r &* srcStride &+ c] }
+                for rr in r..<r1 { to[rr] = src[rr &* srcStride &+ c] }
             }
             c0 = c1
         }
