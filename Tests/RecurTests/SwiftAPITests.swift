@@ -58,6 +58,41 @@ import Testing
         #expect(reason(.classify) { Layer.embedding(vocab: 5, dim: 4); Layer.lstm(hidden: 0); Layer.linear(outputs: 2) }.contains("--hidden must be positive"))
     }
 
+    @Test("generate (weights derived once for the whole sample) gives the text of a plain loop of forward passes, on both devices",
+          arguments: ["lstm", "gru", "rnn"])
+    func generateMatchesPlainLoop(_ cell: String) throws {
+        let vocabulary = (0..<11).map { String(UnicodeScalar(UInt8(97 + $0))) }   // a ... k
+        var config = try ModelConfig(.nextToken, batch: 1, sequence: 8) {
+            Layer.embedding(vocab: vocabulary.count, dim: 8)
+            switch cell {
+            case "lstm": Layer.lstm(hidden: 20, layers: 2)
+            case "gru": Layer.gru(hidden: 20, layers: 2)
+            default: Layer.rnn(hidden: 20, layers: 2)
+            }
+            Layer.linear(outputs: vocabulary.count)
+        }
+        config.forgetBias = 0
+        var texts: [String] = []
+        for device in [TestDevices.cpu] + (TestDevices.openCL().map { [$0] } ?? []) {
+            let model = try Model(config, device: device, seed: 5, training: false)
+            let sampled = try model.generate(vocabulary: vocabulary, prompt: "abc", length: 24, temperature: 1, seed: 9)
+            try model.resetState()   // the same sampling, one plain forward per character
+            var batch = Batch(T: 3, b: 1), plain = "abc"
+            batch.tokens = [0, 1, 2]; batch.labels = batch.tokens
+            for i in 0..<24 {
+                try model.forward(batch, step: nil)
+                try model.carryState()
+                let next = Sampler.sample(Array(try model.outputs().suffix(vocabulary.count)), temperature: 1, topK: 0, seed: 9, position: UInt32(i))
+                plain += vocabulary[next]
+                batch = Batch(T: 1, b: 1); batch.tokens = [Int32(next)]; batch.labels = batch.tokens
+            }
+            #expect(sampled == plain, "\(cell) on \(device.info.selector)")
+            #expect(sampled.count == 27)
+            texts.append(sampled)
+        }
+        #expect(texts.count == 2 && texts[0] == texts[1], "CPU and OpenCL sampled different text: \(texts)")
+    }
+
     @Test("Tokens from an array train a model; the event sequence delivers every event and ends with the run")
     func arraysAndEvents() async throws {
         let text = Array("the cat sat on the mat. the dog sat on the log. ".utf8)

@@ -32,6 +32,10 @@ extension Model {
             throw ModelError.config("prompt of \(ids.count) characters is longer than the model's sequence length \(config.sequence)")
         }
         try resetState()
+        // The weights stay as they are while sampling: the layers derive their packed and transposed
+        // forms once, not per character.
+        stack?.layers.forEach { $0.weightsFrozen = true }
+        defer { stack?.layers.forEach { $0.weightsFrozen = false } }
         var text = prompt
         var batch = Batch(T: ids.count, b: 1)
         batch.tokens = ids; batch.labels = ids

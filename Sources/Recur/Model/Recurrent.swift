@@ -27,6 +27,8 @@ final class RecurrentLayer {
     let wihT: Buffer?, whhT: Buffer?  // (in, G·H) and (H, G·H): on a device that reads B as stored, transposed once
                                       // per forward so steps need no Bᵀ; a device that packs B reads W as Bᵀ (nil)
     let whhPacked: Buffer?  // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
+    let wihPacked: Buffer?  // inference, rows in: W_ihᵀ packed once while `weightsFrozen`, for the input products of
+                            // one or a few rows (CPU); larger inputs pack it per product in longer k-blocks
     let folded: Buffer?     // layer 0 of a token model: (V, G), see SequenceInput.tokens
     /// Steps `gi` holds: T_max when training (backward reads every step's gates), fewer for
     /// inference, which projects the input that many steps at a time (the same bits: each row's
@@ -35,6 +37,12 @@ final class RecurrentLayer {
     /// Slots of `cs`: T_max + 1 when training (backward reads every c_t), 2 for inference (c_t and c_t+1).
     let cSlots: Int
     private var lastB = 0
+    /// While set (`Model.generate`, whose weights stay as they are), a forward reuses what an earlier
+    /// one derived from the weights (the packed W, the bias sum, the embedding fold) instead of
+    /// deriving it again for every token; the transposed pair (`wihT`, `whhT`) is shared by the
+    /// layers and made every forward. Cleared, the next forward derives everything afresh.
+    var weightsFrozen = false { didSet { derived = false } }
+    private var derived = false
 
     /// Steps of input an inference stack projects at a time.
     static let inferenceChunk = 25
@@ -68,6 +76,8 @@ final class RecurrentLayer {
         dc = [try d.allocate(maxB * hidden, training: training), try d.allocate(maxB * hidden, training: training)]
         let packed = max(d.packedCount(n: gh, k: hidden), d.packedCount(n: hidden, k: gh))
         whhPacked = packed > 0 ? try d.allocate(packed) : nil
+        let inputPacked = training || (vocab > 0 && index == 0) ? 0 : d.packedCount(n: gh, k: inputs)
+        wihPacked = inputPacked > 0 ? try d.allocate(inputPacked) : nil
         wihT = packed > 0 ? nil : try sharedT?.wih ?? d.allocate(inputs * gh)
         whhT = packed > 0 ? nil : try sharedT?.whh ?? d.allocate(hidden * gh)
         try resetState(d)
@@ -99,26 +109,33 @@ final class RecurrentLayer {
     func forward(_ d: Device, input: SequenceInput, T: Int, b: Int) throws -> View {
         let G = kind.gates * hidden, rows = T * b
         var (wi, wh, tB) = (wih.value.view, whh.value.view, true)   // W_ihᵀ and W_hhᵀ as the products' B
+        let derive = !(weightsFrozen && derived)   // else all below is as the last forward left it
         if let wihT, let whhT {
             let wiT = wihT.view.slice(0, G * inputs), whT = whhT.view.slice(0, G * hidden)
+            // every forward, frozen or not: the pair is shared by all layers of the stack
             try d.transpose(rows: G, cols: inputs, src: wih.value.view, dst: wiT)
             try d.transpose(rows: G, cols: hidden, src: whh.value.view, dst: whT)
             (wi, wh, tB) = (wiT, whT, false)
         }
-        if kind != .gru { try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!.view) }
+        if kind != .gru && derive { try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!.view) }
         let start = MatmulStart.bias(kind == .gru ? bih.value.view : biasSum!.view)
-        if case .tokens(_, let table, let vocab) = input {   // P (V, G) = E·W_ihᵀ + bias, then gi[p] = P[ids[p]]
+        if case .tokens(_, let table, let vocab) = input, derive {   // P (V, G) = E·W_ihᵀ + bias, then gi[p] = P[ids[p]]
             try d.matmul(MatmulShape(m: vocab, n: G, k: inputs, transB: tB), a: table, b: wi, c: try foldTable(vocab, G), start: start)
         }
         let packed = whhPacked?.view ?? wh   // a device that reads B as stored ignores it
-        try d.packB(MatmulShape(m: b, n: G, k: hidden, transB: tB), b: wh, into: packed)
+        if derive {
+            try d.packB(MatmulShape(m: b, n: G, k: hidden, transB: tB), b: wh, into: packed)
+            if let wihPacked, weightsFrozen { try d.packB(MatmulShape(m: 1, n: G, k: inputs, transB: tB), b: wi, into: wihPacked.view) }
+        }
+        derived = true
         var t0 = 0
         while t0 < T {   // chunks of `giSteps` steps: the chunk's input projection, then its steps
             let steps = min(giSteps, T - t0), all = gi.view.slice(0, steps * b * G)
             switch input {
             case .rows(let x):
-                try d.matmul(MatmulShape(m: steps * b, n: G, k: inputs, transB: tB), a: x.slice(t0 * b * inputs, steps * b * inputs),
-                             b: wi, c: all, start: start)
+                let shape = MatmulShape(m: steps * b, n: G, k: inputs, transB: tB), xs = x.slice(t0 * b * inputs, steps * b * inputs)
+                if let wihPacked, weightsFrozen { try d.matmul(shape, a: xs, b: wi, packedB: wihPacked.view, c: all, start: start) }
+                else { try d.matmul(shape, a: xs, b: wi, c: all, start: start) }
             case .tokens(let ids, _, let vocab):
                 try d.embeddingForward(vocab: vocab, dim: G, table: try foldTable(vocab, G), indices: ids.slice(t0 * b, steps * b), out: all)
             }
@@ -153,6 +170,7 @@ final class RecurrentLayer {
     // input, ∂E (V, in) into `dTable` instead
     func backward(_ d: Device, input: SequenceInput, dH: View, T: Int, b: Int, needInput: Bool, dTable: View? = nil) throws -> View? {
         let G = kind.gates * hidden, rows = T * b, n = b * hidden
+        derived = false   // backward overwrites the embedding fold's table
         try d.fill(dhNext.view.slice(0, n), 0)
         let packed = whhPacked?.view ?? whh.value.view
         try d.packB(MatmulShape(m: b, n: hidden, k: G), b: whh.value.view, into: packed)
