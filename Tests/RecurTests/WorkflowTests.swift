@@ -42,6 +42,8 @@ import Testing
         #expect(e.stdout.contains("bitsPerCharacter"))
         let g1 = try RecurProcess.run(["generate", "--checkpoint", straight + "/checkpoint/model.safetensors", "--prompt", "to be", "--length", "30", "--seed", "5", "--device", "cpu"])
         let g2 = try RecurProcess.run(["generate", "--checkpoint", straight + "/checkpoint", "--prompt", "to be", "--length", "30", "--seed", "5", "--device", "opencl"])
+        let g3 = try RecurProcess.run(["generate", "--checkpoint", straight, "--prompt", "to be", "--length", "30", "--seed", "5", "--device", "cpu"])   // the --out folder
+        #expect(g3.status == 0 && g3.stdout == g1.stdout, "\(g3.stderr)")
         #expect(g1.status == 0 && g2.status == 0, "\(g1.stderr) \(g2.stderr)")
         #expect(g1.stdout.hasPrefix("to be") && g1.stdout.count >= 36)
         #expect(g1.stdout == g2.stdout, "CPU and OpenCL sampled different text")

@@ -131,14 +131,21 @@ public struct Checkpoint: Sendable {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
-    /// Loads from a checkpoint folder, the `checkpoint` link, or a `model.safetensors` file
-    /// (then without trainer state). Every failure names the file and the problem.
+    /// Loads from a checkpoint folder, the `checkpoint` link, a training run's `--out` folder (through
+    /// its `checkpoint` link), or a `model.safetensors` file (then without trainer state). Every
+    /// failure names the file and the problem.
     public static func load(_ path: String) throws -> Checkpoint {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw LoadError(description: "--checkpoint \(path): no such file or folder")
         }
-        let modelURL = isDir.boolValue ? URL(fileURLWithPath: path).appendingPathComponent("model.safetensors") : URL(fileURLWithPath: path)
+        var folder = URL(fileURLWithPath: path)
+        let fm = FileManager.default
+        if isDir.boolValue, !fm.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path),
+           fm.fileExists(atPath: folder.appendingPathComponent("checkpoint/model.safetensors").path) {
+            folder = folder.appendingPathComponent("checkpoint")   // a run's --out folder: its latest checkpoint
+        }
+        let modelURL = isDir.boolValue ? folder.appendingPathComponent("model.safetensors") : URL(fileURLWithPath: path)
         let (tensors, meta) = try read(modelURL)
         guard meta["recur.checksum"] == Safetensors.checksum(tensors) || meta["recur.checksum"] == nil else {
             throw LoadError(description: "\(modelURL.path): checksum mismatch (the file is corrupt)")
