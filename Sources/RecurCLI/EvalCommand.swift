@@ -11,7 +11,7 @@ func loadModel(_ path: String, options: DeviceOptions, batch: Int? = nil, sequen
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "eval", abstract: "Evaluate a checkpoint on data.")
 
-    @Option(help: "Checkpoint folder, its `checkpoint` link, or a model.safetensors file.") var checkpoint: String
+    @Option(help: "Checkpoint folder, its `checkpoint` link, a training run's --out folder (its latest checkpoint), or a model.safetensors file.") var checkpoint: String
     @Option(help: "Data to evaluate on (charlm: the whole file; classify: a TSV; forecast: the CSV's last fifth).") var data: String?
     @Option(help: "forecast: column (default: the one trained on).") var column: String?
     @Flag(help: "Print JSON.") var json = false
