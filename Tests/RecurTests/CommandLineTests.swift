@@ -116,8 +116,7 @@ struct RecurProcess {
 
     @Test("bench --shape with pB times the product over a B packed once, on the CPU device; a batched pB is refused")
     func benchPackedShape() throws {
-        let json = Scratch.root.appendingPathComponent("bench-packed.json")
-        try? FileManager.default.removeItem(at: json)
+        let json = URL(fileURLWithPath: Scratch.path("bench-packed") + ".json")
         let r = try RecurProcess.run(["bench", "--device", "cpu", "--shape", "13x70x9,pB", "--shape", "7x130x200,tB,pB", "--repeats", "1", "--json", json.path])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [[String: Any]])
@@ -131,9 +130,7 @@ struct RecurProcess {
 
     @Test("bench --suite train: rows with speed, peak memory, sequence, batch and threads; a stand-in peer's rows give the ratios; an unknown workload is refused")
     func benchTrainSuite() throws {
-        let dir = Scratch.root.appendingPathComponent("bench-train")
-        try? FileManager.default.removeItem(at: dir)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try Scratch.folder("bench-train")
         // Stands in for Python with PyTorch: prints one row as pytorch_peer.py does (the speed 1000 tokens/s, 100 MB)
         let peer = dir.appendingPathComponent("fake-python")
         let row = #"{"workload": "lstm-small", "device": "pytorch-cpu", "units": "tokens", "unitsPerSecond": 1000, "spread": 0, "peakMB": 100, "peer": true}"#

@@ -139,13 +139,13 @@ public struct Checkpoint: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw LoadError(description: "--checkpoint \(path): no such file or folder")
         }
-        var folder = URL(fileURLWithPath: path)
-        let fm = FileManager.default
-        if isDir.boolValue, !fm.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path),
-           fm.fileExists(atPath: folder.appendingPathComponent("checkpoint/model.safetensors").path) {
-            folder = folder.appendingPathComponent("checkpoint")   // a run's --out folder: its latest checkpoint
+        var modelURL = URL(fileURLWithPath: path)
+        if isDir.boolValue {
+            let inside = modelURL.appendingPathComponent("model.safetensors")
+            let latest = modelURL.appendingPathComponent("checkpoint/model.safetensors")   // a run's --out folder
+            let exists = { (u: URL) in FileManager.default.fileExists(atPath: u.path) }
+            modelURL = !exists(inside) && exists(latest) ? latest : inside
         }
-        let modelURL = isDir.boolValue ? folder.appendingPathComponent("model.safetensors") : URL(fileURLWithPath: path)
         let (tensors, meta) = try read(modelURL)
         guard meta["recur.checksum"] == Safetensors.checksum(tensors) || meta["recur.checksum"] == nil else {
             throw LoadError(description: "\(modelURL.path): checksum mismatch (the file is corrupt)")
