@@ -49,6 +49,9 @@ import Testing
         Setup(name: "memory GRU, embedding folded", spec: { var s = TaskSpec(task: "memory"); s.maxDistance = 4; return s }()) {
             $0.cell = .gru; $0.hidden = 10; $0.embedding = 6; $0.batch = 6; $0.embeddingFold = .always
         },
+        Setup(name: "charlm 2-layer GRU", spec: { var s = TaskSpec(task: "charlm"); s.data = text; return s }()) {
+            $0.cell = .gru; $0.layers = 2; $0.hidden = 10; $0.embedding = 7; $0.batch = 3; $0.sequence = 8
+        },
     ]
 
     /// Token models whose first layer after the embedding can fold it.
@@ -93,6 +96,29 @@ import Testing
         #expect(ra.trainLoss.bitPattern == rb.trainLoss.bitPattern)
         #expect(ra.valLoss.bitPattern == rb.valLoss.bitPattern)
         #expect(try Self.files(a) == (try Self.files(b)))
+    }
+
+    /// Language models whose stacks make ∂h step by step on a CPU-type OpenCL device (`StepGradient`):
+    /// through the whole stack, and from the head only (dropout between the layers).
+    static let stepwise: [Setup] = [setups[7], setups[0], setups[4]]
+
+    @Test("The OpenCL device's ∂h made step by step (register-blocked kernels) and stored with transposed weights (a GPU's tiled kernels) end in the CPU's checkpoint bytes",
+          arguments: stepwise)
+    func stepwiseAndStoredIdentical(_ s: Setup) throws {
+        guard let index = KernelVariantTests.openCLIndex else { return }
+        let rb = try Devices.openCL(index, tuning: KernelTuning(matmul: .rb, rbM: 6, rbV: 1, kBlock: 5))
+        let tiled = try Devices.openCL(index, tuning: KernelTuning(matmul: .tiled, tile: 8))
+        let (_, c) = try Self.model(s)
+        _ = try Model(c, device: rb, seed: 3)
+        _ = try Model(c, device: tiled, seed: 3)
+        let stored = c.batch * c.sequence * c.hidden * 4   // the (T, B, H) ∂h the step-by-step device does without
+        #expect(rb.activity.allocatedBytes + stored <= tiled.activity.allocatedBytes, "\(s.name): ∂h not made step by step")
+        let out = try ["cpu", "rb", "tiled"].map { try Scratch.folder($0) }
+        let runs = try zip([TestDevices.cpu, rb, tiled], out).map { try Self.trainer(s, on: $0, steps: 4).run(out: $1) }
+        for (r, dir) in zip(runs.dropFirst(), out.dropFirst()) {
+            #expect(r.trainLoss.bitPattern == runs[0].trainLoss.bitPattern, "\(s.name): \(dir.lastPathComponent)")
+            #expect(try Self.files(dir) == (try Self.files(out[0])), "\(s.name): \(dir.lastPathComponent)")
+        }
     }
 
     /// Batches large enough for the CPU device to split their rows over threads (`Device.rowParts`).

@@ -28,6 +28,13 @@ protocol DeviceBackend: AnyObject, Sendable {
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws
     /// Floats a packed copy of a (k × n) B needs on this device; 0 where products read B as stored.
     func packedCount(n: Int, k: Int) -> Int
+    /// Whether products with a transposed B run about as fast as with B as stored, so recurrent layers
+    /// need no transposed copies of their weights (the default: false).
+    var readsTransposedB: Bool { get }
+    /// Whether products over one step's rows run about as fast as one product over every step's, so a
+    /// recurrent stack's backward makes each step's ∂h from the layer above as it goes instead of
+    /// storing all of them (the default: false; see `StepGradient`).
+    var stepwiseGradients: Bool { get }
     /// Packs B once for many products with the same B (`packedCount` floats into `into`).
     func packB(_ s: MatmulShape, b: View, into: View) throws
     /// `matmul` with B also available packed by `packB` (unchanged since): the same bits.
@@ -83,6 +90,8 @@ extension DeviceBackend {
     func sizingPass(_ body: () throws -> Void) throws {}
     func rowParts(_ b: Int, weights: Int, _ body: (Range<Int>) throws -> Void) throws { try body(0..<b) }
     func packedCount(n: Int, k: Int) -> Int { 0 }
+    var readsTransposedB: Bool { false }
+    var stepwiseGradients: Bool { false }
     func packB(_ s: MatmulShape, b: View, into: View) throws {}
     func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart) throws {
         try matmul(s, a: a, b: b, c: c, start: start)

@@ -6,12 +6,15 @@ final class Linear {
     let dInput: Buffer      // (N_max, in)
 
     /// `dInput`: a buffer of at least maxRows × inputs to write dx into instead of one of its own.
-    init(_ device: Device, prefix: String, inputs: Int, outputs: Int, maxRows: Int, training: Bool, dInput: Buffer? = nil) throws {
+    /// Without `inputGradient`, backward is never asked for dx and no buffer is made for it.
+    init(_ device: Device, prefix: String, inputs: Int, outputs: Int, maxRows: Int, training: Bool, dInput: Buffer? = nil,
+         inputGradient: Bool = true) throws {
         self.inputs = inputs; self.outputs = outputs
         weight = try Parameter(device, prefix + "weight", [outputs, inputs], training: training)
         bias = try Parameter(device, prefix + "bias", [outputs], training: training)
         output = try device.allocate(maxRows * outputs)
-        if let dInput, dInput.count >= maxRows * inputs { self.dInput = dInput } else { self.dInput = try device.allocate(maxRows * inputs, training: training) }
+        if let dInput, dInput.count >= maxRows * inputs { self.dInput = dInput }
+        else { self.dInput = try device.allocate(maxRows * inputs, training: training && inputGradient) }
     }
 
     var parameters: [Parameter] { [weight, bias] }

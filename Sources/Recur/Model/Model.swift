@@ -16,6 +16,9 @@ public final class Model: @unchecked Sendable {
     let head: Linear
     let tokens: Buffer, labels: Buffer, values: Buffer, targets: Buffer
     let losses: Buffer, stats: Buffer, dLogits: Buffer, dH: Buffer, dropped: Buffer, dDropped: Buffer
+    /// Whether the top of a language model's stack makes its ∂h step by step from the logits' gradient
+    /// (`StepGradient.product`), with the head's weight packed into `headPacked` on a device that packs.
+    let stepwiseTop: Bool, headPacked: Buffer?
     /// [mean loss] after `forward`.
     public let loss: Buffer
     /// Every trainable tensor, in PyTorch's state_dict order.
@@ -50,7 +53,10 @@ public final class Model: @unchecked Sendable {
             : try Embedding(d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: min(B * T, tokenRows), training: training)
         // ∂h of the recurrent stack's top (T, B, H): the layers write their ∂x here too once their
         // backward is past reading it, and a language model's head writes its ∂x (the top's ∂h) here.
-        let dH = try d.allocate(B * T * config.hidden, training: training)
+        // Not needed where a language model's stack makes every ∂h step by step (`StepGradient`).
+        let stepwiseTop = config.family == .languageModel && config.encoder != .cnn && d.stepwiseGradients
+        let stepwiseAll = stepwiseTop && (config.dropout == 0 || config.layers == 1)
+        let dH = try d.allocate(B * T * config.hidden, training: training && !stepwiseAll)
         self.dH = dH
         stack = config.encoder == .cnn ? nil
             : try RecurrentStack(d, kind: config.cell, inputs: recurrentInput, hidden: config.hidden, layers: config.layers,
@@ -63,7 +69,10 @@ public final class Model: @unchecked Sendable {
         let headRows = config.family == .languageModel ? B * T : B
         let outputs = config.family == .languageModel ? config.vocab : config.outputs
         head = try Linear(d, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows, training: training,
-                          dInput: config.family == .languageModel && training ? dH : nil)
+                          dInput: config.family == .languageModel && training ? dH : nil, inputGradient: !stepwiseTop)
+        let headPacked = training && stepwiseTop ? d.packedCount(n: features, k: outputs) : 0
+        self.headPacked = headPacked > 0 ? try d.allocate(headPacked) : nil
+        self.stepwiseTop = training && stepwiseTop
         tokens = try d.allocate(B * T)
         labels = try d.allocate(headRows)
         values = try d.allocate(config.family == .regressor ? B * T * config.inputs : 1)
@@ -181,6 +190,14 @@ public final class Model: @unchecked Sendable {
             try d.softmaxCrossEntropyBackward(rows: rows, cols: head.outputs, scale: 1 / Float(rows), logits: y,
                                               targets: labels.view.slice(0, rows), stats: stats.view.slice(0, 2 * rows), dLogits: dy)
         }
+        if stepwiseTop, let stack, case .languageModel = config.family {
+            _ = try head.backward(d, x: features, dy: dy, rows: rows, needInput: false)
+            let top = StepGradient.product(a: dy, w: head.weight.value.view, packed: headPacked?.view, k: head.outputs)
+            try throughEmbedding(input!, tokens: tokens.view.slice(0, T * b)) { dTable in
+                try stack.backward(d, input: input!, top: top, T: T, b: b, seed: seed, step: step, needInput: true, dTable: dTable)
+            }
+            return
+        }
         var dFeatures = try head.backward(d, x: features, dy: dy, rows: rows)!
         if let step, config.dropout > 0, config.family == .classifier {
             let out = dDropped.view.slice(0, dFeatures.count)
@@ -191,7 +208,7 @@ public final class Model: @unchecked Sendable {
         switch (config.family, convs) {
         case (.languageModel, _):
             try throughEmbedding(input!, tokens: tokenView) { dTable in
-                try stack!.backward(d, input: input!, dH: dFeatures, T: T, b: b, seed: seed, step: step, needInput: true, dTable: dTable)
+                try stack!.backward(d, input: input!, top: .stored(dFeatures), T: T, b: b, seed: seed, step: step, needInput: true, dTable: dTable)
             }
         case (.classifier, let convs?):
             try throughEmbedding(input!, tokens: tokenView) { dTable in
@@ -202,7 +219,8 @@ public final class Model: @unchecked Sendable {
             if T > 1 { try d.fill(all.slice(0, (T - 1) * b * H), 0) }
             try d.copy(dFeatures, to: all.slice((T - 1) * b * H, b * H))
             try throughEmbedding(input!, tokens: tokenView) { dTable in
-                try stack!.backward(d, input: input!, dH: all, T: T, b: b, seed: seed, step: step, needInput: embedding != nil, dTable: dTable)
+                try stack!.backward(d, input: input!, top: .stored(all), T: T, b: b, seed: seed, step: step, needInput: embedding != nil,
+                                    dTable: dTable)
             }
         }
     }

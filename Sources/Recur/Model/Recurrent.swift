@@ -24,8 +24,8 @@ final class RecurrentLayer {
     let cs: Buffer?         // LSTM: (cSlots, B, H): c_t in slot t mod cSlots
     let biasSum: Buffer?    // LSTM, RNN: b_ih + b_hh
     let dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
-    let wihT: Buffer?, whhT: Buffer?  // (in, G·H) and (H, G·H): on a device that reads B as stored, transposed once
-                                      // per forward so steps need no Bᵀ; a device that packs B reads W as Bᵀ (nil)
+    let wihT: View?, whhT: View?  // (in, G·H) and (H, G·H): on a device slower with Bᵀ, transposed once per
+                                  // forward so steps need no Bᵀ (the stack's pair); nil elsewhere (W read as Bᵀ)
     let whhPacked: Buffer?  // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
     let wihPacked: Buffer?  // inference, rows in: W_ihᵀ packed once while `weightsFrozen`, for the input products of
                             // one or a few rows (CPU); larger inputs pack it per product in longer k-blocks
@@ -50,9 +50,12 @@ final class RecurrentLayer {
     /// `sharedGI`: an inference stack's one pre-activation buffer for all layers (forward only reads
     /// a layer's `gi` while that layer runs). Without `training` the backward buffers are placeholders.
     /// `vocab` > 0: the layer may read tokens (`SequenceInput.tokens`), and reads rows only for
-    /// batches of at most `rowLimit` positions (its dX is sized for those).
+    /// batches of at most `rowLimit` positions (its dX is sized for those). Without `inputGradient`
+    /// backward is never asked for dX (the layer below makes it step by step) and has no buffer for it.
+    /// `sharedT`: the stack's transposed pair, on a device slower with Bᵀ.
     init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int, training: Bool, sharedGI: Buffer?,
-         sharedT: (wih: Buffer, whh: Buffer)? = nil, sharedDX: Buffer? = nil, vocab: Int = 0, rowLimit: Int = .max) throws {
+         sharedT: (wih: View, whh: View)? = nil, sharedDX: Buffer? = nil, vocab: Int = 0, rowLimit: Int = .max,
+         inputGradient: Bool = true) throws {
         self.kind = kind; self.inputs = inputs; self.hidden = hidden; self.maxT = maxT; self.maxB = maxB
         giSteps = training ? maxT : min(maxT, Self.inferenceChunk)
         cSlots = training ? maxT + 1 : 2
@@ -69,7 +72,7 @@ final class RecurrentLayer {
         biasSum = kind == .gru ? nil : try d.allocate(gh)
         dGH = kind == .gru ? try d.allocate(maxT * maxB * gh, training: training) : nil
         let dxCount = min(maxT * maxB, rowLimit) * inputs
-        if let sharedDX, sharedDX.count >= dxCount { dX = sharedDX } else { dX = try d.allocate(dxCount, training: training) }
+        if let sharedDX, sharedDX.count >= dxCount { dX = sharedDX } else { dX = try d.allocate(dxCount, training: training && inputGradient) }
         folded = vocab > 0 ? try d.allocate(vocab * gh) : nil
         dh = try d.allocate(maxB * hidden, training: training)
         dhNext = try d.allocate(maxB * hidden, training: training)
@@ -78,8 +81,7 @@ final class RecurrentLayer {
         whhPacked = packed > 0 ? try d.allocate(packed) : nil
         let inputPacked = training || (vocab > 0 && index == 0) ? 0 : d.packedCount(n: gh, k: inputs)
         wihPacked = inputPacked > 0 ? try d.allocate(inputPacked) : nil
-        wihT = packed > 0 ? nil : try sharedT?.wih ?? d.allocate(inputs * gh)
-        whhT = packed > 0 ? nil : try sharedT?.whh ?? d.allocate(hidden * gh)
+        (wihT, whhT) = (sharedT?.wih, sharedT?.whh)
         try resetState(d)
     }
 
@@ -111,7 +113,7 @@ final class RecurrentLayer {
         var (wi, wh, tB) = (wih.value.view, whh.value.view, true)   // W_ihᵀ and W_hhᵀ as the products' B
         let derive = !(weightsFrozen && derived)   // else all below is as the last forward left it
         if let wihT, let whhT {
-            let wiT = wihT.view.slice(0, G * inputs), whT = whhT.view.slice(0, G * hidden)
+            let wiT = wihT.slice(0, G * inputs), whT = whhT.slice(0, G * hidden)
             // every forward, frozen or not: the pair is shared by all layers of the stack
             try d.transpose(rows: G, cols: inputs, src: wih.value.view, dst: wiT)
             try d.transpose(rows: G, cols: hidden, src: whh.value.view, dst: whT)
@@ -166,12 +168,14 @@ final class RecurrentLayer {
         return hs.view.slice(b * hidden, rows * hidden)
     }
 
-    // dH (T, b, H) → parameter gradients (overwritten) and dX (T, b, in) when wanted; with token
-    // input, ∂E (V, in) into `dTable` instead
-    func backward(_ d: Device, input: SequenceInput, dH: View, T: Int, b: Int, needInput: Bool, dTable: View? = nil) throws -> View? {
+    // ∂h of each step (`upstream`) → parameter gradients (overwritten) and dX (T, b, in) when wanted;
+    // with token input, ∂E (V, in) into `dTable` instead
+    func backward(_ d: Device, input: SequenceInput, upstream: StepGradient, T: Int, b: Int, needInput: Bool,
+                  dTable: View? = nil) throws -> View? {
         let G = kind.gates * hidden, rows = T * b, n = b * hidden
         derived = false   // backward overwrites the embedding fold's table
         try d.fill(dhNext.view.slice(0, n), 0)
+        try upstream.prepare(d, b: b, hidden: hidden)
         let packed = whhPacked?.view ?? whh.value.view
         try d.packB(MatmulShape(m: b, n: hidden, k: G), b: whh.value.view, into: packed)
         try d.rowParts(b, weights: G * hidden) { band in
@@ -180,7 +184,7 @@ final class RecurrentLayer {
             var cur = 0
             for t in stride(from: T - 1, through: 0, by: -1) {
                 let dg = part(gi, t, b, band, width: G)   // in place (see gi)
-                try d.binary(.add, a: dH.slice((t * b + band.lowerBound) * hidden, r * hidden), b: dhn, y: dht)
+                try upstream.add(d, t: t, b: b, rows: band, hidden: hidden, dhNext: dhn, into: dht)
                 switch kind {
                 case .lstm:
                     try d.lstmBackward(batch: r, hidden: hidden, act: dg, cPrev: part(cs!, t, b, band), c: part(cs!, t + 1, b, band),
@@ -247,6 +251,12 @@ final class RecurrentStack {
     let dropped: [Buffer]   // (T, B, H) per layer but the last: the dropout outputs
     let dDropped: Buffer
 
+    /// Whether a layer's backward makes its ∂h step by step from the layer above's gate gradients
+    /// (`StepGradient.product`) instead of reading the ∂x that layer stored: on devices where that
+    /// costs no speed (`Device.stepwiseGradients`) and without dropout between the layers (which
+    /// masks the stored ∂x).
+    let stepwise: Bool
+
     /// `vocab`, `rowLimit`: layer 0's token input (see `RecurrentLayer.init`).
     /// `sharedDX`: the buffer the stack's ∂h arrives in (T_max · B_max · hidden or more): each layer
     /// writes its ∂x there once its backward no longer reads its ∂h (where it fits), instead of a
@@ -254,15 +264,26 @@ final class RecurrentStack {
     init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int, training: Bool,
          sharedDX: Buffer? = nil, vocab: Int = 0, rowLimit: Int = .max) throws {
         let gh = kind.gates * hidden
+        let stepwise = d.stepwiseGradients && dropout == 0
+        self.stepwise = stepwise
         let shared = training ? nil : try d.allocate(min(maxT, RecurrentLayer.inferenceChunk) * maxB * gh)
-        // A device that reads B as stored gets W_ihᵀ and W_hhᵀ transposed per forward: one pair for
-        // all layers (a layer's forward is queued whole before the next layer's transposes).
-        let transposedB = d.packedCount(n: gh, k: hidden) == 0 && d.packedCount(n: hidden, k: gh) == 0
-        let sharedT = transposedB ? (wih: try d.allocate(max(inputs, hidden) * gh), whh: try d.allocate(hidden * gh)) : nil
+        // A device slower with Bᵀ gets W_ihᵀ and W_hhᵀ transposed per forward: one pair for all
+        // layers (a layer's forward is queued whole before the next layer's transposes), kept in
+        // `sharedDX` where it fits: that buffer holds nothing between a backward and the next forward.
+        let transposedB = !d.readsTransposedB
+        var sharedT: (wih: View, whh: View)? = nil
+        if transposedB {
+            let wihCount = max(inputs, hidden) * gh, whhCount = hidden * gh
+            if training, let sharedDX, sharedDX.count >= wihCount + whhCount {
+                sharedT = (sharedDX.view.slice(0, wihCount), sharedDX.view.slice(wihCount, whhCount))
+            } else {
+                sharedT = (try d.allocate(wihCount).view, try d.allocate(whhCount).view)
+            }
+        }
         layers = try (0..<count).map {
             try RecurrentLayer(d, index: $0, kind: kind, inputs: $0 == 0 ? inputs : hidden, hidden: hidden, maxT: maxT, maxB: maxB,
                                training: training, sharedGI: shared, sharedT: sharedT, sharedDX: sharedDX, vocab: $0 == 0 ? vocab : 0,
-                               rowLimit: $0 == 0 ? rowLimit : .max)
+                               rowLimit: $0 == 0 ? rowLimit : .max, inputGradient: $0 == 0 || !stepwise)
         }
         self.dropout = dropout
         dropped = dropout > 0 && training ? try (0..<max(0, count - 1)).map { _ in try d.allocate(maxT * maxB * hidden) } : []
@@ -271,6 +292,7 @@ final class RecurrentStack {
 
     var parameters: [Parameter] { layers.flatMap(\.parameters) }
     var hidden: Int { layers[0].hidden }
+    var kind: CellKind { layers[0].kind }
 
     /// Dropout mask key for layer l at training step `step`: (seed, stream) shared by forward and backward.
     static func stream(step: Int, slot: Int) -> UInt64 { UInt64(step) << 8 | UInt64(slot) }
@@ -296,22 +318,29 @@ final class RecurrentStack {
         return .rows(training && dropout > 0 ? dropped[l - 1].view.slice(0, n) : layers[l - 1].hs.view.slice(b * hidden, n))
     }
 
-    /// With token input, layer 0 writes ∂E into `dTable` and returns it.
-    func backward(_ d: Device, input x: SequenceInput, dH: View, T: Int, b: Int, seed: UInt64, step: Int?, needInput: Bool,
+    /// `top`: ∂h of the top layer's steps. Returns layer 0's ∂x when `needInput`; with token input,
+    /// layer 0 writes ∂E into `dTable` and returns it.
+    func backward(_ d: Device, input x: SequenceInput, top: StepGradient, T: Int, b: Int, seed: UInt64, step: Int?, needInput: Bool,
                   dTable: View? = nil) throws -> View? {
-        var grad = dH
+        var upstream = top
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
-            if let step, l < layers.count - 1, dropout > 0 {
-                let out = dDropped.view.slice(0, grad.count)
-                try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l), p: dropout, x: grad, y: out)
-                grad = out
+            let layer = layers[l], inp = input(of: l, x: x, T: T, b: b, training: step != nil)
+            let dx = try layer.backward(d, input: inp, upstream: upstream, T: T, b: b, needInput: l > 0 ? !stepwise : needInput,
+                                        dTable: l == 0 ? dTable : nil)
+            if l == 0 { return dx }
+            if stepwise {   // layer l − 1 makes each step's ∂h from this layer's gate gradients (its ∂x, unstored)
+                let G = kind.gates * hidden
+                upstream = .product(a: layer.gi.view.slice(0, T * b * G), w: layer.wih.value.view, packed: layer.whhPacked?.view, k: G)
+            } else if var grad = dx {
+                if let step, dropout > 0 {
+                    let out = dDropped.view.slice(0, grad.count)
+                    try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l - 1), p: dropout, x: grad, y: out)
+                    grad = out
+                }
+                upstream = .stored(grad)
             }
-            let inp = input(of: l, x: x, T: T, b: b, training: step != nil)
-            guard let g = try layers[l].backward(d, input: inp, dH: grad, T: T, b: b, needInput: l > 0 || needInput,
-                                                 dTable: l == 0 ? dTable : nil) else { return nil }
-            grad = g
         }
-        return grad
+        return nil
     }
 
     func resetState(_ d: Device) throws { for l in layers { try l.resetState(d) } }

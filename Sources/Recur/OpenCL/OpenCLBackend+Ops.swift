@@ -23,6 +23,16 @@ extension OpenCLBackend {
                     .int(Int(start.mode)), .view(a), .view(b), .view(c), .view(bias)])
     }
 
+    /// The register-blocked kernels read a transposed B as stored (`matmul_rb_bt`) or copy it once per
+    /// product; the one step's products of a recurrent layer then run as fast as with W_hhᵀ stored
+    /// (PoCL, 64×2048×512: 1.21 ms with Bᵀ, 1.23 ms without).
+    var readsTransposedB: Bool { tuning.matmul == .rb }
+    /// CPU-type devices (`matmul_rb`), whose memory is the host's: the stack's ∂h is made step by
+    /// step, without its (T, b, H) buffer (PoCL, 2 threads: 64×512×2048 runs at 113–133 GFLOP/s
+    /// against 155–162 for 6400 rows, on a sixth of a layer's products). GPUs, where a launch per
+    /// step costs more than the product, keep one product over all steps.
+    var stepwiseGradients: Bool { tuning.matmul == .rb }
+
     /// `matmul_rb` in k-blocks of `tuning.kBlock` (each block after the first accumulates into C, so
     /// every output keeps its one chain); a transposed B is first copied to scratch untransposed.
     private func matmulRegisterBlocked(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart, bias: View) throws {
