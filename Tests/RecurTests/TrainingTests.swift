@@ -99,8 +99,10 @@ import Testing
     }
 
     /// Language models whose stacks make ∂h step by step on a CPU-type OpenCL device (`StepGradient`):
-    /// through the whole stack, and from the head only (dropout between the layers).
-    static let stepwise: [Setup] = [setups[7], setups[0], setups[4]]
+    /// through the whole stack, and from the head only (dropout between the layers). In the last, the
+    /// GPU-style device's transposed weight pair fits in its (T, B, H) ∂h buffer and is kept there.
+    static let stepwise: [Setup] = [setups[7], setups[0], setups[4],
+        Setup(name: "charlm 2-layer LSTM, batch 16", spec: setups[0].spec) { setups[0].configure(&$0); $0.dropout = 0; $0.batch = 16 }]
 
     @Test("The OpenCL device's ∂h made step by step (register-blocked kernels) and stored with transposed weights (a GPU's tiled kernels) end in the CPU's checkpoint bytes",
           arguments: stepwise)
@@ -111,8 +113,10 @@ import Testing
         let (_, c) = try Self.model(s)
         _ = try Model(c, device: rb, seed: 3)
         _ = try Model(c, device: tiled, seed: 3)
-        let stored = c.batch * c.sequence * c.hidden * 4   // the (T, B, H) ∂h the step-by-step device does without
-        #expect(rb.activity.allocatedBytes + stored <= tiled.activity.allocatedBytes, "\(s.name): ∂h not made step by step")
+        // the (T, B, H) ∂h the step-by-step device does without, less what it allocates in its place
+        // (layer 0's ∂x for batches too small to fold, which the other keeps in that buffer): over half
+        let stored = c.batch * c.sequence * c.hidden * 4
+        #expect(rb.activity.allocatedBytes + stored / 2 <= tiled.activity.allocatedBytes, "\(s.name): ∂h not made step by step")
         let out = try ["cpu", "rb", "tiled"].map { try Scratch.folder($0) }
         let runs = try zip([TestDevices.cpu, rb, tiled], out).map { try Self.trainer(s, on: $0, steps: 4).run(out: $1) }
         for (r, dir) in zip(runs.dropFirst(), out.dropFirst()) {
