@@ -17,8 +17,8 @@ public final class Model: @unchecked Sendable {
     let tokens: Buffer, labels: Buffer, values: Buffer, targets: Buffer
     let losses: Buffer, stats: Buffer, dLogits: Buffer, dH: Buffer, dropped: Buffer, dDropped: Buffer
     /// Whether the top of a language model's stack makes its ∂h step by step from the logits' gradient
-    /// (`StepGradient.product`), with the head's weight packed into `headPacked` on a device that packs.
-    let stepwiseTop: Bool, headPacked: Buffer?
+    /// (`StepGradient.product`) instead of the head's stored ∂x.
+    let stepwiseTop: Bool
     /// [mean loss] after `forward`.
     public let loss: Buffer
     /// Every trainable tensor, in PyTorch's state_dict order.
@@ -54,8 +54,9 @@ public final class Model: @unchecked Sendable {
         // ∂h of the recurrent stack's top (T, B, H): the layers write their ∂x here too once their
         // backward is past reading it, and a language model's head writes its ∂x (the top's ∂h) here.
         // Not needed where a language model's stack makes every ∂h step by step (`StepGradient`).
-        let stepwiseTop = config.family == .languageModel && config.encoder != .cnn && d.stepwiseGradients
-        let stepwiseAll = stepwiseTop && (config.dropout == 0 || config.layers == 1)
+        let stepwiseTop = training && config.family == .languageModel && config.encoder != .cnn && d.stepwiseGradients
+        let stepwiseAll = stepwiseTop && RecurrentStack.stepwise(d, dropout: config.dropout, layers: config.layers)
+        self.stepwiseTop = stepwiseTop
         let dH = try d.allocate(B * T * config.hidden, training: training && !stepwiseAll)
         self.dH = dH
         stack = config.encoder == .cnn ? nil
@@ -70,9 +71,6 @@ public final class Model: @unchecked Sendable {
         let outputs = config.family == .languageModel ? config.vocab : config.outputs
         head = try Linear(d, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows, training: training,
                           dInput: config.family == .languageModel && training ? dH : nil, inputGradient: !stepwiseTop)
-        let headPacked = training && stepwiseTop ? d.packedCount(n: features, k: outputs) : 0
-        self.headPacked = headPacked > 0 ? try d.allocate(headPacked) : nil
-        self.stepwiseTop = training && stepwiseTop
         tokens = try d.allocate(B * T)
         labels = try d.allocate(headRows)
         values = try d.allocate(config.family == .regressor ? B * T * config.inputs : 1)
@@ -190,11 +188,12 @@ public final class Model: @unchecked Sendable {
             try d.softmaxCrossEntropyBackward(rows: rows, cols: head.outputs, scale: 1 / Float(rows), logits: y,
                                               targets: labels.view.slice(0, rows), stats: stats.view.slice(0, 2 * rows), dLogits: dy)
         }
-        if stepwiseTop, let stack, case .languageModel = config.family {
-            _ = try head.backward(d, x: features, dy: dy, rows: rows, needInput: false)
-            let top = StepGradient.product(a: dy, w: head.weight.value.view, packed: headPacked?.view, k: head.outputs)
-            try throughEmbedding(input!, tokens: tokens.view.slice(0, T * b)) { dTable in
-                try stack.backward(d, input: input!, top: top, T: T, b: b, seed: seed, step: step, needInput: true, dTable: dTable)
+        let tokenView = tokens.view.slice(0, T * b)
+        if config.family == .languageModel {   // the top's ∂h: the head's ∂x, or made step by step from dy
+            let dx = try head.backward(d, x: features, dy: dy, rows: rows, needInput: !stepwiseTop)
+            let top = dx.map(StepGradient.stored) ?? .product(a: dy, w: head.weight.value.view, k: head.outputs)
+            try throughEmbedding(input!, tokens: tokenView) { dTable in
+                try stack!.backward(d, input: input!, top: top, T: T, b: b, seed: seed, step: step, needInput: true, dTable: dTable)
             }
             return
         }
@@ -204,17 +203,11 @@ public final class Model: @unchecked Sendable {
             try d.dropout(seed: seed, stream: RecurrentStack.stream(step: step, slot: 255), p: config.dropout, x: dFeatures, y: out)
             dFeatures = out
         }
-        let tokenView = tokens.view.slice(0, T * b)
-        switch (config.family, convs) {
-        case (.languageModel, _):
-            try throughEmbedding(input!, tokens: tokenView) { dTable in
-                try stack!.backward(d, input: input!, top: .stored(dFeatures), T: T, b: b, seed: seed, step: step, needInput: true, dTable: dTable)
-            }
-        case (.classifier, let convs?):
+        if let convs {
             try throughEmbedding(input!, tokens: tokenView) { dTable in
                 try convs.backward(d, input: input!, dConcat: dFeatures, T: T, b: b, dTable: dTable)
             }
-        default:
+        } else {
             let H = config.hidden, all = dH.view.slice(0, T * b * H)
             if T > 1 { try d.fill(all.slice(0, (T - 1) * b * H), 0) }
             try d.copy(dFeatures, to: all.slice((T - 1) * b * H, b * H))

@@ -175,7 +175,6 @@ final class RecurrentLayer {
         let G = kind.gates * hidden, rows = T * b, n = b * hidden
         derived = false   // backward overwrites the embedding fold's table
         try d.fill(dhNext.view.slice(0, n), 0)
-        try upstream.prepare(d, b: b, hidden: hidden)
         let packed = whhPacked?.view ?? whh.value.view
         try d.packB(MatmulShape(m: b, n: hidden, k: G), b: whh.value.view, into: packed)
         try d.rowParts(b, weights: G * hidden) { band in
@@ -256,6 +255,7 @@ final class RecurrentStack {
     /// costs no speed (`Device.stepwiseGradients`) and without dropout between the layers (which
     /// masks the stored ∂x).
     let stepwise: Bool
+    static func stepwise(_ d: Device, dropout: Float, layers: Int) -> Bool { d.stepwiseGradients && (dropout == 0 || layers == 1) }
 
     /// `vocab`, `rowLimit`: layer 0's token input (see `RecurrentLayer.init`).
     /// `sharedDX`: the buffer the stack's ∂h arrives in (T_max · B_max · hidden or more): each layer
@@ -264,7 +264,7 @@ final class RecurrentStack {
     init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int, training: Bool,
          sharedDX: Buffer? = nil, vocab: Int = 0, rowLimit: Int = .max) throws {
         let gh = kind.gates * hidden
-        let stepwise = d.stepwiseGradients && dropout == 0
+        let stepwise = Self.stepwise(d, dropout: dropout, layers: count)
         self.stepwise = stepwise
         let shared = training ? nil : try d.allocate(min(maxT, RecurrentLayer.inferenceChunk) * maxB * gh)
         // A device slower with Bᵀ gets W_ihᵀ and W_hhᵀ transposed per forward: one pair for all
@@ -292,7 +292,6 @@ final class RecurrentStack {
 
     var parameters: [Parameter] { layers.flatMap(\.parameters) }
     var hidden: Int { layers[0].hidden }
-    var kind: CellKind { layers[0].kind }
 
     /// Dropout mask key for layer l at training step `step`: (seed, stream) shared by forward and backward.
     static func stream(step: Int, slot: Int) -> UInt64 { UInt64(step) << 8 | UInt64(slot) }
@@ -329,8 +328,8 @@ final class RecurrentStack {
                                         dTable: l == 0 ? dTable : nil)
             if l == 0 { return dx }
             if stepwise {   // layer l − 1 makes each step's ∂h from this layer's gate gradients (its ∂x, unstored)
-                let G = kind.gates * hidden
-                upstream = .product(a: layer.gi.view.slice(0, T * b * G), w: layer.wih.value.view, packed: layer.whhPacked?.view, k: G)
+                let G = layer.kind.gates * hidden
+                upstream = .product(a: layer.gi.view.slice(0, T * b * G), w: layer.wih.value.view, k: G)
             } else if var grad = dx {
                 if let step, dropout > 0 {
                     let out = dDropped.view.slice(0, grad.count)

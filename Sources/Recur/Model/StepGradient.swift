@@ -2,19 +2,12 @@
 enum StepGradient {
     /// (T, b, H): every step's ∂h, stored.
     case stored(View)
-    /// ∂h_t = A_t·W, made as each step needs it: A (T, b, k) and W (k, H) as stored, and W packed
-    /// into `packed` (a device that packs; nil elsewhere). Each row's product is its own chain, so
-    /// the bits equal those of `.stored` holding one product over all T·b rows, without a (T, b, H)
-    /// buffer: A is the gate gradients of the layer above (its W_ih) or a language model's logit
-    /// gradients (the head's weight).
-    case product(a: View, w: View, packed: View?, k: Int)
-
-    /// Packs W once for every step (`.product` on a device that packs).
-    func prepare(_ d: Device, b: Int, hidden: Int) throws {
-        if case .product(_, let w, let packed?, let k) = self {
-            try d.packB(MatmulShape(m: b, n: hidden, k: k), b: w, into: packed)
-        }
-    }
+    /// ∂h_t = A_t·W, made as each step needs it: A (T, b, k) and W (k, H) as stored. Each row's
+    /// product is its own chain, so the bits equal those of `.stored` holding one product over all
+    /// T·b rows, without a (T, b, H) buffer: A is the gate gradients of the layer above (its W_ih) or
+    /// a language model's logit gradients (the head's weight). For devices that read W as stored
+    /// (`DeviceBackend.stepwiseGradients`): a device that packs B would pack W for every step.
+    case product(a: View, w: View, k: Int)
 
     /// dht = ∂h_t + dhNext for rows `rows` of a batch of b.
     func add(_ d: Device, t: Int, b: Int, rows: Range<Int>, hidden: Int, dhNext: View, into dht: View) throws {
@@ -22,8 +15,8 @@ enum StepGradient {
         switch self {
         case .stored(let dH):
             try d.binary(.add, a: dH.slice(row0 * hidden, r * hidden), b: dhNext, y: dht)
-        case .product(let a, let w, let packed, let k):
-            try d.matmul(MatmulShape(m: r, n: hidden, k: k), a: a.slice(row0 * k, r * k), b: w, packedB: packed ?? w, c: dht)
+        case .product(let a, let w, let k):
+            try d.matmul(MatmulShape(m: r, n: hidden, k: k), a: a.slice(row0 * k, r * k), b: w, c: dht)
             try d.binary(.add, a: dht, b: dhNext, y: dht)
         }
     }
