@@ -53,15 +53,19 @@ import Testing
         #expect(throws: DeviceError.self) { try cpu.adam(AdamParams(lr: 1), step: 0, param: a.view, grad: a.view, m: a.view, v: a.view) }
     }
 
-    @Test("An OpenCL allocation beyond the device's maximum is refused with the numbers")
-    func openCLAllocationLimit() throws {
-        guard let device = TestDevices.openCL() else { return }
-        let tooMany = Int(device.info.maxAllocationBytes / 4) + 1
+    @Test("An allocation beyond the device's limit is refused with the numbers, the limit derived from the device",
+          arguments: ["cpu", "opencl"])
+    func allocationLimit(_ which: String) throws {
+        guard let device = which == "cpu" ? TestDevices.cpu : TestDevices.openCL() else { return }
+        let limit = device.maxBufferElements
+        #expect(limit == Int(min(device.info.maxAllocationBytes / 4, UInt64(Int32.max))))
         #expect {
-            _ = try device.allocate(tooMany)
+            _ = try device.allocate(limit + 1)
         } throws: { error in
-            "\(error)".contains("exceeds") && "\(error)".contains("\(device.info.maxAllocationBytes)")
+            let text = "\(error)"
+            return text.contains("allocation of \(limit + 1) elements exceeds the \(limit)") && text.contains("\(device.info.maxAllocationBytes) bytes")
         }
+        _ = try device.allocate(1)
     }
 
     @Test("CPU buffers and the product's pack buffers start on a cache line (a vector load never spans two)")

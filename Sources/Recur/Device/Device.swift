@@ -3,6 +3,11 @@
 /// Every op checks its views (owner and size) before it reaches the backend, so a wrong shape is a
 /// thrown `DeviceError.shape`, never an out-of-bounds access. Ops are enqueued; results are
 /// guaranteed visible after `download` or `synchronize`.
+///
+/// Safe for concurrent use: any number of threads may run ops on one device at once, each getting
+/// exactly the bits it would get alone (the CPU device locks the buffers its products share; the
+/// OpenCL device enqueues each kernel, and each op that uses its scratch, as one unit). Buffers are
+/// the callers': two threads writing one buffer race as they would on any memory.
 public final class Device: @unchecked Sendable {
     let backend: any DeviceBackend
     /// What the device is and whether it is admitted for bit-identical work.
@@ -23,18 +28,18 @@ public final class Device: @unchecked Sendable {
 
     // MARK: Allocator
 
-    /// A buffer of `count` four-byte elements, refused up front if larger than the device allows.
+    /// A buffer of `count` four-byte elements, refused up front if larger than `maxBufferElements`.
     public func allocate(_ count: Int) throws -> Buffer {
         guard count > 0 else { throw DeviceError.shape("allocation of \(count) elements") }
-        guard count <= Int(Int32.max) else {
-            throw DeviceError.tooLarge("allocation of \(count) elements exceeds the 2^31 - 1 elements one buffer may hold (kernels index with 32-bit integers)")
-        }
-        let bytes = UInt64(count) * 4
-        if bytes > info.maxAllocationBytes {
-            throw DeviceError.tooLarge("allocation of \(bytes) bytes exceeds \(info.name)'s maximum allocation of \(info.maxAllocationBytes) bytes (global memory \(info.globalMemoryBytes) bytes)")
+        guard count <= maxBufferElements else {
+            throw DeviceError.tooLarge("allocation of \(count) elements exceeds the \(maxBufferElements) one buffer may hold on \(info.name) (maximum allocation \(info.maxAllocationBytes) bytes, global memory \(info.globalMemoryBytes) bytes; kernels index with 32-bit integers, so never more than 2^31 - 1)")
         }
         return try backend.allocate(count: count)
     }
+
+    /// The most four-byte elements one buffer may hold: the device's maximum allocation, and never
+    /// more than 2^31 - 1 (kernels index with 32-bit integers).
+    public var maxBufferElements: Int { Int(min(info.maxAllocationBytes / 4, UInt64(Int32.max))) }
 
     /// A buffer only training uses (a gradient, a backward buffer): `count` elements when `training`,
     /// else a one-element placeholder no op reads (models built for inference).

@@ -20,6 +20,10 @@ extension Model {
     /// Samples `length` characters from a character language model after `prompt`.
     /// The same seed gives the same text on every device. `vocabulary` is the task's (`DataDescription.vocab`).
     public func generate(vocabulary: [String], prompt: String, length: Int, temperature: Float = 0.8, topK: Int = 0, seed: UInt64 = 1) throws -> String {
+        try user.run { try generateAlone(vocabulary: vocabulary, prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed) }
+    }
+
+    private func generateAlone(vocabulary: [String], prompt: String, length: Int, temperature: Float, topK: Int, seed: UInt64) throws -> String {
         guard config.family == .languageModel else { throw ModelError.config("generate needs a character language model") }
         guard temperature.isFinite, temperature > 0 else { throw ModelError.config("temperature must be positive, got \(temperature)") }
         let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, Int32($0)) })

@@ -1,6 +1,9 @@
 /// A trainable model of one of the three families, on one device, with every buffer allocated at
 /// construction for (batch, sequence) at most. `forward` and `backward` run a batch; nothing is
 /// allocated afterwards. Parameter names and layouts are PyTorch's `state_dict` (see docs/CHECKPOINTS.md).
+///
+/// One thread at a time: a call while another thread is inside one throws (`SingleUser`). Any number
+/// of models, each on its own thread, may share one `Device`.
 public final class Model: @unchecked Sendable {
     /// The architecture and the batch and sequence sizes buffers were sized for.
     public let config: ModelConfig
@@ -24,6 +27,8 @@ public final class Model: @unchecked Sendable {
     /// Every trainable tensor, in PyTorch's state_dict order.
     public let parameters: [Parameter]
     private var last: (T: Int, b: Int, features: View?, step: Int?, input: SequenceInput?)? = nil
+    /// A model is used by one thread at a time (its buffers hold one batch); its device may be shared.
+    let user = SingleUser("this Model")
 
     /// Whether the encoder may read tokens through the embedding (`ModelConfig.EmbeddingFold`).
     static func foldable(_ c: ModelConfig) -> Bool { c.family != .regressor && c.embeddingFold != .never }
@@ -112,7 +117,7 @@ public final class Model: @unchecked Sendable {
     var stateBuffers: [Buffer] { stack?.layers.flatMap(\.stateBuffers) ?? [] }
 
     /// Zeroes the carried recurrent state (the next batch starts a new sequence).
-    public func resetState() throws { try stack?.resetState(device) }
+    public func resetState() throws { try user.run { try stack?.resetState(device) } }
 
     func check(_ batch: Batch) throws {
         guard batch.T > 0, batch.b > 0, batch.T <= config.sequence, batch.b <= config.batch else {
@@ -122,7 +127,9 @@ public final class Model: @unchecked Sendable {
 
     /// Runs the batch forward and writes the mean loss into `loss`. `step` keys dropout (nil: evaluation).
     /// A language model starts from its carried state (see `carryState`, `resetState`).
-    public func forward(_ batch: Batch, step: Int?) throws {
+    public func forward(_ batch: Batch, step: Int?) throws { try user.run { try forwardAlone(batch, step: step) } }
+
+    private func forwardAlone(_ batch: Batch, step: Int?) throws {
         if step != nil && !training { throw ModelError.config("a training forward (step \(step!)) on a model built for inference (training: false)") }
         try check(batch)
         let d = device, T = batch.T, b = batch.b
@@ -176,7 +183,9 @@ public final class Model: @unchecked Sendable {
 
     /// Gradients of the mean loss of the last `forward` into every parameter's `grad` (overwritten),
     /// with the same dropout masks as that forward (none when it ran with `step: nil`).
-    public func backward() throws {
+    public func backward() throws { try user.run { try backwardAlone() } }
+
+    private func backwardAlone() throws {
         guard training else { throw ModelError.config("backward on a model built for inference (training: false)") }
         guard let (T, b, features, step, input) = last, let features else { throw ModelError.config("backward before forward") }
         let d = device, rows = config.family == .languageModel ? T * b : b
@@ -230,21 +239,25 @@ public final class Model: @unchecked Sendable {
 
     /// The logits (classifier, language model) or predictions (regressor) of the last forward, downloaded.
     public func outputs() throws -> [Float] {
-        guard let (T, b, _, _, _) = last else { return [] }
-        let rows = config.family == .languageModel ? T * b : b
-        return try device.download(head.output.view.slice(0, rows * head.outputs))
+        try user.run {
+            guard let (T, b, _, _, _) = last else { return [] }
+            let rows = config.family == .languageModel ? T * b : b
+            return try device.download(head.output.view.slice(0, rows * head.outputs))
+        }
     }
 
     /// Language model: the next batch starts from this batch's final state (truncated BPTT).
     /// Call after `backward`, which needs the initial state.
     public func carryState() throws {
-        guard let (T, b, _, _, _) = last else { return }
-        try stack?.carryState(device, T: T, b: b)
+        try user.run {
+            guard let (T, b, _, _, _) = last else { return }
+            try stack?.carryState(device, T: T, b: b)
+        }
     }
 
     /// The mean loss of the last `forward`, read from the device (a synchronisation point).
     /// Drops the record of the last forward (after a sizing pass): `backward` needs a new forward.
     func forgetForward() { last = nil }
 
-    public func lossValue() throws -> Float { try device.download(loss.view)[0] }
+    public func lossValue() throws -> Float { try user.run { try device.download(loss.view)[0] } }
 }

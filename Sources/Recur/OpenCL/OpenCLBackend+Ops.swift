@@ -36,6 +36,10 @@ extension OpenCLBackend {
     /// `matmul_rb` in k-blocks of `tuning.kBlock` (each block after the first accumulates into C, so
     /// every output keeps its one chain); a transposed B is first copied to scratch untransposed.
     private func matmulRegisterBlocked(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart, bias: View) throws {
+        try exclusive { try matmulRegisterBlockedAlone(s, a: a, b: b, c: c, start: start, bias: bias) }
+    }
+
+    private func matmulRegisterBlockedAlone(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart, bias: View) throws {
         let cols = 16 * tuning.rbV, rows = tuning.rbM
         if s.transB && s.m >= cols && s.n >= rows && (s.transA || s.m <= s.n) {
             try matmulTransposedB(s, a: a, b: b, c: c, start: start, bias: bias)
@@ -118,25 +122,29 @@ extension OpenCLBackend {
     }
 
     func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws {
-        if convBlocked(s) {
+        guard convBlocked(s) else {
+            try launch("conv1d_backward_data", [s.length, s.inChannels, s.batch], convArgs(s) + [.view(dy), .view(w), .view(dx)])
+            return
+        }
+        try exclusive {
             // w as (Cout, K, Cin) for the edges
             let wt = try transposed(rows: s.inChannels, cols: s.kernel, ld: s.kernel, stride: s.inChannels * s.kernel, copies: s.outChannels, w)
             try launch("conv1d_backward_data_rb", blocks(rows: s.inChannels, cols: s.length, depth: s.batch),
                        convArgs(s) + [.view(dy), .view(w), .view(wt), .view(dx)], local: [1, 1, 1])
-            return
         }
-        try launch("conv1d_backward_data", [s.length, s.inChannels, s.batch], convArgs(s) + [.view(dy), .view(w), .view(dx)])
     }
 
     /// The blocked dW reads x transposed per batch (T × Cin, in the transpose scratch).
     func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws {
         if convBlocked(s) {
-            let xt = try transposed(rows: s.inChannels, cols: s.length, ld: s.length, stride: s.inChannels * s.length, copies: s.batch, x)
-            let chain = s.batch * s.outLength
-            let block = s.inChannels >= 16 * tuning.rbV && s.outChannels >= tuning.rbM && tuning.kBlock > 0 ? convChainBlock : chain
-            for q0 in stride(from: 0, to: chain, by: block) {
-                try launch("conv1d_backward_weight_rb", blocks(rows: s.outChannels, cols: s.inChannels, depth: s.kernel),
-                           convArgs(s) + [.int(q0), .int(min(chain, q0 + block)), .view(x), .view(xt), .view(dy), .view(dw)], local: [1, 1, 1])
+            try exclusive {
+                let xt = try transposed(rows: s.inChannels, cols: s.length, ld: s.length, stride: s.inChannels * s.length, copies: s.batch, x)
+                let chain = s.batch * s.outLength
+                let block = s.inChannels >= 16 * tuning.rbV && s.outChannels >= tuning.rbM && tuning.kBlock > 0 ? convChainBlock : chain
+                for q0 in stride(from: 0, to: chain, by: block) {
+                    try launch("conv1d_backward_weight_rb", blocks(rows: s.outChannels, cols: s.inChannels, depth: s.kernel),
+                               convArgs(s) + [.int(q0), .int(min(chain, q0 + block)), .view(x), .view(xt), .view(dy), .view(dw)], local: [1, 1, 1])
+                }
             }
         } else {
             try launch("conv1d_backward_weight", [s.kernel, s.inChannels, s.outChannels], convArgs(s) + [.view(x), .view(dy), .view(dw)])
@@ -201,9 +209,11 @@ extension OpenCLBackend {
     }
 
     func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
-        let order = try tokenOrder(indices, vocab: vocab)
-        try launch("embedding_backward", [dim, vocab],
-                   [.int(vocab), .int(dim), .int(indices.count), .view(dOut), .view(order), .view(dTable)])
+        try exclusive {
+            let order = try tokenOrder(indices, vocab: vocab)
+            try launch("embedding_backward", [dim, vocab],
+                       [.int(vocab), .int(dim), .int(indices.count), .view(dOut), .view(order), .view(dTable)])
+        }
     }
 
     func tokenConvForward(_ s: TokenConvShape, table: View, bias: View, tokens: View, y: View) throws {
@@ -213,10 +223,12 @@ extension OpenCLBackend {
     }
 
     func tokenConvBackward(_ s: TokenConvShape, dy: View, tokens: View, sums: View) throws {
-        let n = s.batch * s.length, order = try tokenOrder(tokens.slice(0, n), vocab: s.vocab)
-        try launch("token_conv_backward", [s.kernel * s.filters, s.vocab],
-                   [.int(s.vocab), .int(s.filters), .int(s.kernel), .int(s.length), .int(s.outLength), .int(n),
-                    .view(dy), .view(order), .view(sums)])
+        try exclusive {
+            let n = s.batch * s.length, order = try tokenOrder(tokens.slice(0, n), vocab: s.vocab)
+            try launch("token_conv_backward", [s.kernel * s.filters, s.vocab],
+                       [.int(s.vocab), .int(s.filters), .int(s.kernel), .int(s.length), .int(s.outLength), .int(n),
+                        .view(dy), .view(order), .view(sums)])
+        }
     }
 
     func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
@@ -260,9 +272,11 @@ extension OpenCLBackend {
 
     func reduce(_ mode: ReduceMode, x: View, y: View?, divisor: Float, out: View) throws {
         let chunks = (x.count + CPUBackend.reduceChunk - 1) / CPUBackend.reduceChunk
-        let part = try scratchBuffer(chunks)
-        try launch("reduce_partial", [chunks], [.int(Int(mode.rawValue)), .int(x.count), .view(x), .view(y ?? x), .view(part.view)])
-        try launch("reduce_finish", [1], [.int(chunks), .float(divisor), .view(part.view), .view(out)])
+        try exclusive {
+            let part = try scratchBuffer(chunks)
+            try launch("reduce_partial", [chunks], [.int(Int(mode.rawValue)), .int(x.count), .view(x), .view(y ?? x), .view(part.view)])
+            try launch("reduce_finish", [1], [.int(chunks), .float(divisor), .view(part.view), .view(out)])
+        }
     }
 
     func rowSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {

@@ -3,6 +3,11 @@ import Foundation
 
 /// An OpenCL device: a context, an in-order queue and the one Recur program (Kernels/*.cl).
 /// Ops are enqueued without waiting; `read` and `synchronize` wait.
+///
+/// Safe for any number of threads at once, each caller getting the bits it would get alone: a kernel's
+/// arguments are set and it is enqueued under `opLock`, and the device's scratch is handed out only to
+/// an op that holds `opLock` for all its launches (`exclusive`), so no other caller's launch falls
+/// between an op's writing its scratch and its reading it. A sizing pass is the calling thread's alone.
 final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     var info: DeviceInfo
     /// The kernel variant and constants this device's program was built with.
@@ -17,9 +22,8 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     private var kernels: [String: cl_kernel] = [:]
     private var scratch: Buffer?
     private var transposed: Buffer?
-    /// In a `sizingPass`: ops allocate scratch and create kernels but enqueue nothing.
-    private var sizing = false
-    private let lock = NSLock()
+    /// Held while a kernel's arguments are set and it is enqueued, and by every op using the scratch.
+    private let opLock = OwnedLock()
     /// With `RECUR_CL_KEEP_BUFFERS=1` every buffer is retained until the device goes, so no buffer
     /// name is reused: oclgrind 21.10 keeps a released buffer's shadow state for the next buffer
     /// that gets its name and then reports false "uninitialized" reads (Scripts/oclgrind/).
@@ -85,7 +89,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         }
         if keepBuffers {
             clRetainMemObject(mem)
-            lock.withLock { kept.append(mem) }
+            opLock.withLock { kept.append(mem) }
         }
         return Buffer(count: count, storage: .opencl(mem), owner: ObjectIdentifier(self))
     }
@@ -132,10 +136,26 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     /// Sizes scratch and creates kernels for the ops in `body` without running them (see
     /// `Device.sizingPass`).
     func sizingPass(_ body: () throws -> Void) throws {
-        sizing = true
-        defer { sizing = false }
+        let outer = pthread_getspecific(Self.sizingKey)
+        pthread_setspecific(Self.sizingKey, Unmanaged.passUnretained(self).toOpaque())
+        defer { pthread_setspecific(Self.sizingKey, outer) }
         try body()
     }
+
+    /// The backend the calling thread is running a sizing pass on, if any (one key for every backend).
+    private static let sizingKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Whether the calling thread is in a `sizingPass` of this device: ops allocate scratch and create
+    /// kernels but enqueue nothing. Other threads' ops run as usual meanwhile.
+    private var sizing: Bool { pthread_getspecific(Self.sizingKey) == UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    /// Runs `body` (one op's launches) with no other caller's launch between them: ops that use the
+    /// scratch run inside.
+    func exclusive<R>(_ body: () throws -> R) rethrows -> R { try opLock.withLock(body) }
 
     /// The device and its memory, for error messages.
     var memoryNote: String {
@@ -152,8 +172,10 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     /// the driver picks the work-group shape (every such kernel bounds-checks and no result depends on
     /// it); with `local`, `global` is rounded up to a multiple of it (tiled kernels).
     func launch(_ name: String, _ global: [Int], _ args: [Arg], local: [Int]? = nil) throws {
-        lock.lock()
-        defer { lock.unlock() }
+        try opLock.withLock { try enqueue(name, global, args, local: local) }
+    }
+
+    private func enqueue(_ name: String, _ global: [Int], _ args: [Arg], local: [Int]?) throws {
         let kernel: cl_kernel
         if let k = kernels[name] { kernel = k } else {
             var status: cl_int = 0
@@ -194,16 +216,19 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         }
     }
 
-    /// A grow-only scratch buffer for a transposed matmul operand (in-order queue: safe to reuse).
+    /// A grow-only scratch buffer for a transposed matmul operand: the queue is in order, so the next
+    /// op may reuse it once this op's launches are queued. Only inside `exclusive`.
     func transposeScratch(_ count: Int) throws -> Buffer {
+        precondition(opLock.isHeld, "the transpose scratch is used outside `exclusive`")
         if let s = transposed, s.count >= count { return s }
         let s = try allocate(count: count)
         transposed = s
         return s
     }
 
-    /// A grow-only scratch buffer for partial sums; safe to reuse because the queue is in order.
+    /// A grow-only scratch buffer for partial sums and token order, as `transposeScratch`. Only inside `exclusive`.
     func scratchBuffer(_ count: Int) throws -> Buffer {
+        precondition(opLock.isHeld, "the scratch buffer is used outside `exclusive`")
         if let s = scratch, s.count >= count { return s }
         let s = try allocate(count: max(count, 1024))
         scratch = s
