@@ -139,4 +139,24 @@ import Testing
         try model.forward(batch, step: nil)   // and re-entered by its own thread (forward inside `run`)
         _ = try model.user.run { try model.outputs() }
     }
+
+    @Test("One task shared by threads gives each the batches it would get alone (the classifier's epoch order is cached)")
+    func sharedTaskBatches() throws {
+        let (task, config) = try TrainingTests.model(TrainingTests.setups[1])   // classify: 60 examples
+        let steps = Array(0..<40)   // batches of 5: several epochs, visited out of order by each thread
+        let alone = steps.map { task.batch(step: $0, b: config.batch, T: config.sequence).tokens.map { UInt32(bitPattern: $0) } }
+        nonisolated(unsafe) let shared = task
+        var jobs: [@Sendable () throws -> [UInt32]] = []
+        for j in 0..<4 {
+            jobs.append {
+                var out = [[UInt32]](repeating: [], count: steps.count)
+                for k in steps.indices {
+                    let step = (k * 7 + j * 11) % steps.count
+                    out[step] = shared.batch(step: step, b: config.batch, T: config.sequence).tokens.map { UInt32(bitPattern: $0) }
+                }
+                return out.flatMap { $0 }
+            }
+        }
+        for (j, r) in Self.together(jobs).enumerated() { #expect(try r.get() == alone.flatMap { $0 }, "thread \(j)") }
+    }
 }

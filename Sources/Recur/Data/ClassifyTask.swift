@@ -10,7 +10,8 @@ public final class ClassifyTask: TrainingTask {
     /// Examples in the training split.
     public var trainingExamples: Int { train.count }
     let seed: UInt64
-    private var permutations: [Int: [Int]] = [:]
+    private var permutations: [Int: [Int]] = [:]   // the last epoch's, guarded by `permutationLock`
+    private let permutationLock = NSLock()            // trainers on several threads may share a task
 
     /// Parses `label<TAB>text` lines; blank lines are skipped; every other defect names file and line.
     static func parse(_ path: String, flag: String) throws -> [(label: String, text: String)] {
@@ -92,10 +93,13 @@ public final class ClassifyTask: TrainingTask {
         var batch = Batch(T: T, b: b)
         for i in 0..<b {
             let p = step * b + i, epoch = p / train.count
-            if permutations[epoch] == nil {
-                permutations = [epoch: permutation(train.count, seed: seed, stream: UInt64(epoch) + 1)]
+            let order = permutationLock.withLock {
+                if permutations[epoch] == nil {
+                    permutations = [epoch: permutation(train.count, seed: seed, stream: UInt64(epoch) + 1)]
+                }
+                return permutations[epoch]!
             }
-            let (x, y) = train[permutations[epoch]![p % train.count]]
+            let (x, y) = train[order[p % train.count]]
             batch.tokens += Self.row(x, T: T); batch.labels.append(y)
         }
         return batch

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Options of a training run that do not change its arithmetic.
 public struct TrainOptions: Sendable {
@@ -70,7 +71,8 @@ public struct TrainSummary: Codable, Sendable {
 
 /// Drives a model on a task: forward, backward, clip and update on the device, evaluation every N
 /// steps, early stopping, checkpoints. The data of step k is a function of (seed, k), so a resumed
-/// run continues bit for bit.
+/// run continues bit for bit. A trainer and its model are used by one thread at a time: a second
+/// thread entering either while the first is inside gets an error (`Model`).
 public final class Trainer: @unchecked Sendable {
     /// The model being trained (its parameters change in place).
     public let model: Model
@@ -87,7 +89,12 @@ public final class Trainer: @unchecked Sendable {
     /// Called on the training thread for every event, in order.
     public var onEvent: ((TrainEvent) -> Void)?
     /// Set (e.g. by a signal handler) to stop after the current step with a checkpoint.
-    nonisolated(unsafe) public static var stopRequested = false
+    public static var stopRequested: Bool {
+        get { stopFlag.load(ordering: .relaxed) }
+        set { stopFlag.store(newValue, ordering: .relaxed) }
+    }
+    /// Lock-free, so a signal handler may set it.
+    private static let stopFlag = Atomic<Bool>(false)
 
     /// A trainer for `model` on `task`; allocates the optimizer's moments on the model's device. Throws on invalid options.
     public init(model: Model, task: any TrainingTask, optimizer: OptimizerConfig, options: TrainOptions) throws {
@@ -120,7 +127,9 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// Continues from a checkpoint written by `save`: parameters, optimizer moments, carried state, step.
-    public func restore(_ c: Checkpoint) throws {
+    public func restore(_ c: Checkpoint) throws { try model.user.run { try restoreAlone(c) } }
+
+    private func restoreAlone(_ c: Checkpoint) throws {
         guard !c.trainer.isEmpty || c.trainerMetadata["recur.step"] != nil else {
             throw Checkpoint.LoadError(description: "the checkpoint has no trainer state (trainer.safetensors) to resume from")
         }
@@ -133,7 +142,9 @@ public final class Trainer: @unchecked Sendable {
 
     /// Writes a checkpoint of the model, optimizer and trainer state to `out/checkpoint-<step>` atomically and points `out/checkpoint` at it.
     @discardableResult
-    public func save(to out: URL) throws -> URL {
+    public func save(to out: URL) throws -> URL { try model.user.run { try saveAlone(to: out) } }
+
+    private func saveAlone(to out: URL) throws -> URL {
         var data = [String: String]()
         data["recur.data"] = try Checkpoint.jsonString(task.data)
         let c = try Checkpoint.capture(model, data: data, optimizer: optimizer, trainer: trainerMetadata)
@@ -146,7 +157,9 @@ public final class Trainer: @unchecked Sendable {
     /// update, all enqueued on the device without reading anything back (unless `skipNonFinite`,
     /// which reads the loss first). Returns false when the step was skipped for a non-finite loss.
     @discardableResult
-    public func trainStep() throws -> Bool {
+    public func trainStep() throws -> Bool { try model.user.run { try trainStepAlone() } }
+
+    private func trainStepAlone() throws -> Bool {
         let batch = task.batch(step: step, b: model.config.batch, T: model.config.sequence)
         try model.forward(batch, step: step)
         try model.backward()
@@ -165,7 +178,9 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// Trains until `options.steps` steps are done, early stopping, a stop request, or an error.
-    public func run(out: URL?) throws -> TrainSummary {
+    public func run(out: URL?) throws -> TrainSummary { try model.user.run { try runAlone(out: out) } }
+
+    private func runAlone(out: URL?) throws -> TrainSummary {
         let d = model.device, b = model.config.batch, T = model.config.sequence
         let start = Date()
         var lastLoss: Float = .nan, lastEval: Evaluation? = nil, stoppedEarly = false, units = 0
