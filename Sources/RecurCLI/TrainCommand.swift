@@ -73,6 +73,7 @@ struct TrainCommand: ParsableCommand {
                 var c = config
                 try t.configure(&c)
                 let opt = try checkpoint.trainerMetadata["recur.optimizer"].map { try JSONDecoder().decode(OptimizerConfig.self, from: Data($0.utf8)) } ?? optimizerConfig(stepsTotal: 0)
+                try Model.admit(config, device: device, optimizer: opt)   // before anything is allocated
                 trainer = try Trainer(model: try Model(config, device: device, seed: seed), task: t, optimizer: opt,
                                       options: try trainOptions(task: t, config: config))
                 try trainer.restore(checkpoint)
@@ -94,7 +95,9 @@ struct TrainCommand: ParsableCommand {
                 }
                 try t.configure(&c)
                 let opts = try trainOptions(task: t, config: c)
-                trainer = try Trainer(model: try Model(c, device: device, seed: seed), task: t, optimizer: try optimizerConfig(stepsTotal: opts.steps), options: opts)
+                let opt = try optimizerConfig(stepsTotal: opts.steps)
+                try Model.admit(c, device: device, optimizer: opt)   // before anything is allocated
+                trainer = try Trainer(model: try Model(c, device: device, seed: seed), task: t, optimizer: opt, options: opts)
             }
             let report = Report(json: json, out: outDir, units: trainer.model.config.family == .classifier && trainer.model.config.encoder == .cnn ? "samples" : (task == "forecast" ? "samples" : "tokens"), total: trainer.options.steps)
             trainer.onEvent = report.handle

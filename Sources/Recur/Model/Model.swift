@@ -27,6 +27,9 @@ public final class Model: @unchecked Sendable {
     /// Every trainable tensor, in PyTorch's state_dict order.
     public let parameters: [Parameter]
     private var last: (T: Int, b: Int, features: View?, step: Int?, input: SequenceInput?)? = nil
+    /// What the model allocated on its device (nil while being counted itself): checked against the
+    /// device's memory before anything was allocated.
+    public let memory: MemoryNeed?
     /// A model is used by one thread at a time (its buffers hold one batch); its device may be shared.
     let user = SingleUser("this Model")
 
@@ -44,11 +47,15 @@ public final class Model: @unchecked Sendable {
     }
 
     /// Validates `config`, allocates every buffer on `device` and initialises the parameters from `seed` (PyTorch's default initialisation, drawn from Philox).
+    /// A model larger than the device's memory (`Device.memoryBudget`) is refused with the numbers before anything is allocated.
     /// With `training: false` only what `forward(_:step: nil)` needs is allocated (no gradients, no
     /// backward buffers; recurrent layers share one pre-activation buffer): for evaluation and
     /// generation; `backward`, a training forward and `Trainer` refuse such a model.
     public init(_ config: ModelConfig, device: Device, seed: UInt64, training: Bool = true) throws {
         try config.validate()
+        let counting = device.backend is CountingBackend
+        memory = counting ? nil : try Self.memoryNeeded(config, device: device, training: training)
+        if let memory { try Self.admit(memory, device: device) }
         self.config = config; self.device = device; self.seed = seed; self.training = training
         let d = device, B = config.batch, T = config.sequence
         let recurrentInput = config.family == .regressor ? config.inputs : config.embedding
@@ -87,7 +94,7 @@ public final class Model: @unchecked Sendable {
         dDropped = try d.allocate(B * features, training: training)
         loss = try d.allocate(1)
         parameters = (embedding?.parameters ?? []) + (convs?.parameters ?? []) + (stack?.parameters ?? []) + head.parameters
-        try initialize()
+        if !counting { try initialize() }
     }
 
     /// PyTorch's default initialisation, drawn uniformly from Philox(seed, parameter index):

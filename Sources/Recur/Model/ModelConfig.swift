@@ -65,13 +65,17 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Defaults for `family`; set the sizes, or build from layers with `init(_:batch:sequence:layers:)`.
     public init(family: Family) { self.family = family }
 
+    /// The most recurrent layers (and convolution widths) a model may have: far beyond any useful
+    /// stack, and small enough that counting a model's buffers before building it stays instant.
+    public static let maxLayers = 256
+
     /// Throws a one-line message naming the bad field.
     public func validate() throws {
         func need(_ ok: Bool, _ what: String) throws { if !ok { throw ModelError.config(what) } }
         try need(batch > 0, "--batch must be positive, got \(batch)")
         try need(sequence > 0, "--seq must be positive, got \(sequence)")
         try need(hidden > 0, "--hidden must be positive, got \(hidden)")
-        try need(layers > 0, "--layers must be positive, got \(layers)")
+        try need(layers > 0 && layers <= Self.maxLayers, "--layers must be in 1...\(Self.maxLayers), got \(layers)")
         try need(embedding > 0, "--embedding must be positive, got \(embedding)")
         try need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1), got \(dropout)")
         try need(family == .regressor || vocab > 0, "the vocabulary is empty")
@@ -88,6 +92,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         if encoder == .cnn {
             try need(!convWidths.isEmpty && convWidths.allSatisfy { $0 > 0 && $0 <= sequence }, "--conv-widths must be positive and at most --seq (\(sequence)), got \(convWidths)")
             try need(convFilters > 0, "--filters must be positive, got \(convFilters)")
+            try need(convWidths.count <= Self.maxLayers, "--conv-widths may list at most \(Self.maxLayers) widths, got \(convWidths.count)")
         }
     }
 }

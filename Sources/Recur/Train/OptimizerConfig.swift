@@ -32,6 +32,9 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
     public init() {}
 
     /// Throws a one-line message naming the bad flag.
+    /// Buffers of each parameter's size the optimizer keeps: SGD's velocity (with momentum), Adam's m and v.
+    public var moments: Int { kind == .sgd ? (momentum > 0 ? 1 : 0) : 2 }
+
     public func validate() throws {
         func need(_ ok: Bool, _ s: String) throws { if !ok { throw ModelError.config(s) } }
         try need(lr.isFinite && lr > 0, "--lr must be a positive finite number, got \(lr)")
@@ -82,8 +85,7 @@ final class Optimizer {
         norms = try device.allocate(max(1, parameters.count))
         clip = try device.allocate(2)
         try device.fill(clip.view, 0)
-        let moments = config.kind == .sgd ? (config.momentum > 0 ? 1 : 0) : 2
-        for p in parameters { try p.ensureMoments(device, moments) }
+        for p in parameters { try p.ensureMoments(device, config.moments) }
     }
 
     /// Global-norm clipping (fixed order: each gradient's Σg² in parameter order), then the update.

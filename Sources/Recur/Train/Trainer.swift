@@ -103,6 +103,10 @@ public final class Trainer: @unchecked Sendable {
         guard options.steps > 0, options.evalEvery > 0, options.logEvery > 0 else {
             throw ModelError.config("--steps, --eval-every and --log-every must be positive")
         }
+        if var need = model.memory {
+            need.optimizer = need.parameters * UInt64(optimizer.moments)
+            try Model.admit(need, device: model.device)
+        }
         self.model = model; self.task = task; self.options = options
         self.optimizer = try Optimizer(optimizer, parameters: model.parameters, device: model.device)
         try sizeFirstStep()

@@ -1,0 +1,111 @@
+import Foundation
+
+/// What a model (and its optimizer) will allocate on a device, in bytes, by what it holds.
+public struct MemoryNeed: Sendable, Equatable, CustomStringConvertible {
+    /// The parameters' values.
+    public var parameters: UInt64
+    /// Their gradients (training only).
+    public var gradients: UInt64
+    /// The optimizer's moments (with a trainer).
+    public var optimizer: UInt64
+    /// Everything else the model allocates: activations, saved state, backward buffers, packed
+    /// weights (an inference model's one-element gradient placeholders too).
+    public var activations: UInt64
+    /// The sum.
+    public var total: UInt64 { parameters + gradients + optimizer + activations }
+
+    public var description: String {
+        "\(mb(total)) (parameters \(mb(parameters)), gradients \(mb(gradients)), optimizer \(mb(optimizer)), activations and buffers \(mb(activations)))"
+    }
+}
+
+func mb(_ bytes: UInt64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+
+extension ModelConfig {
+    /// Elements of every parameter, in Double so any configuration is counted without overflow.
+    public var parameterElements: Double {
+        let h = Double(hidden), e = Double(embedding), g = Double(cell.gates)
+        var n = family == .regressor ? 0 : Double(vocab) * e
+        let features: Double
+        if encoder == .cnn {
+            let f = Double(convFilters)
+            n += convWidths.reduce(0.0) { $0 + f * e * Double($1) + f }
+            features = f * Double(convWidths.count)
+        } else {
+            let first = family == .regressor ? Double(inputs) : e
+            n += g * h * (first + h) + 2 * g * h
+            n += Double(layers - 1) * (g * h * 2 * h + 2 * g * h)
+            features = h
+        }
+        let outs = family == .languageModel ? Double(vocab) : Double(outputs)
+        return n + outs * features + outs
+    }
+}
+
+extension Model {
+    /// What building this configuration on `device` allocates, counted by building it on a device
+    /// that allocates nothing (`CountingBackend`) and so takes exactly the same data flow; with
+    /// `optimizer`, the trainer's moments too.
+    public static func memoryNeeded(_ config: ModelConfig, device: Device, training: Bool = true,
+                                    optimizer: OptimizerConfig? = nil) throws -> MemoryNeed {
+        try config.validate()
+        try admitParameters(config, device: device, training: training)
+        let counting = Device(backend: CountingBackend(standingInFor: device.backend))
+        let model = try Model(config, device: counting, seed: 0, training: training)
+        let p = UInt64(model.parameters.reduce(0) { $0 + $1.count }) * 4
+        let g = training ? p : 0
+        let all = UInt64(counting.activity.allocatedBytes)
+        return MemoryNeed(parameters: p, gradients: g, optimizer: p * UInt64(optimizer?.moments ?? 0), activations: all - p - g)
+    }
+
+    /// Refuses, before anything is built, a configuration whose parameters (and gradients) alone
+    /// exceed the device's memory: an absurd size is refused at once, never built part-way.
+    static func admitParameters(_ config: ModelConfig, device: Device, training: Bool) throws {
+        let bytes = config.parameterElements * 4 * (training ? 2 : 1)
+        let budget = device.memoryBudget
+        guard bytes <= Double(budget.bytes) else {
+            throw ModelError.config("the model needs at least \(mb(UInt64(min(bytes, 1e18)))) for its parameters\(training ? " and gradients" : "") but \(device.info.selector) has \(mb(budget.bytes)) (\(budget.source))")
+        }
+    }
+
+    /// Refuses, before anything is allocated, a model (and with `optimizer` its trainer's moments)
+    /// that would not fit the device's memory (`Device.memoryBudget`), with the numbers.
+    @discardableResult
+    public static func admit(_ config: ModelConfig, device: Device, training: Bool = true, optimizer: OptimizerConfig? = nil) throws -> MemoryNeed {
+        let need = try memoryNeeded(config, device: device, training: training, optimizer: optimizer)
+        try admit(need, device: device)
+        return need
+    }
+
+    /// Refuses `need` when it exceeds the device's memory, with the numbers.
+    static func admit(_ need: MemoryNeed, device: Device) throws {
+        let budget = device.memoryBudget
+        guard need.total <= budget.bytes else {
+            throw ModelError.config("the model needs \(need) but \(device.info.selector) has \(mb(budget.bytes)) (\(budget.source))")
+        }
+    }
+}
+
+extension Device {
+    /// The memory a model may use on this device and where the number comes from: the OpenCL
+    /// device's global memory; for the CPU device the smallest of physical memory and what the
+    /// process's address-space and data limits leave.
+    public var memoryBudget: (bytes: UInt64, source: String) {
+        guard info.kind == .cpu else { return (info.globalMemoryBytes, "its global memory") }
+        var best = (info.globalMemoryBytes, "physical memory")
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        func used(_ key: String) -> UInt64 {
+            for line in status.split(separator: "\n") where line.hasPrefix(key + ":") {
+                return UInt64(line.split(separator: " ").dropFirst().first ?? "").map { $0 * 1024 } ?? 0
+            }
+            return 0
+        }
+        for (resource, name, key) in [(RLIMIT_AS, "the address-space limit (ulimit -v)", "VmSize"), (RLIMIT_DATA, "the data limit (ulimit -d)", "VmData")] {
+            var r = rlimit()
+            guard getrlimit(__rlimit_resource_t(resource.rawValue), &r) == 0, r.rlim_cur != rlim_t.max else { continue }
+            let left = UInt64(r.rlim_cur) > used(key) ? UInt64(r.rlim_cur) - used(key) : 0
+            if left < best.0 { best = (left, "what \(name) leaves this process") }
+        }
+        return best
+    }
+}
