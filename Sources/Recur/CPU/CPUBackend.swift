@@ -86,10 +86,15 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
         UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: alignment).bindMemory(to: Float.self, capacity: count)
     }
 
+    /// Memory the system refuses (out of memory, a process limit) is an error, not a trap.
     func allocate(count: Int) throws -> Buffer {
+        var raw: UnsafeMutableRawPointer? = nil
+        guard posix_memalign(&raw, Self.alignment, max(1, count) * 4) == 0, let raw else {
+            throw DeviceError.tooLarge("the system refused \(count * 4) bytes for a CPU buffer (out of memory, or beyond the process's limits)")
+        }
         activity.allocated(bytes: count * 4)
-        let p = Self.floats(count)
-        return Buffer(count: count, storage: .host(p), owner: ObjectIdentifier(self))
+        // freed by `Buffer` with `deallocate()`, which is free(3) for memory of any alignment here
+        return Buffer(count: count, storage: .host(raw.bindMemory(to: Float.self, capacity: count)), owner: ObjectIdentifier(self))
     }
 
     func write(_ source: UnsafeRawBufferPointer, to: View) throws {
