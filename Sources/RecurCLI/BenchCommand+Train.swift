@@ -100,7 +100,7 @@ extension BenchCommand {
         let row = TrainRow(workload: name, device: device.info.selector, units: w.units, unitsPerSecond: units / median,
                            spread: (times.last! - times.first!) / median, peakMB: Self.peakResidentMB(), peer: false,
                            buffersMB: Double(device.activity.allocatedBytes) / 1_048_576)
-        print(try Console.json(row).replacingOccurrences(of: "\n", with: ""))
+        try Output.line(try Console.json(row).replacingOccurrences(of: "\n", with: ""))
     }
 
     /// This process's peak resident memory: VmHWM of /proc/self/status, which starts afresh at exec
@@ -126,7 +126,7 @@ extension BenchCommand {
         let scaling = (sequenceOverride.map { ["--seq", String($0)] } ?? []) + (batchOverride.map { ["--batch", String($0)] } ?? [])
         var rows: [TrainRow] = []
         for w in chosen {
-            print("\(w.name): \(w.summary)")
+            try Output.line("\(w.name): \(w.summary)")
             var rounds: [[TrainRow]] = []   // per round: the device paths' rows, then PyTorch's
             for round in 0..<self.rounds {
                 var these: [TrainRow] = []
@@ -149,7 +149,7 @@ extension BenchCommand {
                 rounds.append(these)
                 rows += these
             }
-            printRounds(rounds, peer: peer == "pytorch")
+            try printRounds(rounds, peer: peer == "pytorch")
         }
         if let jsonFile {
             do { try Console.json(rows).write(toFile: jsonFile, atomically: true, encoding: .utf8) } catch {
@@ -160,7 +160,7 @@ extension BenchCommand {
 
     /// One line per path: with one round its row (and the ratios to PyTorch's); with several, the
     /// median speed and the highest peak over the rounds, and the median (min–max) of the rounds' ratios.
-    func printRounds(_ rounds: [[TrainRow]], peer: Bool) {
+    func printRounds(_ rounds: [[TrainRow]], peer: Bool) throws {
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
         for i in rounds[0].indices {
             let all = rounds.map { $0[i] }, r = all[0]
@@ -176,7 +176,7 @@ extension BenchCommand {
                 line += all.count == 1 ? String(format: "   %.2fx PyTorch's speed, %.2fx its memory", speed[0], memory[0])
                     : String(format: "   %.2fx PyTorch's speed (%.2f–%.2f), %.2fx its memory (max)", median(speed), speed.min()!, speed.max()!, memory.max()!)
             }
-            print(line)
+            try Output.line(line)
         }
     }
 

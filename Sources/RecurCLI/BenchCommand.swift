@@ -139,7 +139,7 @@ struct BenchCommand: ParsableCommand {
                 for _ in 0..<repeats { times[i].append(try clock(e.work)) }
             }
         }
-        return zip(entries, times).map { e, t in row(e.c, e.name, peer: e.peer, times: t) }
+        return try zip(entries, times).map { e, t in try row(e.c, e.name, peer: e.peer, times: t) }
     }
 
     /// Untimed calls before the timed ones: at least 3 and 0.1 s. After a single call, PoCL's first
@@ -156,11 +156,11 @@ struct BenchCommand: ParsableCommand {
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 
-    func row(_ c: Case, _ device: String, peer: Bool, times: [Double]) -> Row {
+    func row(_ c: Case, _ device: String, peer: Bool, times: [Double]) throws -> Row {
         let median = times.sorted()[times.count / 2]
         let r = Row(op: c.op, shape: c.shape, device: device, gflops: c.flops / median / 1e9, ms: median * 1e3,
                     spread: (times.max()! - times.min()!) / median, peer: peer)
-        print("\(r.op.padding(16)) \(r.shape.padding(30)) \((peer ? "peer " : "") + device)".padding(66)
+        try Output.line("\(r.op.padding(16)) \(r.shape.padding(30)) \((peer ? "peer " : "") + device)".padding(66)
               + String(format: "%9.2f ms %8.1f GFLOP/s  spread %.0f%%", r.ms, r.gflops, r.spread * 100))
         return r
     }

@@ -12,18 +12,18 @@ struct DevicesCommand: ParsableCommand {
     func run() throws {
         try guarded {
             let infos = Devices.all()
-            if json { print(try Console.json(infos)); return }
+            if json { try Output.line(try Console.json(infos)); return }
             for i in infos {
-                print("\(i.selector)  \(i.name)")
+                try Output.line("\(i.selector)  \(i.name)")
                 if i.kind == .cpu {
-                    print("    \(i.vendor); \(i.computeUnits) cores, SIMD width \(i.simdWidth ?? 0) floats, register tile \(i.registerTile ?? "?"), hardware FMA in this build: \(i.hardwareFMA == true ? "yes" : "NO (slow fmaf calls; see README)")")
+                    try Output.line("    \(i.vendor); \(i.computeUnits) cores, SIMD width \(i.simdWidth ?? 0) floats, register tile \(i.registerTile ?? "?"), hardware FMA in this build: \(i.hardwareFMA == true ? "yes" : "NO (slow fmaf calls; see README)")")
                 } else {
-                    print("    platform \(i.platform); vendor \(i.vendor); driver \(i.driver); \(i.version); \(i.openCLCVersion)")
-                    print("    \(i.computeUnits) compute units, \(i.globalMemoryBytes >> 20) MiB global memory, max allocation \(i.maxAllocationBytes >> 20) MiB")
-                    print("    fp32: \((i.fpCapabilities ?? []).joined(separator: ", "))")
-                    if let t = i.tuning { print("    kernels: \(t)") }
+                    try Output.line("    platform \(i.platform); vendor \(i.vendor); driver \(i.driver); \(i.version); \(i.openCLCVersion)")
+                    try Output.line("    \(i.computeUnits) compute units, \(i.globalMemoryBytes >> 20) MiB global memory, max allocation \(i.maxAllocationBytes >> 20) MiB")
+                    try Output.line("    fp32: \((i.fpCapabilities ?? []).joined(separator: ", "))")
+                    if let t = i.tuning { try Output.line("    kernels: \(t)") }
                 }
-                print("    admitted: \(i.admitted ? "yes" : "no") — \(i.reason)")
+                try Output.line("    admitted: \(i.admitted ? "yes" : "no") — \(i.reason)")
             }
         }
     }

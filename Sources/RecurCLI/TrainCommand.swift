@@ -105,11 +105,16 @@ struct TrainCommand: ParsableCommand {
                 let kept = outDir.flatMap { dir in
                     (try? FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("checkpoint").path)).map { "the last checkpoint \(dir.path)/\($0) is kept" }
                 } ?? "no checkpoint was written"
-                throw Failure("\(e); stopped without saving (\(kept))")
+                throw Failure((report.failure.map { "\($0); " } ?? "") + "\(e); stopped without saving (\(kept))")
+            } catch where report.failure != nil {
+                throw Failure("\(report.failure!); \(error)")
             }
-            report.finish(summary)
+            if let failure = report.failure {
+                throw Failure("\(failure); stopped after step \(summary.steps)" + (summary.checkpoint.map { " with a checkpoint in \($0)" } ?? " (no --out: nothing saved)"))
+            }
+            try report.finish(summary)
             if Trainer.stopRequested { Console.note("stopped by signal at step \(summary.steps); checkpoint in \(summary.checkpoint ?? "-")") }
-            if json { print(try Console.json(summary).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")) }
+            if json { try Output.line(try Console.json(summary).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")) }
         }
     }
 

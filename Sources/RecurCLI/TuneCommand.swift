@@ -60,11 +60,11 @@ struct TuneCommand: ParsableCommand {
                 trials = try Tuner(index: index, repeats: repeats).run(candidates) { t in
                 let detail = t.identical ? String(format: "%7.1f GFLOP/s  (", t.score) + t.gflops.map { String(format: "%.0f", $0) }.joined(separator: " ") + ")"
                     : "REFUSED: not bit-identical to the CPU"
-                    print("  \(t.tuning.padding(40)) \(detail)")
+                    try Output.line("  \(t.tuning.padding(40)) \(detail)")
                 }
             } catch { throw Failure("\(error)") }
             guard let best = trials.first, best.identical, var tuning = candidates.first(where: { $0.description == best.tuning }) else {
-                if let json { try Console.json(TuneReport(matmul: trials, cells: [])).write(toFile: json, atomically: true, encoding: .utf8) }
+                if let json { try writeReport(TuneReport(matmul: trials, cells: []), to: json) }
                 throw Failure("no candidate was bit-identical to the CPU on \(info.name); nothing stored")
             }
             Console.note("cell kernels with \(best.tuning): " + Tuner.cellOps.joined(separator: ", ") + " (b64 h512), ms per call")
@@ -73,20 +73,28 @@ struct TuneCommand: ParsableCommand {
                 cellTrials = try Tuner(index: index, repeats: repeats).runCells(base: tuning) { t in
                     let detail = t.identical ? t.ms.map { String(format: "%.3f", $0) }.joined(separator: "  ") + String(format: "  (total %.3f ms)", t.total)
                         : "REFUSED: not bit-identical to the CPU"
-                    print("  \(("cells=" + t.cells).padding(40)) \(detail)")
+                    try Output.line("  \(("cells=" + t.cells).padding(40)) \(detail)")
                 }
             } catch { throw Failure("\(error)") }
-            if let json { try Console.json(TuneReport(matmul: trials, cells: cellTrials)).write(toFile: json, atomically: true, encoding: .utf8) }
+            if let json { try writeReport(TuneReport(matmul: trials, cells: cellTrials), to: json) }
             guard let cells = cellTrials.first, cells.identical, let variant = KernelTuning.Cells(rawValue: cells.cells) else {
                 throw Failure("no cell kernel variant was bit-identical to the CPU on \(info.name); nothing stored")
             }
             tuning.cells = variant
             let current = try KernelTuning.resolve(for: info)
-            print("best: \(tuning)  \(String(format: "%.1f", best.score)) GFLOP/s (matmul geometric mean), cells \(String(format: "%.3f", cells.total)) ms; "
+            try Output.line("best: \(tuning)  \(String(format: "%.1f", best.score)) GFLOP/s (matmul geometric mean), cells \(String(format: "%.3f", cells.total)) ms; "
                   + "in use before: \(current.tuning) (\(current.source))")
             if dryRun { return }
             let file = try TuningCache.store(tuning, for: info)
-            print("stored for \(TuningCache.key(info)) in \(file)")
+            try Output.line("stored for \(TuningCache.key(info)) in \(file)")
+        }
+    }
+}
+
+extension TuneCommand {
+    func writeReport(_ report: TuneReport, to path: String) throws {
+        do { try Console.json(report).write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw Failure("--json \(path): cannot write (\(error.localizedDescription))")
         }
     }
 }

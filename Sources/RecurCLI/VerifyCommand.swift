@@ -62,14 +62,14 @@ struct VerifyCommand: ParsableCommand {
             let report = Report(device: "\(device.info.selector) \(device.info.name)", seed: seed,
                                 allIdentical: ops.allSatisfy(\.identical), ops: ops)
             if json {
-                print(try Console.json(report))
+                try Output.line(try Console.json(report))
             } else {
-                print("verify \(report.device) against the CPU, seed \(seed), \(all.count) cases")
+                try Output.line("verify \(report.device) against the CPU, seed \(seed), \(all.count) cases")
                 for r in ops {
                     let verdict = r.identical ? "identical" : "DIFFERS (max \(r.maxUlp) ulp; first: \(r.firstDifference ?? "?"))"
-                    print("  \(r.op.padding(24)) \(String(r.cases).padding(4, left: true)) cases  \(verdict)")
+                    try Output.line("  \(r.op.padding(24)) \(String(r.cases).padding(4, left: true)) cases  \(verdict)")
                 }
-                print(report.allIdentical ? "all ops identical" : "NOT identical")
+                try Output.line(report.allIdentical ? "all ops identical" : "NOT identical")
             }
             if !report.allIdentical { throw ExitCode(1) }
         }
