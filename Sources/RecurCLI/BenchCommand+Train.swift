@@ -79,11 +79,12 @@ extension BenchCommand {
         if let seq = sequenceOverride { w.config.sequence = seq }
         if let batch = batchOverride { w.config.batch = batch }
         w.config.embeddingFold = try fold()
+        try w.config.validate()   // before the data, whose size is batch × sequence
         let task = try w.task(seed: 1)
         try task.configure(&w.config)
         // Inference as a user runs it: a model built for inference, no trainer (no gradients, no moments).
         let model = try Model(w.config, device: device, seed: 1, training: !w.forwardOnly)
-        let trainer = w.forwardOnly ? nil : try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: Int.max / 2))
+        let trainer = w.forwardOnly ? nil : try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: 1 << 30))   // only trainStep is called
         let units = Double(task.units(b: w.config.batch, T: w.config.sequence))
         let batch = task.batch(step: 0, b: w.config.batch, T: w.config.sequence)   // inference: one batch, as the peer's
         func once() throws {
@@ -138,7 +139,7 @@ extension BenchCommand {
                 }
                 if peer == "pytorch" {
                     let args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)] + scaling
-                    these.append(try child(python, args, label: "PyTorch \(w.name)"))
+                    these.append(try child(pythonProgram.path, args, label: "PyTorch \(w.name) (\(pythonProgram.source))"))
                 }
                 for i in these.indices {
                     if self.rounds > 1 { these[i].round = round }
@@ -178,6 +179,13 @@ extension BenchCommand {
             }
             try Output.line(line)
         }
+    }
+
+    /// The Python for --peer pytorch and where it was named: --python, RECUR_PYTHON or the default.
+    var pythonProgram: (path: String, source: String) {
+        if let python { return (python, "--python \(python)") }
+        if let env = ProcessInfo.processInfo.environment["RECUR_PYTHON"], !env.isEmpty { return (env, "RECUR_PYTHON=\(env)") }
+        return ("python3", "python3, the default")
     }
 
     /// Runs a child that prints one JSON row as its last line.

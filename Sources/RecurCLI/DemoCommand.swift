@@ -10,18 +10,39 @@ struct DemoCommand: ParsableCommand {
         abstract: "Train an RNN and an LSTM on the memory task and compare them; check devices agree bit for bit.",
         discussion: "The models train on the chosen device (default: the first admitted OpenCL device, else the CPU); three training steps are repeated on the CPU device and compared bit for bit.")
 
-    @Option(help: "Longest distance between the fact and the question.") var maxDistance = 60
-    @Option(help: "Training steps per model.") var steps = 1500
-    @Option(help: "Hidden size of both models.") var hidden = 64
+    @Option(help: "Longest distance between the fact and the question (1...\(MemoryTask.maxDistanceLimit)).") var maxDistance = 60
+    @Option(help: "Training steps per model (≥ 1).") var steps = 1500
+    @Option(help: "Hidden size of both models (≥ 1).") var hidden = 64
     @Option(help: "Folder for the chart.") var out = "recur-demo"
     @Option(help: "Seed.") var seed: UInt64 = 7
     @OptionGroup var options: DeviceOptions
 
+    /// The flags, and the models they make (sizes, steps × batch × sequence), before any training.
+    func validate() throws {
+        try Check.positive(steps, "--steps")
+        try Check.positive(hidden, "--hidden")
+        try Check.range(maxDistance, 1...MemoryTask.maxDistanceLimit, "--max-distance")
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue { throw ValidationError("--out \(out): is a file, not a folder") }
+        try Check.parseTime {
+            let c = try config()
+            try c.validate()
+            if Sizes.product(steps, c.batch, c.sequence) == nil {
+                throw Failure("--steps \(steps) × batch \(c.batch) × sequence \(c.sequence) is more than 2^63 - 1 positions; lower --steps")
+            }
+        }
+    }
+
+    /// Both models' configuration (the cell aside).
+    func config() throws -> ModelConfig {
+        var c = ModelConfig(family: .classifier)
+        c.hidden = hidden; c.embedding = 32; c.batch = 32
+        try MemoryTask(seed: seed, minDistance: 1, maxDistance: maxDistance).configure(&c)
+        return c
+    }
+
     func run() throws {
         try guarded {
-            guard steps > 0, hidden > 0, maxDistance >= 1 else { throw Failure("--steps, --hidden and --max-distance must be positive") }
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue { throw Failure("--out \(out): is a file, not a folder") }
             let train = try options.open(), check: Device
             if train.info.kind == .opencl {
                 check = Device.cpu(threads: options.threads)
@@ -70,9 +91,8 @@ struct DemoCommand: ParsableCommand {
 
     func make(_ d: Device, cell: CellKind, lr: Float, steps: Int) throws -> (Trainer, MemoryTask) {
         let task = try MemoryTask(seed: seed, minDistance: 1, maxDistance: maxDistance)
-        var c = ModelConfig(family: .classifier)
-        c.cell = cell; c.hidden = hidden; c.embedding = 32; c.batch = 32
-        try task.configure(&c)
+        var c = try config()
+        c.cell = cell
         var o = OptimizerConfig()
         o.lr = lr
         var t = TrainOptions(steps: steps)

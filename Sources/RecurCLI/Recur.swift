@@ -42,11 +42,17 @@ struct DeviceOptions: ParsableArguments {
     @Option(name: .long, help: "auto, cpu, opencl or opencl:N (default: $RECUR_DEVICE, else auto).")
     var device: String?
 
-    @Option(name: .long, help: "CPU worker threads (default: every core).")
+    @Option(name: .long, help: "CPU worker threads, 1...\(Self.maxThreads) (default: every core).")
     var threads: Int?
 
+    /// A fixed bound rather than a multiple of this machine's cores, so a command line valid on one
+    /// machine is valid on every machine; more threads than cores is allowed (slower, same bits).
+    static let maxThreads = 1024
+
+    /// The device request's form (from --device or RECUR_DEVICE).
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads { try Check.range(threads, 1...Self.maxThreads, "--threads") }
+        try Check.parseTime { try DeviceRequest.from(flag: device).checkForm() }
     }
 
     /// The chosen device; the reason goes to stderr in one line.

@@ -124,7 +124,9 @@ final class Report {
         }
     }
 
+    /// h:mm:ss or m:ss; an estimate beyond 10,000 hours (or not finite: --steps near 2^63) is "-".
     static func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0, seconds < 36e6 else { return "-" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
