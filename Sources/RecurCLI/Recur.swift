@@ -49,10 +49,13 @@ struct DeviceOptions: ParsableArguments {
     /// machine is valid on every machine; more threads than cores is allowed (slower, same bits).
     static let maxThreads = 1024
 
-    /// The device request's form (from --device or RECUR_DEVICE).
+    /// The device request's form (from --device or RECUR_DEVICE) and every RECUR_* setting.
     func validate() throws {
         if let threads { try Check.range(threads, 1...Self.maxThreads, "--threads") }
-        try Check.parseTime { try DeviceRequest.from(flag: device).checkForm() }
+        try Check.parseTime {
+            try DeviceRequest.from(flag: device).checkForm()
+            try Settings.checkEnvironment()
+        }
     }
 
     /// The chosen device; the reason goes to stderr in one line.

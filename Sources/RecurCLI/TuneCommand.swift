@@ -30,7 +30,10 @@ struct TuneCommand: ParsableCommand {
 
     func validate() throws {
         if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
-        try Check.parseTime { try request.checkForm() }
+        try Check.parseTime {
+            try request.checkForm()
+            try Settings.checkEnvironment()
+        }
         if request.spec == "cpu" {
             throw ValidationError("\(request.label): tuning is for OpenCL devices (opencl or opencl:N); the CPU device has no kernel parameters")
         }
@@ -65,6 +68,10 @@ struct TuneCommand: ParsableCommand {
             }
             guard let index = Int(chosen.info.selector.dropFirst("opencl:".count)) else { throw Failure("\(request.label): not an OpenCL device") }
             let info = chosen.info
+            let problems = TuningCache.problems()
+            // A table that is not a JSON object could not take the winner: refused before the work.
+            if !dryRun, let whole = problems.first(where: { $0.entry == nil }) { throw Failure(whole.message) }
+            for p in problems where p.entry != TuningCache.key(chosen.info) { Console.note("kept as it is: \(p.message)") }
             var candidates = Tuner.candidates(for: info, maxWorkGroup: info.maxWorkGroupSize ?? 256)
             if let only { candidates = try self.candidates(only, base: KernelTuning.builtIn(for: info)) }
             Console.note("tuning \(info.selector) \(info.name): \(candidates.count) candidates, shapes "
@@ -95,11 +102,16 @@ struct TuneCommand: ParsableCommand {
                 throw Failure("no cell kernel variant was bit-identical to the CPU on \(info.name); nothing stored")
             }
             tuning.cells = variant
-            let current = try KernelTuning.resolve(for: info)
+            // An entry for this device that cannot be read is replaced by the new one, and said so.
+            let before: String
+            do { let current = try KernelTuning.resolve(for: info); before = "\(current.tuning) (\(current.source))" } catch {
+                before = "an entry that cannot be read, replaced unless --dry-run (\(error))"
+            }
             try Output.line("best: \(tuning)  \(String(format: "%.1f", best.score)) GFLOP/s (matmul geometric mean), cells \(String(format: "%.3f", cells.total)) ms; "
-                  + "in use before: \(current.tuning) (\(current.source))")
+                  + "in use before: \(before)")
             if dryRun { return }
-            let file = try TuningCache.store(tuning, for: info)
+            let file: String
+            do { file = try TuningCache.store(tuning, for: info) } catch { throw Failure("\(error)") }
             try Output.line("stored for \(TuningCache.key(info)) in \(file)")
         }
     }

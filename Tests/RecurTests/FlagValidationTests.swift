@@ -66,7 +66,7 @@ import Testing
         Case(name: "demo --out is a file", args: ["demo", "--out", p("afile")], expect: "--out \(p("afile")): is a file, not a folder"),
         Case(name: "tune --repeats 0", args: ["tune", "--repeats", "0"], expect: "--repeats must be at least 1, got 0"),
         Case(name: "tune --device cpu", args: ["tune", "--device", "cpu"], expect: "--device cpu: tuning is for OpenCL devices"),
-        Case(name: "tune --only out of range", args: ["tune", "--only", "matmul=rb,RB_M=0"], expect: "--only: tuning 'matmul=rb,RB_M=0': RB_M must be 1...16"),
+        Case(name: "tune --only out of range", args: ["tune", "--only", "matmul=rb,RB_M=0"], expect: "--only: tuning 'matmul=rb,RB_M=0': RB_M must be 1...16, got 0"),
         Case(name: "tune --json into a missing folder", args: ["tune", "--json", p("missing/trials.json")], expect: "the folder \(p("missing")) does not exist"),
     ]
 
