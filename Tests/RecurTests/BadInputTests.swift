@@ -114,6 +114,18 @@ import Testing
         #expect(try snapshot() == before, "files changed", sourceLocation: sourceLocation)
     }
 
+    @Test("The largest --steps that fits (with --stop-after) runs: progress shows the count and an ETA too long for a clock as -")
+    func largestStepsRun() throws {
+        // memory, --max-distance 3: sequence 13, batch 4; steps × 4 × 13 must stay below 2^63
+        let steps = Int.max / (4 * 13)
+        let r = try RecurProcess.run(["train", "--task", "memory", "--max-distance", "3", "--hidden", "8", "--embedding", "8", "--batch", "4",
+                                      "--steps", String(steps), "--stop-after", "2", "--log-every", "1", "--device", "cpu"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("step 2/\(steps) ") && r.stdout.contains("ETA -"), "\(r.stdout)")
+        let over = try RecurProcess.run(["train", "--task", "memory", "--max-distance", "3", "--batch", "4", "--steps", String(steps + 1), "--device", "cpu"])
+        #expect(over.status == 1 && over.stderr.contains("--steps \(steps + 1) × batch 4 × sequence length 13 is more than 2^63 - 1 positions"), "\(over.stderr)")
+    }
+
     @Test("An output folder holding a checkpoint is not overwritten without --resume")
     func existingCheckpointKept() throws {
         let out = Scratch.path("run")

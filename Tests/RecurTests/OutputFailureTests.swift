@@ -88,6 +88,15 @@ import Testing
         }
     }
 
+    @Test("With standard error closed too, a failure is still exit status 1, not a trap")
+    func stderrClosed() throws {
+        let r = try RecurProcess.tool("/bin/bash", ["-c", "\"$0\" \"$@\" >&- 2>&-; echo \"status $?\"", RecurProcess.executable.path,
+                                                    "eval", "--checkpoint", Self.charModel, "--data", Self.charModel + "/../text.txt", "--device", "cpu"])
+        #expect(r.exited && r.output == "status 1\n", "\(r.output)")
+        let bad = try RecurProcess.tool("/bin/bash", ["-c", "\"$0\" \"$@\" 2>&-; echo \"status $?\"", RecurProcess.executable.path, "train", "--task", "memory", "--steps", "0"])
+        #expect(bad.exited && bad.output == "status 64\n", "\(bad.output)")
+    }
+
     @Test("train whose standard output cannot be written stops after the step in progress with a checkpoint and exits 1", arguments: Stdout.allCases)
     func trainStops(_ how: Stdout) throws {
         let out = Scratch.path("stdout-train")
