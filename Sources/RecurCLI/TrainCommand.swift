@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Batch size (≥ 1).") var batch = 32
     @Option(help: "Sequence length (≥ 1; memory: set from --max-distance).") var seq = 64
-    @Option(help: "Training steps in total (≥ 1; a resumed run continues to this count). --steps × --batch × --seq must be below 2^63.") var steps: Int?
+    @Option(help: "Training steps in total (≥ 1; a resumed run continues to this count). --steps × batch × sequence length must be below 2^63.") var steps: Int?
     @Option(help: "Epochs over the training data (≥ 1; instead of --steps; classify).") var epochs: Int?
     @Option(help: "Learning rate (a finite number > 0).") var lr: Float = 2e-3
     @Option(help: "sgd, adam or adamw.") var optimizer = "adam"
@@ -124,7 +124,7 @@ struct TrainCommand: ParsableCommand {
         }
         if steps == nil && epochs == nil { throw ValidationError("give --steps N (or --epochs N for classify)") }
         if epochs != nil && task != "classify" { throw ValidationError("--epochs is for --task classify; use --steps") }
-        try Check.range(warmup, 0...Int.max, "--warmup")
+        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
         try Check.finite(dropout, "--dropout", "in [0, 1)") { $0 >= 0 && $0 < 1 }
         try Check.finite(forgetBias, "--forget-bias", "a finite number")
         try Check.finite(clip, "--clip", "a finite number ≥ 0 (0: no clipping)") { $0 >= 0 }

@@ -19,7 +19,7 @@ import Testing
         Case(name: "train --dropout 1", args: memory + ["--dropout", "1"], expect: "--dropout must be in [0, 1), got 1.0"),
         Case(name: "train --forget-bias -inf", args: memory + ["--forget-bias=-inf"], expect: "--forget-bias must be a finite number, got -inf"),
         Case(name: "train --lr inf", args: memory + ["--lr", "inf"], expect: "--lr must be a positive finite number, got inf"),
-        Case(name: "train --warmup -1", args: memory + ["--warmup=-1"], expect: "--warmup must be in 0..."),
+        Case(name: "train --warmup -1", args: memory + ["--warmup=-1"], expect: "--warmup must be ≥ 0, got -1"),
         Case(name: "train --step-size 0", args: memory + ["--step-size", "0"], expect: "--step-size must be positive, got 0"),
         Case(name: "train --eval-every 0", args: memory + ["--eval-every", "0"], expect: "--eval-every must be positive, got 0"),
         Case(name: "train --log-every -5", args: memory + ["--log-every=-5"], expect: "--log-every must be positive, got -5"),
