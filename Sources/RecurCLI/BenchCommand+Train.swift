@@ -79,11 +79,12 @@ extension BenchCommand {
         if let seq = sequenceOverride { w.config.sequence = seq }
         if let batch = batchOverride { w.config.batch = batch }
         w.config.embeddingFold = try fold()
+        try w.config.validate()   // before the data, whose size is batch × sequence
         let task = try w.task(seed: 1)
         try task.configure(&w.config)
         // Inference as a user runs it: a model built for inference, no trainer (no gradients, no moments).
         let model = try Model(w.config, device: device, seed: 1, training: !w.forwardOnly)
-        let trainer = w.forwardOnly ? nil : try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: Int.max / 2))
+        let trainer = w.forwardOnly ? nil : try Trainer(model: model, task: task, optimizer: OptimizerConfig(), options: TrainOptions(steps: 1 << 30))   // only trainStep is called
         let units = Double(task.units(b: w.config.batch, T: w.config.sequence))
         let batch = task.batch(step: 0, b: w.config.batch, T: w.config.sequence)   // inference: one batch, as the peer's
         func once() throws {
@@ -100,7 +101,7 @@ extension BenchCommand {
         let row = TrainRow(workload: name, device: device.info.selector, units: w.units, unitsPerSecond: units / median,
                            spread: (times.last! - times.first!) / median, peakMB: Self.peakResidentMB(), peer: false,
                            buffersMB: Double(device.activity.allocatedBytes) / 1_048_576)
-        print(try Console.json(row).replacingOccurrences(of: "\n", with: ""))
+        try Output.line(try Console.json(row).replacingOccurrences(of: "\n", with: ""))
     }
 
     /// This process's peak resident memory: VmHWM of /proc/self/status, which starts afresh at exec
@@ -126,7 +127,7 @@ extension BenchCommand {
         let scaling = (sequenceOverride.map { ["--seq", String($0)] } ?? []) + (batchOverride.map { ["--batch", String($0)] } ?? [])
         var rows: [TrainRow] = []
         for w in chosen {
-            print("\(w.name): \(w.summary)")
+            try Output.line("\(w.name): \(w.summary)")
             var rounds: [[TrainRow]] = []   // per round: the device paths' rows, then PyTorch's
             for round in 0..<self.rounds {
                 var these: [TrainRow] = []
@@ -138,7 +139,7 @@ extension BenchCommand {
                 }
                 if peer == "pytorch" {
                     let args = [peerScript, "--workload", w.name, "--threads", String(threads), "--steps", String(repeats)] + scaling
-                    these.append(try child(python, args, label: "PyTorch \(w.name)"))
+                    these.append(try child(pythonProgram.path, args, label: "PyTorch \(w.name) (\(pythonProgram.source))"))
                 }
                 for i in these.indices {
                     if self.rounds > 1 { these[i].round = round }
@@ -149,7 +150,7 @@ extension BenchCommand {
                 rounds.append(these)
                 rows += these
             }
-            printRounds(rounds, peer: peer == "pytorch")
+            try printRounds(rounds, peer: peer == "pytorch")
         }
         if let jsonFile {
             do { try Console.json(rows).write(toFile: jsonFile, atomically: true, encoding: .utf8) } catch {
@@ -160,7 +161,7 @@ extension BenchCommand {
 
     /// One line per path: with one round its row (and the ratios to PyTorch's); with several, the
     /// median speed and the highest peak over the rounds, and the median (min–max) of the rounds' ratios.
-    func printRounds(_ rounds: [[TrainRow]], peer: Bool) {
+    func printRounds(_ rounds: [[TrainRow]], peer: Bool) throws {
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
         for i in rounds[0].indices {
             let all = rounds.map { $0[i] }, r = all[0]
@@ -176,8 +177,15 @@ extension BenchCommand {
                 line += all.count == 1 ? String(format: "   %.2fx PyTorch's speed, %.2fx its memory", speed[0], memory[0])
                     : String(format: "   %.2fx PyTorch's speed (%.2f–%.2f), %.2fx its memory (max)", median(speed), speed.min()!, speed.max()!, memory.max()!)
             }
-            print(line)
+            try Output.line(line)
         }
+    }
+
+    /// The Python for --peer pytorch and where it was named: --python, RECUR_PYTHON or the default.
+    var pythonProgram: (path: String, source: String) {
+        if let python { return (python, "--python \(python)") }
+        if let env = ProcessInfo.processInfo.environment["RECUR_PYTHON"], !env.isEmpty { return (env, "RECUR_PYTHON=\(env)") }
+        return ("python3", "python3, the default")
     }
 
     /// Runs a child that prints one JSON row as its last line.

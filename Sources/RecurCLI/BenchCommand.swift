@@ -14,18 +14,18 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "matmul, conv, recurrent, all (the op suites) or train.") var suite = "matmul"
     @Option(name: .customLong("workload"), help: "train: only this workload (repeatable).") var only: [String] = []
     @Option(help: "train: 'pytorch' to time the same models through PyTorch.") var peer: String?
-    @Option(help: "train: the Python with PyTorch for --peer pytorch.") var python = ProcessInfo.processInfo.environment["RECUR_PYTHON"] ?? "python3"
+    @Option(help: "train: the Python with PyTorch for --peer pytorch (default: $RECUR_PYTHON, else python3).") var python: String?
     @Option(help: "train: the PyTorch peer script.") var peerScript = "Benchmarks/pytorch_peer.py"
-    @Option(name: .customLong("seq"), help: "train: sequence length instead of the workload's (scaling runs).") var sequenceOverride: Int?
-    @Option(name: .customLong("batch"), help: "train: batch size instead of the workload's (scaling runs).") var batchOverride: Int?
+    @Option(name: .customLong("seq"), help: "train: sequence length (≥ 1) instead of the workload's (scaling runs).") var sequenceOverride: Int?
+    @Option(name: .customLong("batch"), help: "train: batch size (≥ 1) instead of the workload's (scaling runs).") var batchOverride: Int?
     @Option(help: "train: auto, always or never (as recur train's --embedding-fold; never times PyTorch's algorithm).") var embeddingFold: String?
     @Option(help: "train: rounds of child runs per workload, Recur's and PyTorch's alternating, each a fresh process; speeds are the rounds' medians, ratios the median of the rounds' ratios (a noisy machine slows both sides of a round alike). Op suites: every case and path is timed --repeats times per round, the rounds one after another, and rows are medians over all rounds (so a burst of load hits a conv and its product alike).")
     var rounds = 1
     @Flag(help: .hidden) var child = false
-    @Option(help: "Repeats per shape (median reported).") var repeats: Int = 5
+    @Option(help: "Repeats per shape (median reported; ≥ 1).") var repeats: Int = 5
     @Option(name: .customLong("json"), help: "Write rows as JSON to this file.") var jsonFile: String?
     @Option(help: "Draw GFLOP/s per shape and path as an SVG chart.") var plot: String?
-    @Option(help: "A matmul shape to time instead of the suite (repeatable): MxNxK, with ,tA ,tB, ,bN (batch) or ,pB (B packed once before timing, as a recurrent layer packs W_hh), e.g. 64x2048x512,tB.")
+    @Option(help: "A matmul shape to time instead of the suite (repeatable): MxNxK, with ,tA ,tB, ,bN (batch) or ,pB (B packed once before timing, as a recurrent layer packs W_hh), e.g. 64x2048x512,tB. Each operand (all batch entries) at most 2^31 - 1 elements.")
     var shape: [String] = []
 
     struct Row: Codable { var op: String; var shape: String; var device: String; var gflops: Double; var ms: Double; var spread: Double; var peer: Bool }
@@ -40,26 +40,50 @@ struct BenchCommand: ParsableCommand {
         if let b = batchOverride, b < 1 { throw ValidationError("--batch must be at least 1, got \(b)") }
         _ = try fold()
         for text in shape { _ = try Self.parseShape(text) }
+        if suite == "train" {
+            let unknown = only.filter { name in !Self.workloads.contains { $0.name == name } }
+            if !unknown.isEmpty {
+                throw ValidationError("--workload: none of \(unknown) is a workload (\(Self.workloads.map(\.name).joined(separator: ", ")))")
+            }
+            for w in Self.workloads where only.isEmpty || only.contains(w.name) {
+                var c = w.config
+                c.sequence = sequenceOverride ?? c.sequence
+                c.batch = batchOverride ?? c.batch
+                do { try c.validate() } catch { throw ValidationError("--seq/--batch: \(w.name): \(error)") }
+            }
+        }
+        if let jsonFile { try Check.writableFile(jsonFile, "--json") }
+        if let plot { try Check.writableFile(plot, "--plot") }
     }
 
+    /// The most elements one operand of a --shape may hold: one device buffer (kernels index with 32 bits).
+    static let maxOperand = Int(Int32.max)
+
     /// `MxNxK[,tA][,tB][,bN][,pB]` as a matmul shape, and whether B is packed once before timing (`pB`).
+    /// Each operand (all batch entries) must fit one buffer, so no size computed from it overflows.
     static func parseShape(_ text: String) throws -> (MatmulShape, packed: Bool) {
         let parts = text.split(separator: ",").map(String.init)
-        let dims = parts.first?.split(separator: "x").compactMap { Int($0) } ?? []
-        guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else { throw ValidationError("--shape '\(text)': expected MxNxK with positive sizes, e.g. 64x2048x512,tB") }
-        var s = MatmulShape(m: dims[0], n: dims[1], k: dims[2]), packed = false
+        let dims = parts.first?.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) } ?? []
+        guard dims.count == 3, let m = dims[0], let n = dims[1], let k = dims[2], m > 0, n > 0, k > 0 else {
+            throw ValidationError("--shape '\(text)': expected MxNxK with positive sizes, e.g. 64x2048x512,tB")
+        }
+        var batch = 1, transA = false, transB = false, packed = false
         for flag in parts.dropFirst() {
             switch flag {
             case "pB": packed = true
-            case "tA": s = MatmulShape(batch: s.batch, m: s.m, n: s.n, k: s.k, transA: true, transB: s.transB)
-            case "tB": s = MatmulShape(batch: s.batch, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: true)
-            case let b where b.hasPrefix("b") && Int(b.dropFirst()).map({ $0 > 0 }) == true:
-                s = MatmulShape(batch: Int(b.dropFirst())!, m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB)
+            case "tA": transA = true
+            case "tB": transB = true
+            case let b where b.hasPrefix("b") && Int(b.dropFirst()).map({ $0 > 0 }) == true: batch = Int(b.dropFirst())!
             default: throw ValidationError("--shape '\(text)': unknown part '\(flag)' (tA, tB, bN or pB)")
             }
         }
-        if packed && s.batch > 1 { throw ValidationError("--shape '\(text)': pB (B packed once) takes a single product, not a batch") }
-        return (s, packed)
+        for (name, rows, cols) in [("A", m, k), ("B", k, n), ("C", m, n)] {
+            guard let count = Sizes.product(batch, rows, cols), count <= maxOperand else {
+                throw ValidationError("--shape '\(text)': \(name) would hold \(batch) × \(rows) × \(cols) elements, more than one buffer (2^31 - 1)")
+            }
+        }
+        if packed && batch > 1 { throw ValidationError("--shape '\(text)': pB (B packed once) takes a single product, not a batch") }
+        return (MatmulShape(batch: batch, m: m, n: n, k: k, transA: transA, transB: transB), packed)
     }
 
     /// One benchmark case: a name, a shape label, FLOPs, and a closure that sets up buffers on a device
@@ -139,7 +163,7 @@ struct BenchCommand: ParsableCommand {
                 for _ in 0..<repeats { times[i].append(try clock(e.work)) }
             }
         }
-        return zip(entries, times).map { e, t in row(e.c, e.name, peer: e.peer, times: t) }
+        return try zip(entries, times).map { e, t in try row(e.c, e.name, peer: e.peer, times: t) }
     }
 
     /// Untimed calls before the timed ones: at least 3 and 0.1 s. After a single call, PoCL's first
@@ -156,11 +180,11 @@ struct BenchCommand: ParsableCommand {
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 
-    func row(_ c: Case, _ device: String, peer: Bool, times: [Double]) -> Row {
+    func row(_ c: Case, _ device: String, peer: Bool, times: [Double]) throws -> Row {
         let median = times.sorted()[times.count / 2]
         let r = Row(op: c.op, shape: c.shape, device: device, gflops: c.flops / median / 1e9, ms: median * 1e3,
                     spread: (times.max()! - times.min()!) / median, peer: peer)
-        print("\(r.op.padding(16)) \(r.shape.padding(30)) \((peer ? "peer " : "") + device)".padding(66)
+        try Output.line("\(r.op.padding(16)) \(r.shape.padding(30)) \((peer ? "peer " : "") + device)".padding(66)
               + String(format: "%9.2f ms %8.1f GFLOP/s  spread %.0f%%", r.ms, r.gflops, r.spread * 100))
         return r
     }

@@ -10,18 +10,39 @@ struct DemoCommand: ParsableCommand {
         abstract: "Train an RNN and an LSTM on the memory task and compare them; check devices agree bit for bit.",
         discussion: "The models train on the chosen device (default: the first admitted OpenCL device, else the CPU); three training steps are repeated on the CPU device and compared bit for bit.")
 
-    @Option(help: "Longest distance between the fact and the question.") var maxDistance = 60
-    @Option(help: "Training steps per model.") var steps = 1500
-    @Option(help: "Hidden size of both models.") var hidden = 64
+    @Option(help: "Longest distance between the fact and the question (1...\(MemoryTask.maxDistanceLimit)).") var maxDistance = 60
+    @Option(help: "Training steps per model (≥ 1).") var steps = 1500
+    @Option(help: "Hidden size of both models (≥ 1).") var hidden = 64
     @Option(help: "Folder for the chart.") var out = "recur-demo"
     @Option(help: "Seed.") var seed: UInt64 = 7
     @OptionGroup var options: DeviceOptions
 
+    /// The flags, and the models they make (sizes, steps × batch × sequence), before any training.
+    func validate() throws {
+        try Check.positive(steps, "--steps")
+        try Check.positive(hidden, "--hidden")
+        try Check.range(maxDistance, 1...MemoryTask.maxDistanceLimit, "--max-distance")
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue { throw ValidationError("--out \(out): is a file, not a folder") }
+        try Check.parseTime {
+            let c = try config()
+            try c.validate()
+            if Sizes.product(steps, c.batch, c.sequence) == nil {
+                throw Failure("--steps \(steps) × batch \(c.batch) × sequence \(c.sequence) is more than 2^63 - 1 positions; lower --steps")
+            }
+        }
+    }
+
+    /// Both models' configuration (the cell aside).
+    func config() throws -> ModelConfig {
+        var c = ModelConfig(family: .classifier)
+        c.hidden = hidden; c.embedding = 32; c.batch = 32
+        try MemoryTask(seed: seed, minDistance: 1, maxDistance: maxDistance).configure(&c)
+        return c
+    }
+
     func run() throws {
         try guarded {
-            guard steps > 0, hidden > 0, maxDistance >= 1 else { throw Failure("--steps, --hidden and --max-distance must be positive") }
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue { throw Failure("--out \(out): is a file, not a folder") }
             let train = try options.open(), check: Device
             if train.info.kind == .opencl {
                 check = Device.cpu(threads: options.threads)
@@ -29,30 +50,32 @@ struct DemoCommand: ParsableCommand {
                 check = Device.cpu(threads: 1)
                 Console.note("no OpenCL device to compare with: checking the CPU device against itself on one thread")
             }
-            print("Recur demo: the memory task. \"<name> was born in <city> . <d filler words> . she dreams in fluent ___\"")
-            print("Two models of the same size (embedding 32, hidden \(hidden)), \(steps) steps each, on \(train.info.selector) \(train.info.name).\n")
+            try Output.line("Recur demo: the memory task. \"<name> was born in <city> . <d filler words> . she dreams in fluent ___\"")
+            try Output.line("Two models of the same size (embedding 32, hidden \(hidden)), \(steps) steps each, on \(train.info.selector) \(train.info.name).\n")
 
             let identical = try agreement(train, check)
-            print("bit-identity check: 3 LSTM training steps on \(train.info.selector) and on \(check.info.selector): " + (identical ? "parameters identical" : "PARAMETERS DIFFER"))
+            try Output.line("bit-identity check: 3 LSTM training steps on \(train.info.selector) and on \(check.info.selector): " + (identical ? "parameters identical" : "PARAMETERS DIFFER"))
 
             var results: [(String, Evaluation, Double)] = []
             for (cell, lr) in [(CellKind.rnn, Float(5e-4)), (CellKind.lstm, Float(5e-3))] {
-                print("training \(cell.rawValue.uppercased()) (Adam, lr \(lr))...")
+                try Output.line("training \(cell.rawValue.uppercased()) (Adam, lr \(lr))...")
                 let (trainer, _) = try make(train, cell: cell, lr: lr, steps: steps)
                 let started = Date()
                 let summary = try trainer.run(out: nil)
                 results.append((cell.rawValue.uppercased(), summary.evaluation!, Date().timeIntervalSince(started)))
             }
-            print("\naccuracy by distance (held-out sentences; chance 12.5%)")
-            print("distance      RNN     LSTM")
+            try Output.line("\naccuracy by distance (held-out sentences; chance 12.5%)")
+            try Output.line("distance      RNN     LSTM")
             let rnn = results[0].1.byDistance!, lstm = results[1].1.byDistance!
             for (r, l) in zip(rnn, lstm) {
-                print(String(format: "%8d   %5.1f%%   %5.1f%%", r.distance, r.accuracy * 100, l.accuracy * 100))
+                try Output.line(String(format: "%8d   %5.1f%%   %5.1f%%", r.distance, r.accuracy * 100, l.accuracy * 100))
             }
             for (name, e, seconds) in results {
-                print(String(format: "%@: overall %.1f%% in %.0f s", name, (e.accuracy ?? 0) * 100, seconds))
+                try Output.line(String(format: "%@: overall %.1f%% in %.0f s", name, (e.accuracy ?? 0) * 100, seconds))
             }
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+                throw Failure("--out \(out): cannot create the folder (\(error.localizedDescription))")
+            }
             var chart = SVGChart(title: "Memory task: accuracy by distance", xLabel: "filler words between fact and question",
                                  yLabel: "accuracy (%)",
                                  series: [.init("RNN", rnn.map { (Double($0.distance), Double($0.accuracy) * 100) }, color: "#d62728"),
@@ -60,17 +83,16 @@ struct DemoCommand: ParsableCommand {
             chart.reference = (12.5, "chance")
             chart.yRange = 0...100
             let url = URL(fileURLWithPath: out).appendingPathComponent("memory-accuracy.svg")
-            try chart.write(to: url)
-            print("\nchart: \(url.path)")
+            do { try chart.write(to: url) } catch { throw Failure("\(url.path): cannot write the chart (\(error.localizedDescription))") }
+            try Output.line("\nchart: \(url.path)")
             if !identical { throw ExitCode(1) }
         }
     }
 
     func make(_ d: Device, cell: CellKind, lr: Float, steps: Int) throws -> (Trainer, MemoryTask) {
         let task = try MemoryTask(seed: seed, minDistance: 1, maxDistance: maxDistance)
-        var c = ModelConfig(family: .classifier)
-        c.cell = cell; c.hidden = hidden; c.embedding = 32; c.batch = 32
-        try task.configure(&c)
+        var c = try config()
+        c.cell = cell
         var o = OptimizerConfig()
         o.lr = lr
         var t = TrainOptions(steps: steps)

@@ -24,41 +24,47 @@ struct EvalCommand: ParsableCommand {
             spec.data = data; spec.column = column
             let task = try spec.make(seed: model.seed, known: known, evaluationOnly: true)
             let e = try task.evaluate(model)
-            if json { print(try Console.json(e)); return }
-            print(String(format: "%@ on %@: loss %.4f", known.task, data ?? "generated data", e.loss)
+            if json { try Output.line(try Console.json(e)); return }
+            try Output.line(String(format: "%@ on %@: loss %.4f", known.task, data ?? "generated data", e.loss)
                   + (e.accuracy.map { String(format: ", accuracy %.2f%%", $0 * 100) } ?? "")
                   + (e.bitsPerCharacter.map { String(format: ", %.3f bits/char", $0) } ?? "")
                   + (e.mse.map { String(format: ", MSE %.4g", $0) } ?? "")
                   + (e.baselineMSE.map { String(format: ", baseline MSE %.4g (%@)", $0, e.baselineName ?? "") } ?? ""))
-            for c in e.perClass ?? [] { print("  \(c.label): \(c.correct)/\(c.total) correct") }
-            for r in e.byDistance ?? [] { print(String(format: "  distance %3d: %.1f%%", r.distance, r.accuracy * 100)) }
+            for c in e.perClass ?? [] { try Output.line("  \(c.label): \(c.correct)/\(c.total) correct") }
+            for r in e.byDistance ?? [] { try Output.line(String(format: "  distance %3d: %.1f%%", r.distance, r.accuracy * 100)) }
         }
     }
 }
 
 struct GenerateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "generate", abstract: "Sample text from a character language model.")
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Sample text from a character language model.",
+        discussion: "The prompt and then each character are written to standard output as they are sampled. If standard output cannot be written (closed, a closed pipe, a full disk), sampling stops and the exit status is 1.")
 
     @Option(help: "Checkpoint of a charlm run.") var checkpoint: String
     @Option(help: "Text to start from.") var prompt = ""
-    @Option(help: "Characters to generate.") var length = 200
-    @Option(help: "Softmax temperature (> 0).") var temperature: Float = 0.8
+    @Option(help: "Characters to generate (0...\(Model.maxGenerateLength)).") var length = 200
+    @Option(help: "Softmax temperature (a finite number > 0).") var temperature: Float = 0.8
     @Option(help: "Sample among the k most likely characters (0: all).") var topK = 0
     @Option(help: "Sampling seed.") var seed: UInt64 = 1
     @OptionGroup var options: DeviceOptions
 
+    func validate() throws {
+        guard (0...Model.maxGenerateLength).contains(length) else { throw ValidationError("--length must be in 0...\(Model.maxGenerateLength), got \(length)") }
+        guard temperature.isFinite, temperature > 0 else { throw ValidationError("--temperature must be a positive number, got \(temperature)") }
+        guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0, got \(topK)") }
+    }
+
     func run() throws {
         try guarded {
-            guard length >= 0 else { throw Failure("--length must be ≥ 0, got \(length)") }
-            guard temperature.isFinite, temperature > 0 else { throw Failure("--temperature must be a positive number, got \(temperature)") }
-            guard topK >= 0 else { throw Failure("--top-k must be ≥ 0, got \(topK)") }
             let (model, known) = try loadModel(checkpoint, options: options, batch: 1, sequence: max(1, prompt.unicodeScalars.count))
             guard known.task == "charlm", let vocab = known.vocab else { throw Failure("--checkpoint \(checkpoint): generate needs a charlm checkpoint, this is \(known.task)") }
-            let text: String
             do {
-                text = try model.generate(vocabulary: vocab, prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed)
+                try model.generate(vocabulary: vocab, prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed) {
+                    try Output.write($0)
+                }
             } catch let e as ModelError { throw Failure("--prompt: \(e)") }
-            print(text)
+            try Output.write("\n")
         }
     }
 }

@@ -9,6 +9,32 @@ struct RecurCommand: ParsableCommand {
         abstract: "Train sequence models with identical bits on CPU and GPU (OpenCL).",
         subcommands: [DemoCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, DevicesCommand.self, VerifyCommand.self, BenchCommand.self, TuneCommand.self]
     )
+
+    /// ArgumentParser's main with two changes: a bad flag is one line on stderr (`recur: error: ...`,
+    /// exit 64) instead of the message and the usage, and help is written through `Output`, so a
+    /// closed standard output fails with a message there too.
+    static func main() {
+        Output.prepare()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error), message = self.message(for: error)
+            if error is ExitCode {
+                // the command has said what went wrong
+            } else if code.isSuccess {
+                do { try Output.write(message.hasSuffix("\n") ? message : message + "\n") } catch {
+                    Console.note("error: \(error)")
+                    Foundation.exit(1)
+                }
+            } else if message.isEmpty {
+                Output.error(fullMessage(for: error) + "\n")   // no arguments at all: the usage
+            } else {
+                Console.note("error: " + message.split(whereSeparator: \.isNewline).joined(separator: "; "))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }
 
 /// `--device` and `--threads`, shared by every command that computes.
@@ -16,11 +42,20 @@ struct DeviceOptions: ParsableArguments {
     @Option(name: .long, help: "auto, cpu, opencl or opencl:N (default: $RECUR_DEVICE, else auto).")
     var device: String?
 
-    @Option(name: .long, help: "CPU worker threads (default: every core).")
+    @Option(name: .long, help: "CPU worker threads, 1...\(Self.maxThreads) (default: every core).")
     var threads: Int?
 
+    /// A fixed bound rather than a multiple of this machine's cores, so a command line valid on one
+    /// machine is valid on every machine; more threads than cores is allowed (slower, same bits).
+    static let maxThreads = 1024
+
+    /// The device request's form (from --device or RECUR_DEVICE) and every RECUR_* setting.
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads { try Check.range(threads, 1...Self.maxThreads, "--threads") }
+        try Check.parseTime {
+            try DeviceRequest.from(flag: device).checkForm()
+            try Settings.checkEnvironment()
+        }
     }
 
     /// The chosen device; the reason goes to stderr in one line.
@@ -42,7 +77,7 @@ struct Failure: Error, CustomStringConvertible {
 }
 
 enum Console {
-    static func note(_ line: String) { FileHandle.standardError.write(Data("recur: \(line)\n".utf8)) }
+    static func note(_ line: String) { Output.error("recur: \(line)\n") }
 
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()

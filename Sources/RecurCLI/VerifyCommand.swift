@@ -9,7 +9,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var options: DeviceOptions
     @Option(help: "Seed for inputs and for the extra shapes.") var seed: UInt64 = 1
-    @Option(help: "Extra cases with shapes drawn from the seed, beyond the fixed sweep.") var cases: Int = 48
+    @Option(help: "Extra cases with shapes drawn from the seed, beyond the fixed sweep (0...\(Self.maxCases)).") var cases: Int = 48
     @Option(name: .customLong("op"), help: "Only this op (repeatable), e.g. --op matmul --op adam.") var only: [String] = []
     @Option(help: "Only cases whose label contains this text.") var label: String?
     @Flag(help: "Print a JSON object.") var json = false
@@ -29,11 +29,14 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if cases < 0 { throw ValidationError("--cases must be ≥ 0, got \(cases)") }
+        try Check.range(cases, 0...Self.maxCases, "--cases")
         if let unknown = only.first(where: { !OpCatalogue.ops.contains($0) }) {
             throw ValidationError("--op: unknown op '\(unknown)'; known: \(OpCatalogue.ops.joined(separator: ", "))")
         }
     }
+
+    /// The cases are drawn before any runs; this many take hours on a CPU device already.
+    static let maxCases = 100_000
 
     func run() throws {
         try guarded {
@@ -62,14 +65,14 @@ struct VerifyCommand: ParsableCommand {
             let report = Report(device: "\(device.info.selector) \(device.info.name)", seed: seed,
                                 allIdentical: ops.allSatisfy(\.identical), ops: ops)
             if json {
-                print(try Console.json(report))
+                try Output.line(try Console.json(report))
             } else {
-                print("verify \(report.device) against the CPU, seed \(seed), \(all.count) cases")
+                try Output.line("verify \(report.device) against the CPU, seed \(seed), \(all.count) cases")
                 for r in ops {
                     let verdict = r.identical ? "identical" : "DIFFERS (max \(r.maxUlp) ulp; first: \(r.firstDifference ?? "?"))"
-                    print("  \(r.op.padding(24)) \(String(r.cases).padding(4, left: true)) cases  \(verdict)")
+                    try Output.line("  \(r.op.padding(24)) \(String(r.cases).padding(4, left: true)) cases  \(verdict)")
                 }
-                print(report.allIdentical ? "all ops identical" : "NOT identical")
+                try Output.line(report.allIdentical ? "all ops identical" : "NOT identical")
             }
             if !report.allIdentical { throw ExitCode(1) }
         }

@@ -7,6 +7,10 @@ import Testing
 @Suite struct BadInputTests {
     struct Case: Sendable, CustomStringConvertible {
         let name: String, args: [String], expect: String
+        /// Environment variables set for the run.
+        var env: [String: String] = [:]
+        /// Text the message must not hold (a flag the run did not pass).
+        var absent: String? = nil
         var description: String { name }
     }
 
@@ -59,6 +63,29 @@ import Testing
         Case(name: "checkpoint that is not safetensors", args: ["eval", "--checkpoint", p("notsafetensors")], expect: "header length"),
         Case(name: "checkpoint missing", args: ["eval", "--checkpoint", p("nothing-here")], expect: "no such file"),
         Case(name: "generate with a bad temperature", args: ["generate", "--checkpoint", p("notsafetensors"), "--temperature", "0"], expect: "--temperature must be a positive"),
+        // sizes whose arithmetic would overflow a 64-bit integer
+        Case(name: "batch of 2^63 - 1", args: ["train", "--task", "memory", "--batch", "9223372036854775807", "--steps", "1"],
+             expect: "the recurrent activations (batch × sequence × 4 × hidden × layers) would hold"),
+        Case(name: "sequence of 2^63 - 1", args: ["train", "--task", "adding", "--seq", "9223372036854775807", "--steps", "1"], expect: "the model is too large"),
+        Case(name: "distance of 2^63 - 1", args: ["train", "--task", "memory", "--max-distance", "9223372036854775807", "--steps", "1"],
+             expect: "--max-distance must be in 1...2147483637, got 9223372036854775807"),
+        Case(name: "steps × batch × sequence past 2^63", args: ["train", "--task", "memory", "--steps", "9223372036854775807"],
+             expect: "--steps 9223372036854775807 × batch 32 × sequence length 50 is more than 2^63 - 1 positions", absent: "--seq"),
+        Case(name: "epochs past 2^63 steps", args: ["train", "--task", "classify", "--data", p("train.tsv"), "--epochs", "9223372036854775807"],
+             expect: "--epochs 9223372036854775807 × 2 batches per epoch is more than 2^63 - 1 steps"),
+        Case(name: "text batch of 2^63 - 1", args: ["train", "--task", "charlm", "--data", p("train.tsv"), "--batch", "9223372036854775807", "--steps", "1"],
+             expect: "shorter than one batch (9223372036854775807 × (64 + 1))"),
+        Case(name: "text sequence of 2^63 - 1", args: ["train", "--task", "charlm", "--data", p("train.tsv"), "--seq", "9223372036854775807", "--steps", "1"],
+             expect: "shorter than one batch (32 × (9223372036854775807 + 1))"),
+        Case(name: "bench shape past 2^63", args: ["bench", "--shape", "99999999999x99999999999x2"],
+             expect: "--shape '99999999999x99999999999x2': A would hold 1 × 99999999999 × 2 elements, more than one buffer"),
+        Case(name: "bench product past one buffer", args: ["bench", "--shape", "46341x46341x1"], expect: "C would hold 1 × 46341 × 46341 elements"),
+        Case(name: "bench train batch past one buffer", args: ["bench", "--suite", "train", "--workload", "lstm-small", "--batch", "99999999999"],
+             expect: "--seq/--batch: lstm-small: the model is too large"),
+        Case(name: "demo steps past 2^63 positions", args: ["demo", "--steps", "9223372036854775807"], expect: "is more than 2^63 - 1 positions"),
+        Case(name: "generate length past the sampler's positions", args: ["generate", "--checkpoint", p("notsafetensors"), "--length", "4294967297"],
+             expect: "--length must be in 0...4294967296, got 4294967297"),
+        Case(name: "verify cases beyond the bound", args: ["verify", "--cases", "9223372036854775807"], expect: "--cases must be in 0...100000"),
     ]
 
     static func snapshot() throws -> [String: Data] {
@@ -70,14 +97,33 @@ import Testing
     }
 
     @Test(arguments: cases)
-    func rejected(_ c: Case) throws {
-        let before = try Self.snapshot()
-        let r = try RecurProcess.run(c.args + (c.args.contains("--device") ? [] : ["--device", "cpu"]))
-        #expect(r.status == 1 || r.status == 64, "exit \(r.status)")
+    func rejected(_ c: Case) throws { try Self.expectRejected(c) }
+
+    /// Runs the case (on the CPU device unless it names a device): exit 1 or 64, one line on stderr
+    /// holding `expect` (and not `absent`), no trap, no file of the folder changed.
+    static func expectRejected(_ c: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = try snapshot()
+        let device = c.args.contains("--device") || c.env[Devices.environmentVariable] != nil || ["devices", "tune"].contains(c.args.first)
+        let r = try RecurProcess.run(c.args + (device ? [] : ["--device", "cpu"]), environment: c.env)
+        #expect(r.status == 1 || r.status == 64, "exit \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
         let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("recur: using") }
-        #expect(lines.count == 1, "expected one line, got: \(r.stderr)")
-        #expect(r.stderr.contains(c.expect), "\(r.stderr)")
-        #expect(try Self.snapshot() == before, "files changed")
+        #expect(lines.count == 1, "expected one line, got: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(c.expect), "\(r.stderr)", sourceLocation: sourceLocation)
+        if let absent = c.absent { #expect(!r.stderr.contains(absent), "names \(absent): \(r.stderr)", sourceLocation: sourceLocation) }
+        #expect(!r.stderr.contains("Fatal error"), sourceLocation: sourceLocation)
+        #expect(try snapshot() == before, "files changed", sourceLocation: sourceLocation)
+    }
+
+    @Test("The largest --steps that fits (with --stop-after) runs: progress shows the count and an ETA too long for a clock as -")
+    func largestStepsRun() throws {
+        // memory, --max-distance 3: sequence 13, batch 4; steps × 4 × 13 must stay below 2^63
+        let steps = Int.max / (4 * 13)
+        let r = try RecurProcess.run(["train", "--task", "memory", "--max-distance", "3", "--hidden", "8", "--embedding", "8", "--batch", "4",
+                                      "--steps", String(steps), "--stop-after", "2", "--log-every", "1", "--device", "cpu"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("step 2/\(steps) ") && r.stdout.contains("ETA -"), "\(r.stdout)")
+        let over = try RecurProcess.run(["train", "--task", "memory", "--max-distance", "3", "--batch", "4", "--steps", String(steps + 1), "--device", "cpu"])
+        #expect(over.status == 1 && over.stderr.contains("--steps \(steps + 1) × batch 4 × sequence length 13 is more than 2^63 - 1 positions"), "\(over.stderr)")
     }
 
     @Test("An output folder holding a checkpoint is not overwritten without --resume")

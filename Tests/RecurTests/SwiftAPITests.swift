@@ -93,6 +93,29 @@ import Testing
         #expect(texts.count == 2 && texts[0] == texts[1], "CPU and OpenCL sampled different text: \(texts)")
     }
 
+    @Test("generate's streaming form hands over the prompt, then one character at a time; joined they are the returned text; an error from emit stops it")
+    func generateStreams() throws {
+        let vocabulary = (0..<7).map { String(UnicodeScalar(UInt8(97 + $0))) }
+        let config = try ModelConfig(.nextToken, batch: 1, sequence: 4) {
+            Layer.embedding(vocab: vocabulary.count, dim: 4)
+            Layer.gru(hidden: 6)
+            Layer.linear(outputs: vocabulary.count)
+        }
+        let model = try Model(config, device: Device.cpu(), seed: 2, training: false)   // a device of its own: other tests run beside it
+        let whole = try model.generate(vocabulary: vocabulary, prompt: "ab", length: 12, seed: 4)
+        var pieces: [String] = []
+        try model.generate(vocabulary: vocabulary, prompt: "ab", length: 12, seed: 4) { pieces.append($0) }
+        #expect(pieces.first == "ab" && pieces.count == 13 && pieces.dropFirst().allSatisfy { $0.count == 1 })
+        #expect(pieces.joined() == whole)
+        struct Stop: Error {}
+        var calls = 0
+        #expect(throws: Stop.self) {
+            try model.generate(vocabulary: vocabulary, prompt: "", length: 12, seed: 4) { _ in calls += 1; if calls == 3 { throw Stop() } }
+        }
+        #expect(calls == 3)
+        #expect(throws: ModelError.self) { try model.generate(vocabulary: vocabulary, prompt: "", length: Model.maxGenerateLength + 1) { _ in } }
+    }
+
     @Test("Tokens from an array train a model; the event sequence delivers every event and ends with the run")
     func arraysAndEvents() async throws {
         let text = Array("the cat sat on the mat. the dog sat on the log. ".utf8)

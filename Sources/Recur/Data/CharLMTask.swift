@@ -52,12 +52,13 @@ public final class CharLMTask: TrainingTask {
     /// Sets what the data decides (vocabulary, classes, inputs) and checks the sizes fit the data.
     public func configure(_ c: inout ModelConfig) throws {
         c.vocab = data.vocab!.count
-        let need = c.batch * (c.sequence + 1)
-        if !train.isEmpty && train.count < need {
-            throw DataError("--data: the training text has \(train.count) characters, shorter than one batch (\(c.batch) × \(c.sequence + 1)); lower --batch or --seq")
+        // One batch is --batch × (--seq + 1) characters; an absurd pair is more than any text, not a trap.
+        let need = Sizes.sum(c.sequence, 1).flatMap { Sizes.product(c.batch, $0) }
+        if !train.isEmpty && need.map({ train.count < $0 }) ?? true {
+            throw DataError("--data: the training text has \(train.count) characters, shorter than one batch (\(c.batch) × (\(c.sequence) + 1)); lower --batch or --seq")
         }
-        if validation.count < c.sequence + 1 {
-            throw DataError("--data: the validation text has \(validation.count) characters, fewer than --seq + 1 (\(c.sequence + 1))")
+        if validation.count <= c.sequence {
+            throw DataError("--data: the validation text has \(validation.count) characters, fewer than --seq + 1 (--seq \(c.sequence))")
         }
     }
 

@@ -24,12 +24,18 @@ public final class MemoryTask: TrainingTask {
         guard minDistance >= 0, maxDistance >= minDistance else {
             throw DataError("--min-distance and --max-distance must satisfy 0 ≤ min ≤ max, got \(minDistance), \(maxDistance)")
         }
+        guard maxDistance <= Self.maxDistanceLimit else {
+            throw DataError("--max-distance must be at most \(Self.maxDistanceLimit) (a sentence is the distance plus 10 words, at most 2^31 - 1), got \(maxDistance)")
+        }
         self.seed = seed
         var d = DataDescription(task: "memory")
         d.vocab = Self.vocab; d.labels = Self.cities.map(\.1)
         d.minDistance = minDistance; d.maxDistance = maxDistance
         data = d
     }
+
+    /// The longest distance whose sentence fits one buffer (2^31 - 1 tokens).
+    public static let maxDistanceLimit = Int(Int32.max) - 10
 
     /// Sentence length for distance d.
     static func length(_ d: Int) -> Int { d + 10 }

@@ -10,6 +10,9 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
     case tooLarge(String)
     /// The requested device cannot be had.
     case unavailable(String)
+    /// A setting that cannot be used (a `RECUR_*` environment variable, the tuning table, a malformed
+    /// device request); the message names it. Never a reason to choose another device instead.
+    case setting(String)
 
     /// One line (a build failure adds the log).
     public var description: String {
@@ -21,6 +24,7 @@ public enum DeviceError: Error, CustomStringConvertible, Equatable {
         case .shape(let s): return "bad shape: \(s)"
         case .tooLarge(let s): return s
         case .unavailable(let s): return s
+        case .setting(let s): return s
         }
     }
 }

@@ -67,10 +67,10 @@ public enum Devices {
         return nil
     }
 
-    /// The device asked for: `explicit` if given, else `RECUR_DEVICE`, else `auto`; the reason is in `note`.
+    /// The device asked for: `explicit` if given, else `RECUR_DEVICE`, else `auto`; the reason is in
+    /// `note`. Messages name the flag or the variable the request came from.
     public static func preferred(_ explicit: String? = nil, threads: Int? = nil) throws -> (device: Device, note: String) {
-        let spec = explicit ?? ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 } ?? "auto"
-        return try select(spec, threads: threads)
+        try select(DeviceRequest.from(flag: explicit), threads: threads)
     }
 
     /// Chooses a device from `auto`, `cpu`, `opencl` or `opencl:N`, and says why in `note`.
@@ -78,8 +78,16 @@ public enum Devices {
     /// `auto` takes the first admitted OpenCL device, else the CPU. `opencl` takes the first
     /// admitted OpenCL device or throws; it never falls back to the CPU. `opencl:N` opens device N
     /// even when it is not admitted, and the note says its results are not guaranteed identical.
+    /// A setting that cannot be used (`DeviceError.setting`: a bad `RECUR_TUNING`, tuning table
+    /// entry, ...) is thrown, never a reason for `auto` to take the CPU.
     public static func select(_ spec: String, threads: Int? = nil) throws -> (device: Device, note: String) {
-        let spec = spec.lowercased()
+        try select(DeviceRequest(spec), threads: threads)
+    }
+
+    /// `select` for a request that knows where it came from.
+    public static func select(_ request: DeviceRequest, threads: Int? = nil) throws -> (device: Device, note: String) {
+        try request.checkForm()
+        let spec = request.spec
         switch spec {
         case "cpu":
             return (Device.cpu(threads: threads), "using cpu (requested)")
@@ -91,22 +99,29 @@ public enum Devices {
                     let d = try openCL(index)
                     if d.info.admitted { return (d, "using opencl:\(index) \(d.info.name) (\(d.info.platform)): first admitted OpenCL device") }
                     reasons.append("opencl:\(index) \(d.info.name): \(d.info.reason)")
+                } catch let e as DeviceError where e.isSetting {
+                    throw e
                 } catch {
                     reasons.append("opencl:\(index): \(String(describing: error).split(separator: "\n").first ?? "")")
                 }
             }
             let why = count == 0 ? "no OpenCL device found (no ICD or platform)" : "no OpenCL device admitted: " + reasons.joined(separator: "; ")
-            if spec == "opencl" { throw DeviceError.unavailable("--device opencl: \(why)") }
+            if spec == "opencl" { throw DeviceError.unavailable("\(request.label): \(why)") }
             return (Device.cpu(threads: threads), "using cpu: \(why)")
         default:
-            guard spec.hasPrefix("opencl:"), let index = Int(spec.dropFirst(7)), index >= 0 else {
-                throw DeviceError.unavailable("unknown device '\(spec)' (expected auto, cpu, opencl or opencl:N)")
-            }
+            let index = request.openCLIndex!
             let d: Device
-            do { d = try openCL(index) } catch { throw DeviceError.unavailable("--device \(spec): \(error)") }
+            do { d = try openCL(index) } catch let e as DeviceError where e.isSetting { throw e } catch {
+                throw DeviceError.unavailable("\(request.label): \(error)")
+            }
             let note = d.info.admitted ? "using \(spec) \(d.info.name) (requested; admitted)"
                 : "using \(spec) \(d.info.name) (requested) — NOT admitted, results may differ from the CPU: \(d.info.reason)"
             return (d, note)
         }
     }
+}
+
+extension DeviceError {
+    /// Whether this is a `.setting` error.
+    public var isSetting: Bool { if case .setting = self { true } else { false } }
 }

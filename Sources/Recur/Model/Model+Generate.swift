@@ -17,15 +17,36 @@ extension Model {
         return (model, data)
     }
 
-    /// Samples `length` characters from a character language model after `prompt`.
-    /// The same seed gives the same text on every device. `vocabulary` is the task's (`DataDescription.vocab`).
+    /// Samples `length` characters from a character language model after `prompt`; returns the
+    /// prompt followed by them. The same seed gives the same text on every device. `vocabulary` is
+    /// the task's (`DataDescription.vocab`).
     public func generate(vocabulary: [String], prompt: String, length: Int, temperature: Float = 0.8, topK: Int = 0, seed: UInt64 = 1) throws -> String {
-        try user.run { try generateAlone(vocabulary: vocabulary, prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed) }
+        var text = ""
+        try generate(vocabulary: vocabulary, prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed) { text += $0 }
+        return text
     }
 
-    private func generateAlone(vocabulary: [String], prompt: String, length: Int, temperature: Float, topK: Int, seed: UInt64) throws -> String {
+    /// The most characters one call samples: the sampler numbers positions with 32 bits.
+    public static let maxGenerateLength = Int(UInt32.max) + 1
+
+    /// As `generate(vocabulary:prompt:length:temperature:topK:seed:)`, handing the text to `emit` as
+    /// it is made: the prompt (when not empty), then each character as it is sampled. The pieces
+    /// joined are the text the other form returns. An error `emit` throws stops the sampling and is
+    /// rethrown.
+    public func generate(vocabulary: [String], prompt: String, length: Int, temperature: Float = 0.8, topK: Int = 0, seed: UInt64 = 1,
+                         emit: (String) throws -> Void) throws {
+        try user.run { try generateAlone(vocabulary: vocabulary, prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed, emit: emit) }
+    }
+
+    private func generateAlone(vocabulary: [String], prompt: String, length: Int, temperature: Float, topK: Int, seed: UInt64,
+                               emit: (String) throws -> Void) throws {
         guard config.family == .languageModel else { throw ModelError.config("generate needs a character language model") }
         guard temperature.isFinite, temperature > 0 else { throw ModelError.config("temperature must be positive, got \(temperature)") }
+        guard (0...Self.maxGenerateLength).contains(length) else {
+            throw ModelError.config("length must be in 0...\(Self.maxGenerateLength), got \(length)")
+        }
+        guard topK >= 0 else { throw ModelError.config("topK must be ≥ 0, got \(topK)") }
+        guard !vocabulary.isEmpty else { throw ModelError.config("the vocabulary is empty") }
         let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, Int32($0)) })
         var ids: [Int32] = try prompt.unicodeScalars.map {
             guard let i = index[String($0)] else { throw ModelError.config("prompt character '\($0)' is not in the vocabulary") }
@@ -40,7 +61,7 @@ extension Model {
         // forms once, not per character.
         stack?.layers.forEach { $0.weightsFrozen = true }
         defer { stack?.layers.forEach { $0.weightsFrozen = false } }
-        var text = prompt
+        if !prompt.isEmpty { try emit(prompt) }
         var batch = Batch(T: ids.count, b: 1)
         batch.tokens = ids; batch.labels = ids
         for i in 0..<length {
@@ -48,10 +69,9 @@ extension Model {
             try carryState()
             let logits = Array(try outputs().suffix(vocabulary.count))
             let next = Sampler.sample(logits, temperature: temperature, topK: topK, seed: seed, position: UInt32(i))
-            text += vocabulary[next]
+            try emit(vocabulary[next])
             batch = Batch(T: 1, b: 1)
             batch.tokens = [Int32(next)]; batch.labels = [Int32(next)]
         }
-        return text
     }
 }

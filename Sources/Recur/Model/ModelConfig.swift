@@ -85,10 +85,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         // Every tensor and activation buffer must fit one buffer (2^31 - 1 elements); sizes are
         // multiplied in Double so an absurd config is refused, never an integer overflow.
         let (b, t, e, h, v) = (Double(batch), Double(sequence), Double(embedding), Double(hidden), Double(max(vocab, inputs)))
-        let largest = [v * e, 4 * h * max(e, h), Double(outputs) * max(h, Double(convFilters) * Double(max(1, convWidths.count))),
-                       b * t * 4 * h * Double(layers), b * t * max(v, Double(outputs)), b * t * e,
-                       Double(convFilters) * e * Double(convWidths.max() ?? 1)].max()!
-        try need(largest <= Double(Int32.max), "the model is too large: one of its tensors or activations would hold \(largest) elements (at most 2^31 - 1)")
+        let sizes: [(Double, String)] = [
+            (v * e, "the embedding (vocabulary × embedding)"), (4 * h * max(e, h), "a recurrent weight (4 × hidden × max(embedding, hidden))"),
+            (Double(outputs) * max(h, Double(convFilters) * Double(max(1, convWidths.count))), "the output layer's weight"),
+            (b * t * 4 * h * Double(layers), "the recurrent activations (batch × sequence × 4 × hidden × layers)"),
+            (b * t * max(v, Double(outputs)), "the logits (batch × sequence × vocabulary)"), (b * t * e, "the embedded input (batch × sequence × embedding)"),
+            (Double(convFilters) * e * Double(convWidths.max() ?? 1), "a conv weight (filters × embedding × width)")]
+        let (largest, what) = sizes.max { $0.0 < $1.0 }!
+        try need(largest <= Double(Int32.max), "the model is too large: \(what) would hold \(largest) elements, more than one buffer (2^31 - 1)")
         if encoder == .cnn {
             try need(!convWidths.isEmpty && convWidths.allSatisfy { $0 > 0 && $0 <= sequence }, "--conv-widths must be positive and at most --seq (\(sequence)), got \(convWidths)")
             try need(convFilters > 0, "--filters must be positive, got \(convFilters)")

@@ -14,16 +14,22 @@ enum CLFault {
         let code: Int32
     }
 
-    static let plan: Plan? = {
-        guard let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty else { return nil }
+    /// The plan in `RECUR_CL_FAULT`; nil when unset or not of the form (`checkEnvironment` says which).
+    static let plan: Plan? = ProcessInfo.processInfo.environment[variable].flatMap(parse)
+
+    static func parse(_ text: String) -> Plan? {
         let parts = text.split(separator: ":").map(String.init)
         guard parts.count == 3, let nth = Int(parts[1]), nth >= 1,
-              let code = Int32(parts[2]) ?? CLErrorName.names.first(where: { $0.value == parts[2] })?.key else {
-            FileHandle.standardError.write(Data("recur: \(variable)=\(text) ignored: expected <call>:<n>:<error>\n".utf8))
-            return nil
-        }
+              let code = Int32(parts[2]) ?? CLErrorName.names.first(where: { $0.value == parts[2] })?.key else { return nil }
         return Plan(call: parts[0], nth: nth, code: code)
-    }()
+    }
+
+    /// Throws `DeviceError.setting` when `RECUR_CL_FAULT` is set and not `<call>:<n>:<error>`.
+    static func checkEnvironment() throws {
+        if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty, parse(text) == nil {
+            throw DeviceError.setting("\(variable)=\(text): expected <call>:<n>:<error> (n ≥ 1; error a CL_ name or a number)")
+        }
+    }
 
     static let calls = Mutex(0)
 

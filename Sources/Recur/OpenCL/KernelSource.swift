@@ -20,7 +20,7 @@ public enum KernelSource {
     public static func options() throws -> String {
         let extra = (ProcessInfo.processInfo.environment[extraOptionsVariable] ?? "").split(separator: " ").map(String.init)
         if let bad = extra.first(where: { !allowedExtraOptions.contains($0) }) {
-            throw DeviceError.unavailable("\(extraOptionsVariable): option '\(bad)' is not allowed (allowed: \(allowedExtraOptions.sorted().joined(separator: " ")))")
+            throw DeviceError.setting("\(extraOptionsVariable): option '\(bad)' is not allowed (allowed: \(allowedExtraOptions.sorted().joined(separator: " ")))")
         }
         return ([buildOptions] + extra).joined(separator: " ")
     }
@@ -37,14 +37,14 @@ public enum KernelSource {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".cl") }
         } catch {
-            throw DeviceError.unavailable("\(overrideVariable)=\(dir): cannot list the folder")
+            throw DeviceError.setting("\(overrideVariable)=\(dir): cannot list the folder")
         }
         guard names.contains("common.cl") else {
-            throw DeviceError.unavailable("\(overrideVariable)=\(dir): no common.cl in the folder")
+            throw DeviceError.setting("\(overrideVariable)=\(dir): no common.cl in the folder")
         }
         return try (["common.cl"] + names.filter { $0 != "common.cl" }.sorted()).map { name in
             guard let text = try? String(contentsOfFile: dir + "/" + name, encoding: .utf8) else {
-                throw DeviceError.unavailable("\(overrideVariable)=\(dir): cannot read \(name) as UTF-8")
+                throw DeviceError.setting("\(overrideVariable)=\(dir): cannot read \(name) as UTF-8")
             }
             return (name, text)
         }

@@ -73,38 +73,82 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// `scalar` on GPUs, where a work-item per unit keeps the device full.
     public static func defaultCells(deviceType: String?) -> Cells { deviceType == "cpu" ? .v16 : .scalar }
 
-    /// Parses `matmul=rb,RB_M=8,TILE=16` (any subset; the rest from `base`).
+    /// A field of a tuning, under its `RECUR_TUNING` key and its tuning.json key.
+    enum Field: CaseIterable {
+        case matmul, cells, rbM, rbV, kBlock, tile
+
+        /// The key in `RECUR_TUNING` (and `recur tune --only`).
+        var variableKey: String {
+            switch self {
+            case .matmul: "matmul"
+            case .cells: "cells"
+            case .rbM: "RB_M"
+            case .rbV: "RB_V"
+            case .kBlock: "KB"
+            case .tile: "TILE"
+            }
+        }
+
+        /// The key in tuning.json (the Codable name).
+        var fileKey: String {
+            switch self {
+            case .matmul: "matmul"
+            case .cells: "cells"
+            case .rbM: "rbM"
+            case .rbV: "rbV"
+            case .kBlock: "kBlock"
+            case .tile: "tile"
+            }
+        }
+
+        /// Whether the value is a whole number (else a name).
+        var isNumber: Bool { ![.matmul, .cells].contains(self) }
+    }
+
+    /// Why a field's value cannot be used; the caller adds where the value came from.
+    struct Problem: Error, CustomStringConvertible { let description: String }
+
+    /// Sets `field` from `value`: the one check of each field's values, shared by `RECUR_TUNING`,
+    /// `recur tune --only` and tuning.json. `name` is the key the message names.
+    mutating func set(_ field: Field, _ value: String, name: String) throws {
+        func number(_ allowed: (Int) -> Bool, _ expected: String) throws -> Int {
+            guard let v = Int(value), allowed(v) else { throw Problem(description: "\(name) must be \(expected), got \(value)") }
+            return v
+        }
+        switch field {
+        case .matmul:
+            guard let m = Matmul(rawValue: value) else {
+                throw Problem(description: "\(name) must be one of \(Matmul.allCases.map(\.rawValue).joined(separator: ", ")), got \(value)")
+            }
+            matmul = m
+        case .cells:
+            guard let c = Cells(rawValue: value) else {
+                throw Problem(description: "\(name) must be one of \(Cells.allCases.map(\.rawValue).joined(separator: ", ")), got \(value)")
+            }
+            cells = c
+        case .rbM: rbM = try number({ (1...16).contains($0) }, "1...16")
+        case .rbV: rbV = try number({ (1...4).contains($0) }, "1...4")
+        case .kBlock: kBlock = try number({ $0 >= 0 }, "≥ 0 (0: no k-blocks)")
+        case .tile: tile = try number({ [4, 8, 16, 32].contains($0) }, "4, 8, 16 or 32")
+        }
+    }
+
+    /// Parses `matmul=rb,RB_M=8,TILE=16` (any subset; the rest from `base`). Errors are
+    /// `DeviceError.setting` naming the text and the field.
     public static func parse(_ text: String, base: KernelTuning) throws -> KernelTuning {
+        try parse(text, base: base, source: "tuning '\(text)'")
+    }
+
+    /// `parse`, with messages that begin with `source` (e.g. `RECUR_TUNING=...`).
+    static func parse(_ text: String, base: KernelTuning, source: String) throws -> KernelTuning {
         var t = base
         for item in text.split(separator: ",") {
             let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard kv.count == 2 else { throw DeviceError.unavailable("tuning '\(text)': '\(item)' is not key=value") }
-            switch kv[0] {
-            case "matmul":
-                guard let m = Matmul(rawValue: kv[1]) else {
-                    throw DeviceError.unavailable("tuning '\(text)': matmul must be one of \(Matmul.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                t.matmul = m
-            case "cells":
-                guard let c = Cells(rawValue: kv[1]) else {
-                    throw DeviceError.unavailable("tuning '\(text)': cells must be one of \(Cells.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                t.cells = c
-            case "RB_M":
-                guard let v = Int(kv[1]), (1...16).contains(v) else { throw DeviceError.unavailable("tuning '\(text)': RB_M must be 1...16") }
-                t.rbM = v
-            case "RB_V":
-                guard let v = Int(kv[1]), (1...4).contains(v) else { throw DeviceError.unavailable("tuning '\(text)': RB_V must be 1...4") }
-                t.rbV = v
-            case "KB":
-                guard let v = Int(kv[1]), v >= 0 else { throw DeviceError.unavailable("tuning '\(text)': KB must be ≥ 0 (0: no k-blocks)") }
-                t.kBlock = v
-            case "TILE":
-                guard let v = Int(kv[1]), [4, 8, 16, 32].contains(v) else { throw DeviceError.unavailable("tuning '\(text)': TILE must be 4, 8, 16 or 32") }
-                t.tile = v
-            default:
-                throw DeviceError.unavailable("tuning '\(text)': unknown key '\(kv[0])' (matmul, RB_M, RB_V, KB, TILE, cells)")
+            guard kv.count == 2 else { throw DeviceError.setting("\(source): '\(item)' is not key=value") }
+            guard let field = Field.allCases.first(where: { $0.variableKey == kv[0] }) else {
+                throw DeviceError.setting("\(source): unknown key '\(kv[0])' (\(Field.allCases.map(\.variableKey).joined(separator: ", ")))")
             }
+            do { try t.set(field, kv[1], name: kv[0]) } catch let p as Problem { throw DeviceError.setting("\(source): \(p)") }
         }
         return t
     }
@@ -129,42 +173,22 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
     public static let environmentVariable = "RECUR_TUNING"
 
     /// The tuning device `info` gets, and where it came from (`RECUR_TUNING`, `tuned`, `built-in`).
+    /// A `RECUR_TUNING` or a tuning.json entry for this device that cannot be used is an error
+    /// (`DeviceError.setting`) naming the variable, or the file, the entry and the field.
     public static func resolve(for info: DeviceInfo) throws -> (tuning: KernelTuning, source: String) {
         let builtIn = builtIn(for: info)
         if let text = ProcessInfo.processInfo.environment[environmentVariable], !text.isEmpty {
-            return (try parse(text, base: builtIn), environmentVariable)
+            return (try parse(text, base: builtIn, source: "\(environmentVariable)=\(text)"), environmentVariable)
         }
-        if let tuned = TuningCache.load()[TuningCache.key(info)] { return (tuned, "tuned") }
+        if let tuned = try TuningCache.entry(for: info) { return (tuned, "tuned") }
         return (builtIn, "built-in")
     }
-}
 
-/// The per-user table of tuned values (`tuning.json` in the program cache folder), keyed by
-/// device name, driver version and OpenCL version, so a driver update asks for a new tune.
-public enum TuningCache {
-    /// The table key: device name, driver and OpenCL version.
-    public static func key(_ info: DeviceInfo) -> String { "\(info.name) | \(info.driver) | \(info.version)" }
-
-    static var file: String? { ProgramCache.cacheDirectory().map { $0 + "/tuning.json" } }
-
-    /// Every stored entry; an unreadable file counts as empty.
-    public static func load() -> [String: KernelTuning] {
-        guard let file, let data = FileManager.default.contents(atPath: file),
-              let table = try? JSONDecoder().decode([String: KernelTuning].self, from: data) else { return [:] }
-        return table
-    }
-
-    /// Stores `tuning` for the device; returns the file written. Atomic (write then rename).
-    @discardableResult
-    public static func store(_ tuning: KernelTuning, for info: DeviceInfo) throws -> String {
-        guard let file else { throw DeviceError.unavailable("no cache folder (RECUR_NO_CACHE set, or no HOME/XDG_CACHE_HOME)") }
-        var table = load()
-        table[key(info)] = tuning
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try encoder.encode(table).write(to: URL(fileURLWithPath: file), options: .atomic) } catch {
-            throw DeviceError.unavailable("\(file): cannot write the tuning table (\(error.localizedDescription))")
+    /// Throws when `RECUR_TUNING` is set to something `resolve` would refuse (checked against the
+    /// simple kernel's defaults: the ranges do not depend on the device).
+    static func checkEnvironment() throws {
+        if let text = ProcessInfo.processInfo.environment[environmentVariable], !text.isEmpty {
+            _ = try parse(text, base: KernelTuning(matmul: .simple), source: "\(environmentVariable)=\(text)")
         }
-        return file
     }
 }

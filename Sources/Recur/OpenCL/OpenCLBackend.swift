@@ -33,6 +33,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     /// Opens OpenCL device `index` in the order `CL.devices()` lists them (`recur devices`), with
     /// `tuning`, or else the one `KernelTuning.resolve` finds.
     init(index: Int, tuning: KernelTuning? = nil) throws {
+        try Settings.checkEnvironment()
         let all = try CL.devices()
         guard index >= 0, index < all.count else {
             throw DeviceError.unavailable(all.isEmpty ? "no OpenCL device found (no ICD or platform)"
@@ -42,7 +43,7 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         info = try CL.describe(all[index].platform, device, index: index)
         let resolved = try tuning.map { ($0, "explicit") } ?? KernelTuning.resolve(for: info)
         if resolved.0.matmul == .tiled, let most = info.maxWorkGroupSize, resolved.0.tile * resolved.0.tile > most {
-            throw DeviceError.unavailable("tuning \(resolved.0) (\(resolved.1)): a \(resolved.0.tile)×\(resolved.0.tile) work-group exceeds \(info.name)'s maximum of \(most) work-items")
+            throw DeviceError.setting("tuning \(resolved.0) (\(resolved.1)): a \(resolved.0.tile)×\(resolved.0.tile) work-group exceeds \(info.name)'s maximum of \(most) work-items")
         }
         self.tuning = resolved.0
         cells16 = (resolved.0.cells ?? KernelTuning.defaultCells(deviceType: info.deviceType)) == .v16

@@ -74,8 +74,9 @@ public struct Tuner {
         return list
     }
 
-    /// Runs `candidates` and returns every trial, best first. `progress` sees each as it ends.
-    public func run(_ candidates: [KernelTuning], progress: (Trial) -> Void = { _ in }) throws -> [Trial] {
+    /// Runs `candidates` and returns every trial, best first. `progress` sees each as it ends; an
+    /// error it throws stops the search.
+    public func run(_ candidates: [KernelTuning], progress: (Trial) throws -> Void = { _ in }) throws -> [Trial] {
         let cpu = Device.cpu()
         let cases = OpCatalogue.fixed.filter { $0.op == "matmul" || $0.op.hasPrefix("conv1d") }   // the variant also picks the conv kernels
             + OpCatalogue.randomMatmul(seed: 7, count: 24)
@@ -89,15 +90,16 @@ public struct Tuner {
                 trial.gflops = try Self.shapes.map { try time($0, on: device) }
                 trial.score = exp(trial.gflops.map { log(max($0, 1e-9)) }.reduce(0, +) / Double(trial.gflops.count))
             }
-            progress(trial)
+            try progress(trial)
             trials.append(trial)
         }
         return trials.sorted { $0.score > $1.score }
     }
 
-    /// Runs each cell variant with `base`'s matmul settings and returns every trial, fastest first.
+    /// Runs each cell variant with `base`'s matmul settings and returns every trial, fastest first;
+    /// `progress` as for `run`.
     public func runCells(base: KernelTuning, variants: [KernelTuning.Cells] = KernelTuning.Cells.allCases,
-                         progress: (CellTrial) -> Void = { _ in }) throws -> [CellTrial] {
+                         progress: (CellTrial) throws -> Void = { _ in }) throws -> [CellTrial] {
         let cpu = Device.cpu()
         let cases = OpCatalogue.cellVariants
         let references = try cases.map { try $0.run(on: cpu, seed: 7) }
@@ -112,7 +114,7 @@ public struct Tuner {
                 trial.ms = try Self.cellOps.map { try timeCell($0, on: device) }
                 trial.total = trial.ms.reduce(0, +)
             }
-            progress(trial)
+            try progress(trial)
             trials.append(trial)
         }
         return trials.sorted { $0.total < $1.total }

@@ -39,9 +39,15 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
         func need(_ ok: Bool, _ s: String) throws { if !ok { throw ModelError.config(s) } }
         try need(lr.isFinite && lr > 0, "--lr must be a positive finite number, got \(lr)")
         try need(weightDecay.isFinite && weightDecay >= 0, "--weight-decay must be ≥ 0, got \(weightDecay)")
-        try need(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got \(momentum)")
+        try need(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got \(momentum)")   // false for NaN
         try need(clip.map { $0.isFinite && $0 > 0 } ?? true, "--clip must be positive, got \(clip ?? 0)")
-        try need(warmup >= 0 && stepSize > 0 && totalSteps > 0, "schedule steps must be positive")
+        try need(warmup >= 0, "--warmup must be ≥ 0, got \(warmup)")
+        try need(stepSize > 0, "--step-size must be positive, got \(stepSize)")
+        try need(totalSteps > 0, "the schedule's total steps must be positive, got \(totalSteps)")
+        try need(gamma.isFinite && gamma > 0, "--gamma must be a positive finite number, got \(gamma)")
+        try need(minFactor.isFinite && minFactor >= 0 && minFactor <= 1, "the cosine schedule's minFactor must be in [0, 1], got \(minFactor)")
+        try need(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam's beta1 and beta2 must be in [0, 1), got \(beta1), \(beta2)")
+        try need(eps.isFinite && eps > 0, "Adam's eps must be a positive finite number, got \(eps)")
     }
 
     /// The learning rate at 1-based step t, computed in Double on the host by IEEE operations only

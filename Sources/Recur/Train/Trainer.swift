@@ -103,6 +103,11 @@ public final class Trainer: @unchecked Sendable {
         guard options.steps > 0, options.evalEvery > 0, options.logEvery > 0 else {
             throw ModelError.config("--steps, --eval-every and --log-every must be positive")
         }
+        // The tasks index their data by step × batch (or × sequence) and the throughput sums batch ×
+        // sequence per step: all below steps × batch × sequence, so that product must fit an Int.
+        guard Sizes.product(options.steps, model.config.batch, model.config.sequence) != nil else {
+            throw ModelError.config("\(options.steps) steps × batch \(model.config.batch) × sequence length \(model.config.sequence) is more than 2^63 - 1 positions; fewer steps")
+        }
         if var need = model.memory {
             need.optimizer = need.parameters * UInt64(optimizer.moments)
             try Model.admit(need, device: model.device)

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+
+/// Parse-time checks of option values, for the commands' `validate()`: each failure is a
+/// `ValidationError` naming the flag and the value, so a bad flag ends `recur` before any work.
+enum Check {
+    static func positive(_ value: Int, _ flag: String) throws {
+        if value < 1 { throw ValidationError("\(flag) must be positive, got \(value)") }
+    }
+
+    static func range(_ value: Int, _ allowed: ClosedRange<Int>, _ flag: String) throws {
+        if !allowed.contains(value) { throw ValidationError("\(flag) must be in \(allowed.lowerBound)...\(allowed.upperBound), got \(value)") }
+    }
+
+    /// A finite float for which `ok` holds; `expected` says what is allowed ("in [0, 1)").
+    static func finite(_ value: Float, _ flag: String, _ expected: String, _ ok: (Float) -> Bool = { _ in true }) throws {
+        if !value.isFinite || !ok(value) { throw ValidationError("\(flag) must be \(expected), got \(value)") }
+    }
+
+    static func oneOf(_ value: String, _ choices: [String], _ flag: String) throws {
+        if !choices.contains(value) { throw ValidationError("\(flag) must be \(Self.list(choices)), got '\(value)'") }
+    }
+
+    /// "a, b or c".
+    static func list(_ choices: [String]) -> String {
+        choices.count < 2 ? choices.joined() : choices.dropLast().joined(separator: ", ") + " or " + choices.last!
+    }
+
+    /// A file a command writes at its end: refused now if it is a folder or its folder is missing or
+    /// not writable, so the results are not lost after the work.
+    static func writableFile(_ path: String, _ flag: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw ValidationError("\(flag) \(path): is a folder, not a file")
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+            throw ValidationError("\(flag) \(path): the folder \(folder) does not exist")
+        }
+        if access(folder, W_OK) != 0 { throw ValidationError("\(flag) \(path): the folder \(folder) is not writable") }
+    }
+
+    /// Runs a library check (ModelConfig.validate, OptimizerConfig.validate, ...) at parse time.
+    static func parseTime(_ body: () throws -> Void) throws {
+        do { try body() } catch let e as ValidationError { throw e } catch { throw ValidationError("\(error)") }
+    }
+}
