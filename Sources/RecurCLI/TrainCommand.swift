@@ -56,61 +56,67 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let outDir = try prepareOutput()
-            let device = try options.open()
-            var spec = TaskSpec(task: task)
-            spec.data = data; spec.test = test; spec.column = column; spec.fill = fill; spec.season = season
-            spec.minDistance = minDistance; spec.maxDistance = maxDistance
-
-            var trainer: Trainer
-            let checkpoint = try resume.map { try Checkpoint.load($0 + "/checkpoint") }
-            if let checkpoint {
-                let config = try checkpoint.config
-                let known = try checkpoint.modelMetadata["recur.data"].map { try JSONDecoder().decode(DataDescription.self, from: Data($0.utf8)) }
-                guard known?.task == task else { throw Failure("--resume \(resume!): the checkpoint is of task \(known?.task ?? "?"), not \(task)") }
-                let seed = UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? self.seed
-                let t = try spec.make(seed: seed, known: known)
-                var c = config
-                try t.configure(&c)
-                let opt = try checkpoint.trainerMetadata["recur.optimizer"].map { try JSONDecoder().decode(OptimizerConfig.self, from: Data($0.utf8)) } ?? optimizerConfig(stepsTotal: 0)
-                trainer = try Trainer(model: try Model(config, device: device, seed: seed), task: t, optimizer: opt,
-                                      options: try trainOptions(task: t, config: config))
-                try trainer.restore(checkpoint)
-                Console.note("resuming \(resume!) at step \(trainer.step)")
-            } else {
-                let t = try spec.make(seed: seed)
-                var c = ModelConfig(family: spec.family())
-                c.encoder = encoder == "cnn" ? .cnn : .recurrent
-                guard ["recurrent", "cnn"].contains(encoder) else { throw Failure("--encoder must be recurrent or cnn, got '\(encoder)'") }
-                guard encoder == "recurrent" || task == "classify" else { throw Failure("--encoder cnn is for --task classify") }
-                guard let kind = CellKind(rawValue: cell) else { throw Failure("--cell must be lstm, gru, rnn or rnn-relu, got '\(cell)'") }
-                c.cell = kind; c.layers = layers; c.hidden = hidden; c.embedding = embedding; c.dropout = dropout
-                c.convFilters = filters; c.batch = batch; c.sequence = seq; c.forgetBias = forgetBias
-                guard let fold = ModelConfig.EmbeddingFold(rawValue: embeddingFold) else { throw Failure("--embedding-fold must be auto, always or never, got '\(embeddingFold)'") }
-                c.embeddingFold = fold
-                c.convWidths = try convWidths.split(separator: ",").map {
-                    guard let w = Int($0.trimmingCharacters(in: .whitespaces)) else { throw Failure("--conv-widths must be comma-separated integers, got '\(convWidths)'") }
-                    return w
-                }
-                try t.configure(&c)
-                let opts = try trainOptions(task: t, config: c)
-                trainer = try Trainer(model: try Model(c, device: device, seed: seed), task: t, optimizer: try optimizerConfig(stepsTotal: opts.steps), options: opts)
-            }
-            let report = Report(json: json, out: outDir, units: trainer.model.config.family == .classifier && trainer.model.config.encoder == .cnn ? "samples" : (task == "forecast" ? "samples" : "tokens"), total: trainer.options.steps)
-            trainer.onEvent = report.handle
-            Signals.install()
-            let summary: TrainSummary
-            do { summary = try trainer.run(out: outDir) } catch let e as DeviceError {
-                // The device failed mid-run: its buffers cannot be trusted, so nothing is saved.
-                let kept = outDir.flatMap { dir in
-                    (try? FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("checkpoint").path)).map { "the last checkpoint \(dir.path)/\($0) is kept" }
-                } ?? "no checkpoint was written"
-                throw Failure("\(e); stopped without saving (\(kept))")
-            }
-            report.finish(summary)
-            if Trainer.stopRequested { Console.note("stopped by signal at step \(summary.steps); checkpoint in \(summary.checkpoint ?? "-")") }
-            if json { print(try Console.json(summary).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")) }
+            // The folder stays held (and other writers refused) until the process ends.
+            let folder = try prepareOutput()
+            try withExtendedLifetime(folder) { try train(in: folder) }
         }
+    }
+
+    func train(in folder: OutputFolder?) throws {
+        let outDir = folder?.url
+        let device = try options.open()
+        var spec = TaskSpec(task: task)
+        spec.data = data; spec.test = test; spec.column = column; spec.fill = fill; spec.season = season
+        spec.minDistance = minDistance; spec.maxDistance = maxDistance
+
+        var trainer: Trainer
+        let checkpoint = try resume.map { try Checkpoint.load($0 + "/checkpoint") }
+        if let checkpoint {
+            let config = try checkpoint.config
+            let known = try checkpoint.modelMetadata["recur.data"].map { try JSONDecoder().decode(DataDescription.self, from: Data($0.utf8)) }
+            guard known?.task == task else { throw Failure("--resume \(resume!): the checkpoint is of task \(known?.task ?? "?"), not \(task)") }
+            let seed = UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? self.seed
+            let t = try spec.make(seed: seed, known: known)
+            var c = config
+            try t.configure(&c)
+            let opt = try checkpoint.trainerMetadata["recur.optimizer"].map { try JSONDecoder().decode(OptimizerConfig.self, from: Data($0.utf8)) } ?? optimizerConfig(stepsTotal: 0)
+            trainer = try Trainer(model: try Model(config, device: device, seed: seed), task: t, optimizer: opt,
+                                  options: try trainOptions(task: t, config: config))
+            try trainer.restore(checkpoint)
+            Console.note("resuming \(resume!) at step \(trainer.step)")
+        } else {
+            let t = try spec.make(seed: seed)
+            var c = ModelConfig(family: spec.family())
+            c.encoder = encoder == "cnn" ? .cnn : .recurrent
+            guard ["recurrent", "cnn"].contains(encoder) else { throw Failure("--encoder must be recurrent or cnn, got '\(encoder)'") }
+            guard encoder == "recurrent" || task == "classify" else { throw Failure("--encoder cnn is for --task classify") }
+            guard let kind = CellKind(rawValue: cell) else { throw Failure("--cell must be lstm, gru, rnn or rnn-relu, got '\(cell)'") }
+            c.cell = kind; c.layers = layers; c.hidden = hidden; c.embedding = embedding; c.dropout = dropout
+            c.convFilters = filters; c.batch = batch; c.sequence = seq; c.forgetBias = forgetBias
+            guard let fold = ModelConfig.EmbeddingFold(rawValue: embeddingFold) else { throw Failure("--embedding-fold must be auto, always or never, got '\(embeddingFold)'") }
+            c.embeddingFold = fold
+            c.convWidths = try convWidths.split(separator: ",").map {
+                guard let w = Int($0.trimmingCharacters(in: .whitespaces)) else { throw Failure("--conv-widths must be comma-separated integers, got '\(convWidths)'") }
+                return w
+            }
+            try t.configure(&c)
+            let opts = try trainOptions(task: t, config: c)
+            trainer = try Trainer(model: try Model(c, device: device, seed: seed), task: t, optimizer: try optimizerConfig(stepsTotal: opts.steps), options: opts)
+        }
+        let report = Report(json: json, out: outDir, units: trainer.model.config.family == .classifier && trainer.model.config.encoder == .cnn ? "samples" : (task == "forecast" ? "samples" : "tokens"), total: trainer.options.steps)
+        trainer.onEvent = report.handle
+        Signals.install()
+        let summary: TrainSummary
+        do { summary = try trainer.run(in: folder) } catch let e as DeviceError {
+            // The device failed mid-run: its buffers cannot be trusted, so nothing is saved.
+            let kept = outDir.flatMap { dir in
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("checkpoint").path)).map { "the last checkpoint \(dir.path)/\($0) is kept" }
+            } ?? "no checkpoint was written"
+            throw Failure("\(e); stopped without saving (\(kept))")
+        }
+        report.finish(summary)
+        if Trainer.stopRequested { Console.note("stopped by signal at step \(summary.steps); checkpoint in \(summary.checkpoint ?? "-")") }
+        if json { print(try Console.json(summary).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")) }
     }
 
     func trainOptions(task: any TrainingTask, config: ModelConfig) throws -> TrainOptions {
@@ -143,28 +149,42 @@ struct TrainCommand: ParsableCommand {
         return o
     }
 
-    /// The output folder: created if missing; an existing file, an unwritable folder, or a folder that
-    /// already holds a checkpoint (without --resume) is refused before anything is written.
-    func prepareOutput() throws -> URL? {
+    /// The output folder, held for the run: created if missing; an existing file, an unwritable
+    /// folder, a folder another run is writing to, or one that already holds a checkpoint (without
+    /// --resume) is refused before anything is written.
+    func prepareOutput() throws -> OutputFolder? {
+        let fm = FileManager.default
         if let resume {
-            guard FileManager.default.fileExists(atPath: resume + "/checkpoint") else { throw Failure("--resume \(resume): no checkpoint in that folder") }
             if let out, out != resume { throw Failure("--out and --resume name different folders; a resumed run writes to --resume") }
-            return URL(fileURLWithPath: resume)
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: resume, isDirectory: &isDir), isDir.boolValue, fm.fileExists(atPath: resume + "/checkpoint") else {
+                throw Failure("--resume \(resume): no checkpoint in that folder")
+            }
+            return try take(resume, flag: "--resume")
         }
         guard let out else { return nil }
         var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &isDir) {
+        if fm.fileExists(atPath: out, isDirectory: &isDir) {
             guard isDir.boolValue else { throw Failure("--out \(out): is a file, not a folder") }
-            if FileManager.default.fileExists(atPath: out + "/checkpoint") || (try? FileManager.default.destinationOfSymbolicLink(atPath: out + "/checkpoint")) != nil {
-                throw Failure("--out \(out): already holds a checkpoint; pass --resume \(out) or choose another folder")
-            }
         } else {
-            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+            do { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
                 throw Failure("--out \(out): cannot create the folder (\(error.localizedDescription))")
             }
         }
         guard access(out, W_OK) == 0 else { throw Failure("--out \(out): the folder is not writable") }
-        return URL(fileURLWithPath: out)
+        let folder = try take(out, flag: "--out")
+        if fm.fileExists(atPath: out + "/checkpoint") || (try? fm.destinationOfSymbolicLink(atPath: out + "/checkpoint")) != nil {
+            throw Failure("--out \(out): already holds a checkpoint; pass --resume \(out) or choose another folder")
+        }
+        return folder
+    }
+
+    func take(_ path: String, flag: String) throws -> OutputFolder {
+        do { return try OutputFolder(URL(fileURLWithPath: path)) } catch let busy as OutputFolder.Busy {
+            throw Failure("\(flag) \(path): another training run (pid \(busy.holder.map(String.init) ?? "unknown")) is writing to this folder; wait for it to end or choose another folder")
+        } catch {
+            throw Failure("\(flag) \(path): \(error)")
+        }
     }
 }
 

@@ -26,6 +26,11 @@ import Testing
         return false
     }
 
+    /// A save's temporaries in `dir` (the lock file and the manifest are the folder's own).
+    static func temporaries(_ dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(".") && ![".lock", ".recur-checkpoints"].contains($0) }
+    }
+
     @Test("SIGINT and SIGTERM: the current step finishes, a checkpoint is written, exit 0", arguments: [SIGINT, SIGTERM])
     func signalCheckpoints(_ sig: Int32) throws {
         let out = Scratch.path("signal")
@@ -103,7 +108,7 @@ import Testing
         let after = try ["model.safetensors", "trainer.safetensors"].map { try Data(contentsOf: URL(fileURLWithPath: out + "/checkpoint/" + $0)) }
         #expect(after == before)
         _ = try Checkpoint.load(out + "/checkpoint")   // checksums verify
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".") }
+        let leftovers = Self.temporaries(out)
         #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
         // With room again, the same resume completes.
         let again = try RecurProcess.run(Self.run + ["--steps", "8", "--resume", out])
@@ -123,7 +128,7 @@ import Testing
         #expect(line.contains("\(call) failed with \(code == "-9999" ? "CL_ERROR(-9999)" : code)"), "\(line)")
         #expect(line.contains("bytes") && line.contains("global memory") && line.contains("max allocation"), "\(line)")
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-        #expect(!entries.contains { $0.hasPrefix(".") }, "partial files: \(entries)")
+        #expect(Self.temporaries(out).isEmpty, "partial files: \(entries)")
         if afterCheckpoint {
             #expect(line.contains("stopped without saving (the last checkpoint"), "\(line)")
             let c = try Checkpoint.load(out + "/checkpoint")

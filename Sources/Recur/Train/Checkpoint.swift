@@ -6,9 +6,7 @@ import Foundation
 /// - `trainer.safetensors`: optimizer moments, carried recurrent state, step and run settings.
 /// Both carry an FNV-1a checksum of their tensors; the trainer file also records the model file's.
 ///
-/// Saving is atomic: a temporary folder is written and fsynced, renamed to `checkpoint-<step>`, then
-/// the `checkpoint` symlink is swapped to it by rename. A kill at any moment leaves `checkpoint`
-/// pointing at a complete pair.
+/// Saving is atomic (`save(in:step:)`).
 public struct Checkpoint: Sendable {
     /// model.safetensors: the parameters under PyTorch's names.
     public var model: [String: Safetensors.Tensor]
@@ -66,69 +64,6 @@ public struct Checkpoint: Sendable {
             c.trainerMetadata = meta
         }
         return c
-    }
-
-    /// Writes the checkpoint as `out/checkpoint-<step>` and points `out/checkpoint` at it.
-    @discardableResult
-    func save(to out: URL, step: Int) throws -> URL {
-        let fm = FileManager.default
-        // Never replace the folder the link may point at: a second save at one step gets a new name.
-        var name = "checkpoint-\(step)"
-        var n = 1
-        while fm.fileExists(atPath: out.appendingPathComponent(name).path) {
-            name = "checkpoint-\(step).\(n)"
-            n += 1
-        }
-        let final = out.appendingPathComponent(name)
-        let tmp = out.appendingPathComponent(".\(name).tmp-\(getpid())")
-        try? fm.removeItem(at: tmp)
-        do {
-            try fm.createDirectory(at: tmp, withIntermediateDirectories: false)
-            try Self.writeSynced(Safetensors.encode(model.keys.sorted().map { ($0, model[$0]!) }, metadata: modelMetadata),
-                                 to: tmp.appendingPathComponent("model.safetensors"))
-            try Self.writeSynced(Safetensors.encode(trainer.keys.sorted().map { ($0, trainer[$0]!) }, metadata: trainerMetadata),
-                                 to: tmp.appendingPathComponent("trainer.safetensors"))
-            Self.syncDirectory(tmp)
-            try Self.posix(rename(tmp.path, final.path), "rename \(tmp.lastPathComponent) to \(name)")
-            let link = out.appendingPathComponent(".checkpoint.link-\(getpid())")
-            try? fm.removeItem(at: link)
-            try Self.posix(symlink(name, link.path), "symlink \(link.lastPathComponent)")
-            try Self.posix(rename(link.path, out.appendingPathComponent("checkpoint").path), "rename the checkpoint link")
-            Self.syncDirectory(out)
-        } catch {
-            try? fm.removeItem(at: tmp)
-            let previous = (try? fm.destinationOfSymbolicLink(atPath: out.appendingPathComponent("checkpoint").path))
-                .map { "the previous checkpoint (\($0)) is unchanged and valid" } ?? "no earlier checkpoint exists"
-            throw LoadError(description: "could not save checkpoint in \(out.path): \(error); \(previous)")
-        }
-        for old in (try? fm.contentsOfDirectory(atPath: out.path)) ?? [] where old.hasPrefix("checkpoint-") && old != name {
-            try? fm.removeItem(at: out.appendingPathComponent(old))
-        }
-        return final
-    }
-
-    static func posix(_ rc: Int32, _ what: String) throws {
-        if rc != 0 { throw LoadError(description: "\(what): \(String(cString: strerror(errno)))") }
-    }
-
-    static func writeSynced(_ data: Data, to url: URL) throws {
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw LoadError(description: "cannot create \(url.lastPathComponent): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var written = 0
-        try data.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                guard n > 0 else { throw LoadError(description: "writing \(url.lastPathComponent): \(String(cString: strerror(errno)))") }
-                written += n
-            }
-        }
-        guard fsync(fd) == 0 else { throw LoadError(description: "fsync \(url.lastPathComponent): \(String(cString: strerror(errno)))") }
-    }
-
-    static func syncDirectory(_ url: URL) {
-        let fd = open(url.path, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
     }
 
     /// Loads from a checkpoint folder, the `checkpoint` link, a training run's `--out` folder (through

@@ -131,13 +131,19 @@ public final class Trainer: @unchecked Sendable {
         skipped = Int(c.trainerMetadata["recur.skipped"] ?? "") ?? 0
     }
 
-    /// Writes a checkpoint of the model, optimizer and trainer state to `out/checkpoint-<step>` atomically and points `out/checkpoint` at it.
+    /// Writes a checkpoint of the model, optimizer and trainer state to `out/checkpoint-<step>`
+    /// atomically and points `out/checkpoint` at it; takes the folder (`OutputFolder`) for the save,
+    /// so it fails with `OutputFolder.Busy` while another run writes there.
     @discardableResult
-    public func save(to out: URL) throws -> URL {
+    public func save(to out: URL) throws -> URL { try save(in: try OutputFolder(out)) }
+
+    /// Writes a checkpoint into a folder this process holds.
+    @discardableResult
+    public func save(in folder: OutputFolder) throws -> URL {
         var data = [String: String]()
         data["recur.data"] = try Checkpoint.jsonString(task.data)
         let c = try Checkpoint.capture(model, data: data, optimizer: optimizer, trainer: trainerMetadata)
-        let url = try c.save(to: out, step: step)
+        let url = try c.save(in: folder, step: step)
         onEvent?(.checkpoint(step: step, url))
         return url
     }
@@ -164,8 +170,14 @@ public final class Trainer: @unchecked Sendable {
         return true
     }
 
-    /// Trains until `options.steps` steps are done, early stopping, a stop request, or an error.
-    public func run(out: URL?) throws -> TrainSummary {
+    /// Trains until `options.steps` steps are done, early stopping, a stop request, or an error;
+    /// checkpoints go to `out`, which is held (`OutputFolder`) for the whole run: a folder another run
+    /// is writing to is refused with `OutputFolder.Busy` before any step.
+    public func run(out: URL?) throws -> TrainSummary { try run(in: try out.map { try OutputFolder($0) }) }
+
+    /// Trains as `run(out:)` does, into a folder the caller already holds.
+    public func run(in folder: OutputFolder?) throws -> TrainSummary {
+        let out = folder?.url
         let d = model.device, b = model.config.batch, T = model.config.sequence
         let start = Date()
         var lastLoss: Float = .nan, lastEval: Evaluation? = nil, stoppedEarly = false, units = 0
@@ -194,11 +206,11 @@ public final class Trainer: @unchecked Sendable {
                 lastEval = e
                 onEvent?(.evaluation(step: step, e))
                 if e.objective < best { best = e.objective; badEvaluations = 0 } else { badEvaluations += 1 }
-                if let out { try save(to: out); savedAt = step }
+                if let folder { try save(in: folder); savedAt = step }
                 if let p = options.patience, badEvaluations >= p { stoppedEarly = true; break }
             }
         }
-        if step < options.steps && !stoppedEarly, let out, savedAt != step { try save(to: out) }
+        if step < options.steps && !stoppedEarly, let folder, savedAt != step { try save(in: folder) }
         if lastEval == nil { lastEval = try task.evaluate(model) }
         let seconds = Date().timeIntervalSince(start)
         if lastLoss.isNaN, step > 0 { lastLoss = try model.lossValue() }
