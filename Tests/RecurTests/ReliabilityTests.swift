@@ -31,6 +31,35 @@ import Testing
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(".") && ![".lock", ".recur-checkpoints"].contains($0) }
     }
 
+    @Test("A reader never fails while a run saves a checkpoint every step: the link is resolved once and both files read from that folder")
+    func readersSeeWholeCheckpoints() throws {
+        let out = Scratch.path("readers"), text = Scratch.path("readers") + ".txt"
+        try String(repeating: "abcdefghij", count: 20).write(toFile: text, atomically: true, encoding: .utf8)
+        // A tiny model: a save every few milliseconds.
+        let p = try Self.start(["train", "--task", "charlm", "--data", text, "--hidden", "4", "--embedding", "2", "--batch", "2", "--seq", "4",
+                                "--log-every", "1000", "--device", "cpu", "--steps", "1000000", "--eval-every", "1", "--out", out])
+        #expect(Self.waitFor(out + "/checkpoint", p))
+        let device = Device.cpu(threads: 1)
+        var steps = Set<Int>(), failures: [String] = [], reads = 0
+        let started = Date()
+        while (steps.count < 6 || reads < 200) && Date().timeIntervalSince(started) < 60 && p.isRunning {
+            do {
+                for path in [out, out + "/checkpoint"] {
+                    let c = try Checkpoint.load(path)
+                    steps.insert(Int(c.trainerMetadata["recur.step"] ?? "") ?? -1)
+                    _ = try Model.load(path, device: device)
+                    reads += 1
+                }
+            } catch { failures.append("\(error)") }
+        }
+        let evals = try (0..<5).map { _ in try RecurProcess.run(["eval", "--checkpoint", out, "--data", text, "--device", "cpu"]) }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(failures.isEmpty, "\(failures.count) of \(reads + failures.count) reads failed, e.g. \(failures.first ?? "")")
+        #expect(steps.count >= 6, "the run saved only \(steps.count) checkpoints while being read")
+        for e in evals { #expect(e.status == 0, "\(e.stderr)") }
+    }
+
     @Test("SIGINT and SIGTERM: the current step finishes, a checkpoint is written, exit 0", arguments: [SIGINT, SIGTERM])
     func signalCheckpoints(_ sig: Int32) throws {
         let out = Scratch.path("signal")

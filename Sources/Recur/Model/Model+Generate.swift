@@ -1,11 +1,11 @@
 import Foundation
 
 extension Model {
-    /// A model rebuilt from a checkpoint (a folder, its `checkpoint` link, or a `model.safetensors`),
-    /// on `device`. `batch` and `sequence` override the trained sizes (e.g. 1 for sampling). Built for
+    /// A model rebuilt from a checkpoint's model file (a folder, its `checkpoint` link, a run's
+    /// output folder, or a `model.safetensors`), on `device`. `batch` and `sequence` override the trained sizes (e.g. 1 for sampling). Built for
     /// inference (evaluation, generation) unless `training`.
     public static func load(_ path: String, device: Device, batch: Int? = nil, sequence: Int? = nil, training: Bool = false) throws -> (Model, DataDescription) {
-        let checkpoint = try Checkpoint.load(path)
+        let checkpoint = try Checkpoint.loadModel(path)
         var config = try checkpoint.config
         if let batch { config.batch = batch }
         if let sequence { config.sequence = sequence }

@@ -66,50 +66,6 @@ public struct Checkpoint: Sendable {
         return c
     }
 
-    /// Loads from a checkpoint folder, the `checkpoint` link, a training run's `--out` folder (through
-    /// its `checkpoint` link), or a `model.safetensors` file (then without trainer state). Every
-    /// failure names the file and the problem.
-    public static func load(_ path: String) throws -> Checkpoint {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw LoadError(description: "--checkpoint \(path): no such file or folder")
-        }
-        var modelURL = URL(fileURLWithPath: path)
-        if isDir.boolValue {
-            let inside = modelURL.appendingPathComponent("model.safetensors")
-            let latest = modelURL.appendingPathComponent("checkpoint/model.safetensors")   // a run's --out folder
-            let exists = { (u: URL) in FileManager.default.fileExists(atPath: u.path) }
-            modelURL = !exists(inside) && exists(latest) ? latest : inside
-        }
-        let (tensors, meta) = try read(modelURL)
-        guard meta["recur.checksum"] == Safetensors.checksum(tensors) || meta["recur.checksum"] == nil else {
-            throw LoadError(description: "\(modelURL.path): checksum mismatch (the file is corrupt)")
-        }
-        var c = Checkpoint(model: tensors, modelMetadata: meta)
-        let trainerURL = modelURL.deletingLastPathComponent().appendingPathComponent("trainer.safetensors")
-        if FileManager.default.fileExists(atPath: trainerURL.path) {
-            let (t, tm) = try read(trainerURL)
-            guard tm["recur.checksum"] == Safetensors.checksum(t) else {
-                throw LoadError(description: "\(trainerURL.path): checksum mismatch (the file is corrupt)")
-            }
-            guard tm["recur.model_checksum"] == meta["recur.checksum"] else {
-                throw LoadError(description: "\(trainerURL.path) does not belong to \(modelURL.lastPathComponent) (model checksum differs)")
-            }
-            c.trainer = t
-            c.trainerMetadata = tm
-        }
-        return c
-    }
-
-    static func read(_ url: URL) throws -> ([String: Safetensors.Tensor], [String: String]) {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else {
-            throw LoadError(description: "\(url.path): no such file")
-        }
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw LoadError(description: "\(url.path): cannot read") }
-        do { return try Safetensors.decode(data) } catch { throw LoadError(description: "\(url.path): \(error)") }
-    }
-
     /// Copies parameters (checking names, shapes and dtypes against the model) into the model.
     public func restore(into model: Model) throws { try restore(into: model, optimizer: nil) }
 

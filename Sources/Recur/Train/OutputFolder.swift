@@ -117,7 +117,8 @@ public final class OutputFolder: @unchecked Sendable {
     static func removeCheckpointFolder(_ path: String) -> Bool {
         guard fileType(path) == S_IFDIR, let entries = try? FileManager.default.contentsOfDirectory(atPath: path),
               Set(entries).isSubset(of: checkpointFiles) else { return false }
-        for e in entries { unlink(path + "/" + e) }
+        // The model file goes first: a reader that still finds it knows a missing trainer file was never there.
+        for e in entries.filter({ $0 == "model.safetensors" }) + entries.filter({ $0 != "model.safetensors" }) { unlink(path + "/" + e) }
         return rmdir(path) == 0
     }
 
