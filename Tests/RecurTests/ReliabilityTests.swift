@@ -46,7 +46,7 @@ import Testing
             do {
                 for path in [out, out + "/checkpoint"] {
                     let c = try Checkpoint.load(path)
-                    steps.insert(Int(c.trainerMetadata["recur.step"] ?? "") ?? -1)
+                    steps.insert(try c.trainerState.step)
                     _ = try Model.load(path, device: device)
                     reads += 1
                 }

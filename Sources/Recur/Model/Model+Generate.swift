@@ -7,12 +7,10 @@ extension Model {
     public static func load(_ path: String, device: Device, batch: Int? = nil, sequence: Int? = nil, training: Bool = false) throws -> (Model, DataDescription) {
         let checkpoint = try Checkpoint.loadModel(path)
         var config = try checkpoint.config
+        let data = try checkpoint.data
         if let batch { config.batch = batch }
         if let sequence { config.sequence = sequence }
-        guard let text = checkpoint.modelMetadata["recur.data"], let data = try? JSONDecoder().decode(DataDescription.self, from: Data(text.utf8)) else {
-            throw Checkpoint.LoadError(description: "\(path): no recur.data metadata (not a Recur checkpoint?)")
-        }
-        let model = try Model(config, device: device, seed: UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? 1, training: training)
+        let model = try Model(config, device: device, seed: try checkpoint.seed, training: training)
         try checkpoint.restore(into: model)
         return (model, data)
     }
@@ -22,7 +20,11 @@ extension Model {
     public func generate(vocabulary: [String], prompt: String, length: Int, temperature: Float = 0.8, topK: Int = 0, seed: UInt64 = 1) throws -> String {
         guard config.family == .languageModel else { throw ModelError.config("generate needs a character language model") }
         guard temperature.isFinite, temperature > 0 else { throw ModelError.config("temperature must be positive, got \(temperature)") }
-        let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, Int32($0)) })
+        guard vocabulary.count == config.vocab else {
+            throw ModelError.config("the vocabulary has \(vocabulary.count) entries, the model \(config.vocab)")
+        }
+        let index: [String: Int32]
+        do { index = try tokenIndex(vocabulary, "the vocabulary") } catch { throw ModelError.config("\(error)") }
         var ids: [Int32] = try prompt.unicodeScalars.map {
             guard let i = index[String($0)] else { throw ModelError.config("prompt character '\($0)' is not in the vocabulary") }
             return i

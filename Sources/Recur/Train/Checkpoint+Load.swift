@@ -3,8 +3,8 @@ import Foundation
 extension Checkpoint {
     /// Loads a checkpoint with its trainer state from a checkpoint folder, the `checkpoint` link, a
     /// training run's `--out` folder (through its `checkpoint` link), or a `model.safetensors` file
-    /// (then without trainer state). Verifies both files' checksums and that they belong together;
-    /// every failure names the file and the problem.
+    /// (then without trainer state). Verifies both files' checksums and that they belong together,
+    /// and validates every metadata field; every failure names the file, the key and the problem.
     public static func load(_ path: String) throws -> Checkpoint { try load(path, trainerState: true) }
 
     /// Loads only the model file (for evaluation and generation), checked as `load` checks it.
@@ -19,7 +19,10 @@ extension Checkpoint {
         var (folder, modelName) = try locate(path)
         for _ in 0..<100 {
             do {
-                return try read(folder: folder, modelName: modelName, trainerState: trainerState)
+                var c = try read(folder: folder, modelName: modelName, trainerState: trainerState)
+                try c.validate()
+                c.modelFile = folder.appendingPathComponent(modelName).path
+                return c
             } catch let e as Vanished {
                 guard let now = try? locate(path), now.folder != folder else { throw e.error }
                 (folder, modelName) = now
@@ -50,10 +53,9 @@ extension Checkpoint {
     static func read(folder: URL, modelName: String, trainerState: Bool) throws -> Checkpoint {
         let modelURL = folder.appendingPathComponent(modelName)
         guard let (tensors, meta) = try read(modelURL) else { throw Vanished(error: LoadError(description: "\(modelURL.path): no such file")) }
-        guard meta["recur.checksum"] == Safetensors.checksum(tensors) || meta["recur.checksum"] == nil else {
-            throw LoadError(description: "\(modelURL.path): checksum mismatch (the file is corrupt)")
-        }
+        try verify(tensors, meta, file: modelURL.path, recurOnly: false)
         var c = Checkpoint(model: tensors, modelMetadata: meta)
+        c.modelFile = modelURL.path
         guard trainerState else { return c }
         let trainerURL = folder.appendingPathComponent("trainer.safetensors")
         guard let (t, tm) = try read(trainerURL) else {
@@ -61,14 +63,13 @@ extension Checkpoint {
             if FileManager.default.fileExists(atPath: modelURL.path) { return c }
             throw Vanished(error: LoadError(description: "\(trainerURL.path): no such file"))
         }
-        guard tm["recur.checksum"] == Safetensors.checksum(t) else {
-            throw LoadError(description: "\(trainerURL.path): checksum mismatch (the file is corrupt)")
-        }
+        try verify(t, tm, file: trainerURL.path, recurOnly: true)
         guard let owner = tm["recur.model_checksum"], owner == meta["recur.checksum"] else {
             throw LoadError(description: "\(trainerURL.path): recur.model_checksum: the file does not belong to \(modelURL.lastPathComponent) (it was written with another model file)")
         }
         c.trainer = t
         c.trainerMetadata = tm
+        c.trainerFile = trainerURL.path
         return c
     }
 

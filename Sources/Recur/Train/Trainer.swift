@@ -1,23 +1,5 @@
 import Foundation
 
-/// Options of a training run that do not change its arithmetic.
-public struct TrainOptions: Sendable {
-    /// Total steps of the run (a resumed run continues up to this number).
-    public var steps: Int
-    /// Evaluate on the held-out data (and checkpoint, with an output folder) every N steps.
-    public var evalEvery = 200
-    /// Report a `.step` event (reading the loss from the device) every N steps.
-    public var logEvery = 50
-    /// Stop after this many evaluations without improvement (nil: never).
-    public var patience: Int? = nil
-    /// Skip (and count) steps whose loss is not finite instead of stopping.
-    public var skipNonFinite = false
-    /// Stop after this step with a checkpoint, as on SIGINT (a time-boxed or interrupted run).
-    public var stopAfter: Int? = nil
-    /// Options for a run of `steps` steps, with the defaults above.
-    public init(steps: Int) { self.steps = steps }
-}
-
 /// What a training run reports as it goes (`Trainer.onEvent`, `Trainer.events(out:)`).
 public enum TrainEvent: Sendable {
     /// A logged step: the mean loss of its batch, throughput since the last log, the learning rate.
@@ -114,21 +96,25 @@ public final class Trainer: @unchecked Sendable {
         }
     }
 
-    var trainerMetadata: [String: String] {
-        ["recur.step": String(step), "recur.best": String(best.bitPattern), "recur.bad_evaluations": String(badEvaluations),
-         "recur.skipped": String(skipped)]
+    func trainerMetadata() throws -> [String: String] {
+        var m = ["recur.step": String(step), "recur.best": String(best.bitPattern), "recur.bad_evaluations": String(badEvaluations),
+                 "recur.skipped": String(skipped), "recur.options": try Checkpoint.jsonString(TrainOptions.Stored(options))]
+        m["recur.data_fingerprint"] = task.fingerprint
+        return m
     }
 
-    /// Continues from a checkpoint written by `save`: parameters, optimizer moments, carried state, step.
+    /// Continues from a checkpoint written by `save`: parameters, optimizer moments, carried state,
+    /// step and early-stopping state. Everything is checked before anything changes.
     public func restore(_ c: Checkpoint) throws {
-        guard !c.trainer.isEmpty || c.trainerMetadata["recur.step"] != nil else {
-            throw Checkpoint.LoadError(description: "the checkpoint has no trainer state (trainer.safetensors) to resume from")
+        guard !c.trainer.isEmpty || !c.trainerMetadata.isEmpty else {
+            throw Checkpoint.LoadError(description: "\(c.modelFile): the checkpoint has no trainer state (trainer.safetensors) to resume from")
         }
+        let state = try c.trainerState
         try c.restore(into: model, optimizer: optimizer)
-        step = Int(c.trainerMetadata["recur.step"] ?? "") ?? 0
-        best = Float(bitPattern: UInt32(c.trainerMetadata["recur.best"] ?? "") ?? Float.infinity.bitPattern)
-        badEvaluations = Int(c.trainerMetadata["recur.bad_evaluations"] ?? "") ?? 0
-        skipped = Int(c.trainerMetadata["recur.skipped"] ?? "") ?? 0
+        step = state.step
+        best = state.best
+        badEvaluations = state.badEvaluations
+        skipped = state.skipped
     }
 
     /// Writes a checkpoint of the model, optimizer and trainer state to `out/checkpoint-<step>`
@@ -142,7 +128,7 @@ public final class Trainer: @unchecked Sendable {
     public func save(in folder: OutputFolder) throws -> URL {
         var data = [String: String]()
         data["recur.data"] = try Checkpoint.jsonString(task.data)
-        let c = try Checkpoint.capture(model, data: data, optimizer: optimizer, trainer: trainerMetadata)
+        let c = try Checkpoint.capture(model, data: data, optimizer: optimizer, trainer: try trainerMetadata())
         let url = try c.save(in: folder, step: step)
         onEvent?(.checkpoint(step: step, url))
         return url
