@@ -7,52 +7,63 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model on a task; checkpoints, metrics and a loss curve go to --out.")
 
+    // Settings a resumed run takes from its checkpoint are optional here: on --resume only the flags
+    // actually given count, as conflicts (fixed settings) or as changes (schedule, length, logging).
     @Option(help: "charlm, classify, forecast, memory or adding.") var task: String
     @Option(help: "Data file: text (charlm), TSV label<TAB>text (classify), CSV (forecast).") var data: String?
     @Option(help: "classify: held-out TSV file (default: a tenth of --data).") var test: String?
     @Option(help: "forecast: the CSV column to model.") var column: String?
     @Option(help: "forecast: fill missing values with previous, linear or zero (default: missing values are an error).") var fill: String?
-    @Option(help: "forecast: season length of the seasonal-naive baseline.") var season = 12
-    @Option(help: "memory: shortest filler distance.") var minDistance = 1
-    @Option(help: "memory: longest filler distance.") var maxDistance = 40
+    @Option(help: "forecast: season length of the seasonal-naive baseline (default: 12).") var season: Int?
+    @Option(help: "memory: shortest filler distance (default: 1).") var minDistance: Int?
+    @Option(help: "memory: longest filler distance (default: 40).") var maxDistance: Int?
 
-    @Option(help: "lstm, gru, rnn or rnn-relu.") var cell = "lstm"
-    @Option(help: "classify: recurrent or cnn.") var encoder = "recurrent"
-    @Option(help: "Recurrent layers.") var layers = 1
-    @Option(help: "Hidden size.") var hidden = 128
-    @Option(help: "Embedding size.") var embedding = 64
-    @Option(help: "Dropout between recurrent layers and before the classifier.") var dropout: Float = 0
-    @Option(help: "LSTM: add this to the forget-gate bias at initialisation (0: PyTorch's init).") var forgetBias: Float = 0
-    @Option(help: "auto, always or never: recurrent layer 0 gathers rows of embedding·W_ihᵀ instead of projecting each position (auto: batches of 2·vocab tokens or more).") var embeddingFold = "auto"
-    @Option(help: "cnn: filters per width.") var filters = 100
-    @Option(help: "cnn: comma-separated filter widths.") var convWidths = "3,4,5"
+    @Option(help: "lstm, gru, rnn or rnn-relu (default: lstm).") var cell: String?
+    @Option(help: "classify: recurrent or cnn (default: recurrent).") var encoder: String?
+    @Option(help: "Recurrent layers (default: 1).") var layers: Int?
+    @Option(help: "Hidden size (default: 128).") var hidden: Int?
+    @Option(help: "Embedding size (default: 64).") var embedding: Int?
+    @Option(help: "Dropout between recurrent layers and before the classifier (default: 0).") var dropout: Float?
+    @Option(help: "LSTM: add this to the forget-gate bias at initialisation (default 0: PyTorch's init).") var forgetBias: Float?
+    @Option(help: "auto, always or never: recurrent layer 0 gathers rows of embedding·W_ihᵀ instead of projecting each position (auto, the default: batches of 2·vocab tokens or more).") var embeddingFold: String?
+    @Option(help: "cnn: filters per width (default: 100).") var filters: Int?
+    @Option(help: "cnn: comma-separated filter widths (default: 3,4,5).") var convWidths: String?
 
-    @Option(help: "Batch size.") var batch = 32
-    @Option(help: "Sequence length (memory: set from --max-distance).") var seq = 64
-    @Option(help: "Training steps in total (a resumed run continues to this count).") var steps: Int?
+    @Option(help: "Batch size (default: 32).") var batch: Int?
+    @Option(help: "Sequence length (default: 64; memory: set from --max-distance).") var seq: Int?
+    @Option(help: "Training steps in total (a resumed run continues to this count; default there: the checkpoint's).") var steps: Int?
     @Option(help: "Epochs over the training data (instead of --steps; classify).") var epochs: Int?
-    @Option(help: "Learning rate.") var lr: Float = 2e-3
-    @Option(help: "sgd, adam or adamw.") var optimizer = "adam"
-    @Option(help: "SGD momentum.") var momentum: Float = 0.9
-    @Flag(help: "SGD: Nesterov momentum.") var nesterov = false
-    @Option(help: "Weight decay (AdamW: decoupled).") var weightDecay: Float = 0
-    @Option(help: "Global-norm gradient clipping threshold; 0 turns it off.") var clip: Float = 5
-    @Option(help: "constant, step or cosine.") var schedule = "constant"
-    @Option(help: "Warm-up steps.") var warmup = 0
-    @Option(help: "step schedule: steps between decays.") var stepSize = 1000
-    @Option(help: "step schedule: decay factor.") var gamma: Float = 0.5
+    @Option(help: "Learning rate (default: 0.002).") var lr: Float?
+    @Option(help: "sgd, adam or adamw (default: adam).") var optimizer: String?
+    @Option(help: "SGD momentum (default: 0.9).") var momentum: Float?
+    @Flag(inversion: .prefixedNo, help: "SGD: Nesterov momentum (default: off).") var nesterov: Bool?
+    @Option(help: "Weight decay (AdamW: decoupled; default: 0).") var weightDecay: Float?
+    @Option(help: "Global-norm gradient clipping threshold; 0 turns it off (default: 5).") var clip: Float?
+    @Option(help: "constant, step or cosine (default: constant).") var schedule: String?
+    @Option(help: "Warm-up steps (default: 0).") var warmup: Int?
+    @Option(help: "step schedule: steps between decays (default: 1000).") var stepSize: Int?
+    @Option(help: "step schedule: decay factor (default: 0.5).") var gamma: Float?
 
-    @Option(help: "Evaluate (and checkpoint) every N steps.") var evalEvery = 200
-    @Option(help: "Log every N steps.") var logEvery = 50
+    @Option(help: "Evaluate (and checkpoint) every N steps (default: 200).") var evalEvery: Int?
+    @Option(help: "Log every N steps (default: 50).") var logEvery: Int?
     @Option(help: "Early stop after N evaluations without improvement.") var patience: Int?
-    @Flag(help: "Skip steps whose loss is not finite (counted) instead of stopping.") var skipNonfinite = false
+    @Flag(inversion: .prefixedNo, help: "Skip steps whose loss is not finite (counted) instead of stopping (default: off).") var skipNonfinite: Bool?
     @Option(help: "Stop after this step with a checkpoint, as on SIGINT; --resume continues.") var stopAfter: Int?
 
-    @Option(help: "Seed for initialisation, data order, dropout.") var seed: UInt64 = 1
+    @Option(help: "Seed for initialisation, data order, dropout (default: 1).") var seed: UInt64?
     @Option(help: "Output folder for checkpoints, metrics.jsonl and loss.svg.") var out: String?
     @Option(help: "Resume the run in this folder from its last checkpoint.") var resume: String?
     @Flag(help: "Print a JSON summary as the last line of stdout.") var json = false
     @OptionGroup var options: DeviceOptions
+
+    var spec: TaskSpec {
+        var spec = TaskSpec(task: task)
+        spec.data = data; spec.test = test; spec.column = column; spec.fill = fill
+        if let season { spec.season = season }
+        if let minDistance { spec.minDistance = minDistance }
+        if let maxDistance { spec.maxDistance = maxDistance }
+        return spec
+    }
 
     func run() throws {
         try guarded {
@@ -63,46 +74,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func train(in folder: OutputFolder?) throws {
-        let outDir = folder?.url
         let device = try options.open()
-        var spec = TaskSpec(task: task)
-        spec.data = data; spec.test = test; spec.column = column; spec.fill = fill; spec.season = season
-        spec.minDistance = minDistance; spec.maxDistance = maxDistance
-
-        var trainer: Trainer
-        let checkpoint = try resume.map { try Checkpoint.load($0 + "/checkpoint") }
-        if let checkpoint {
-            let config = try checkpoint.config
-            let known = try checkpoint.modelMetadata["recur.data"].map { try JSONDecoder().decode(DataDescription.self, from: Data($0.utf8)) }
-            guard known?.task == task else { throw Failure("--resume \(resume!): the checkpoint is of task \(known?.task ?? "?"), not \(task)") }
-            let seed = UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? self.seed
-            let t = try spec.make(seed: seed, known: known)
-            var c = config
-            try t.configure(&c)
-            let opt = try checkpoint.trainerMetadata["recur.optimizer"].map { try JSONDecoder().decode(OptimizerConfig.self, from: Data($0.utf8)) } ?? optimizerConfig(stepsTotal: 0)
-            trainer = try Trainer(model: try Model(config, device: device, seed: seed), task: t, optimizer: opt,
-                                  options: try trainOptions(task: t, config: config))
-            try trainer.restore(checkpoint)
-            Console.note("resuming \(resume!) at step \(trainer.step)")
-        } else {
-            let t = try spec.make(seed: seed)
-            var c = ModelConfig(family: spec.family())
-            c.encoder = encoder == "cnn" ? .cnn : .recurrent
-            guard ["recurrent", "cnn"].contains(encoder) else { throw Failure("--encoder must be recurrent or cnn, got '\(encoder)'") }
-            guard encoder == "recurrent" || task == "classify" else { throw Failure("--encoder cnn is for --task classify") }
-            guard let kind = CellKind(rawValue: cell) else { throw Failure("--cell must be lstm, gru, rnn or rnn-relu, got '\(cell)'") }
-            c.cell = kind; c.layers = layers; c.hidden = hidden; c.embedding = embedding; c.dropout = dropout
-            c.convFilters = filters; c.batch = batch; c.sequence = seq; c.forgetBias = forgetBias
-            guard let fold = ModelConfig.EmbeddingFold(rawValue: embeddingFold) else { throw Failure("--embedding-fold must be auto, always or never, got '\(embeddingFold)'") }
-            c.embeddingFold = fold
-            c.convWidths = try convWidths.split(separator: ",").map {
-                guard let w = Int($0.trimmingCharacters(in: .whitespaces)) else { throw Failure("--conv-widths must be comma-separated integers, got '\(convWidths)'") }
-                return w
-            }
-            try t.configure(&c)
-            let opts = try trainOptions(task: t, config: c)
-            trainer = try Trainer(model: try Model(c, device: device, seed: seed), task: t, optimizer: try optimizerConfig(stepsTotal: opts.steps), options: opts)
-        }
+        let trainer = try folder.flatMap { resume != nil ? $0 : nil }.map { try resumed(from: $0, device: device) } ?? fresh(on: device)
+        let outDir = folder?.url
         let report = Report(json: json, out: outDir, units: trainer.model.config.family == .classifier && trainer.model.config.encoder == .cnn ? "samples" : (task == "forecast" ? "samples" : "tokens"), total: trainer.options.steps)
         trainer.onEvent = report.handle
         Signals.install()
@@ -119,30 +93,82 @@ struct TrainCommand: ParsableCommand {
         if json { print(try Console.json(summary).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")) }
     }
 
-    func trainOptions(task: any TrainingTask, config: ModelConfig) throws -> TrainOptions {
+    /// A new run from the flags (defaults where not given).
+    func fresh(on device: Device) throws -> Trainer {
+        let seed = self.seed ?? 1
+        let t = try spec.make(seed: seed)
+        var c = ModelConfig(family: spec.family())
+        let encoder = self.encoder ?? "recurrent"
+        guard let kind = ModelConfig.Encoder(rawValue: encoder) else { throw Failure("--encoder must be recurrent or cnn, got '\(encoder)'") }
+        guard kind == .recurrent || task == "classify" else { throw Failure("--encoder cnn is for --task classify") }
+        c.encoder = kind
+        c.cell = try cellKind() ?? c.cell
+        c.layers = layers ?? 1; c.hidden = hidden ?? 128; c.embedding = embedding ?? 64; c.dropout = dropout ?? 0
+        c.convFilters = filters ?? 100; c.batch = batch ?? 32; c.sequence = seq ?? 64; c.forgetBias = forgetBias ?? 0
+        c.embeddingFold = try fold() ?? c.embeddingFold
+        c.convWidths = try widths() ?? [3, 4, 5]
+        try t.configure(&c)
+        guard let steps = try requestedSteps(task: t, config: c) else { throw Failure("give --steps N (or --epochs N for classify)") }
+        var o = TrainOptions(steps: steps)
+        o.evalEvery = evalEvery ?? o.evalEvery; o.logEvery = logEvery ?? o.logEvery; o.patience = patience; o.skipNonFinite = skipNonfinite ?? false
+        o.stopAfter = stopAfter
+        try check(o)
+        return try Trainer(model: try Model(c, device: device, seed: seed), task: t, optimizer: try optimizerConfig(stepsTotal: steps), options: o)
+    }
+
+    func cellKind() throws -> CellKind? {
+        try cell.map { guard let k = CellKind(rawValue: $0) else { throw Failure("--cell must be lstm, gru, rnn or rnn-relu, got '\($0)'") }; return k }
+    }
+
+    func fold() throws -> ModelConfig.EmbeddingFold? {
+        try embeddingFold.map {
+            guard let f = ModelConfig.EmbeddingFold(rawValue: $0) else { throw Failure("--embedding-fold must be auto, always or never, got '\($0)'") }
+            return f
+        }
+    }
+
+    func widths() throws -> [Int]? {
+        try convWidths.map { text in
+            try text.split(separator: ",").map {
+                guard let w = Int($0.trimmingCharacters(in: .whitespaces)) else { throw Failure("--conv-widths must be comma-separated integers, got '\(text)'") }
+                return w
+            }
+        }
+    }
+
+    func optimizerKind() throws -> OptimizerConfig.Kind? {
+        try optimizer.map { guard let k = OptimizerConfig.Kind(rawValue: $0) else { throw Failure("--optimizer must be sgd, adam or adamw, got '\($0)'") }; return k }
+    }
+
+    func scheduleKind() throws -> OptimizerConfig.Schedule? {
+        try schedule.map { guard let s = OptimizerConfig.Schedule(rawValue: $0) else { throw Failure("--schedule must be constant, step or cosine, got '\($0)'") }; return s }
+    }
+
+    /// The run's length from --steps or --epochs, nil when neither is given.
+    func requestedSteps(task: any TrainingTask, config: ModelConfig) throws -> Int? {
         var steps = self.steps
         if let epochs {
             guard epochs > 0 else { throw Failure("--epochs must be positive, got \(epochs)") }
             guard let t = task as? ClassifyTask else { throw Failure("--epochs is for --task classify; use --steps") }
             steps = epochs * max(1, (t.trainingExamples + config.batch - 1) / config.batch)
         }
-        guard let steps else { throw Failure("give --steps N (or --epochs N for classify)") }
-        guard steps > 0 else { throw Failure("--steps must be positive, got \(steps)") }
-        var o = TrainOptions(steps: steps)
-        o.evalEvery = evalEvery; o.logEvery = logEvery; o.patience = patience; o.skipNonFinite = skipNonfinite
-        o.stopAfter = stopAfter
-        if let stopAfter, stopAfter < 1 { throw Failure("--stop-after must be positive, got \(stopAfter)") }
-        guard evalEvery > 0, logEvery > 0 else { throw Failure("--eval-every and --log-every must be positive") }
-        if let patience, patience < 1 { throw Failure("--patience must be at least 1, got \(patience)") }
-        return o
+        if let steps, steps <= 0 { throw Failure("--steps must be positive, got \(steps)") }
+        return steps
+    }
+
+    func check(_ o: TrainOptions) throws {
+        if let stopAfter = o.stopAfter, stopAfter < 1 { throw Failure("--stop-after must be positive, got \(stopAfter)") }
+        guard o.evalEvery > 0, o.logEvery > 0 else { throw Failure("--eval-every and --log-every must be positive") }
+        if let patience = o.patience, patience < 1 { throw Failure("--patience must be at least 1, got \(patience)") }
     }
 
     func optimizerConfig(stepsTotal: Int) throws -> OptimizerConfig {
         var o = OptimizerConfig()
-        guard let kind = OptimizerConfig.Kind(rawValue: optimizer) else { throw Failure("--optimizer must be sgd, adam or adamw, got '\(optimizer)'") }
-        guard let sched = OptimizerConfig.Schedule(rawValue: schedule) else { throw Failure("--schedule must be constant, step or cosine, got '\(schedule)'") }
-        o.kind = kind; o.lr = lr; o.momentum = momentum; o.nesterov = nesterov; o.weightDecay = weightDecay
-        o.clip = clip > 0 ? clip : nil; o.schedule = sched; o.warmup = warmup; o.stepSize = stepSize; o.gamma = gamma
+        o.kind = try optimizerKind() ?? o.kind
+        o.schedule = try scheduleKind() ?? o.schedule
+        let clip = self.clip ?? 5
+        o.lr = lr ?? o.lr; o.momentum = momentum ?? o.momentum; o.nesterov = nesterov ?? false; o.weightDecay = weightDecay ?? 0
+        o.clip = clip > 0 ? clip : nil; o.warmup = warmup ?? 0; o.stepSize = stepSize ?? o.stepSize; o.gamma = gamma ?? o.gamma
         o.totalSteps = max(1, stepsTotal)
         guard clip.isFinite && clip >= 0 else { throw Failure("--clip must be ≥ 0, got \(clip)") }
         do { try o.validate() } catch { throw Failure("\(error)") }
