@@ -7,107 +7,95 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model on a task; checkpoints, metrics and a loss curve go to --out.")
 
+    // Settings a resumed run takes from its checkpoint are optional here: on --resume only the flags
+    // actually given count, as conflicts (fixed settings) or as changes (schedule, length, logging).
     @Option(help: "charlm, classify, forecast, memory or adding.") var task: String
     @Option(help: "Data file: text (charlm), TSV label<TAB>text (classify), CSV (forecast).") var data: String?
     @Option(help: "classify: held-out TSV file (default: a tenth of --data).") var test: String?
     @Option(help: "forecast: the CSV column to model.") var column: String?
     @Option(help: "forecast: fill missing values with previous, linear or zero (default: missing values are an error).") var fill: String?
-    @Option(help: "forecast: season length of the seasonal-naive baseline (≥ 1).") var season = 12
-    @Option(help: "memory: shortest filler distance (≥ 0).") var minDistance = 1
-    @Option(help: "memory: longest filler distance (--min-distance ... 2147483637).") var maxDistance = 40
+    @Option(help: "forecast: season length of the seasonal-naive baseline (≥ 1; default: 12).") var season: Int?
+    @Option(help: "memory: shortest filler distance (≥ 0; default: 1).") var minDistance: Int?
+    @Option(help: "memory: longest filler distance (--min-distance ... 2147483637; default: 40).") var maxDistance: Int?
 
-    @Option(help: "lstm, gru, rnn or rnn-relu.") var cell = "lstm"
-    @Option(help: "classify: recurrent or cnn.") var encoder = "recurrent"
-    @Option(help: "Recurrent layers (≥ 1).") var layers = 1
-    @Option(help: "Hidden size (≥ 1).") var hidden = 128
-    @Option(help: "Embedding size (≥ 1).") var embedding = 64
-    @Option(help: "Dropout between recurrent layers and before the classifier, in [0, 1).") var dropout: Float = 0
-    @Option(help: "LSTM: add this (finite) to the forget-gate bias at initialisation (0: PyTorch's init).") var forgetBias: Float = 0
-    @Option(help: "auto, always or never: recurrent layer 0 gathers rows of embedding·W_ihᵀ instead of projecting each position (auto: batches of 2·vocab tokens or more).") var embeddingFold = "auto"
-    @Option(help: "cnn: filters per width (≥ 1).") var filters = 100
-    @Option(help: "cnn: comma-separated filter widths (each 1 ... --seq).") var convWidths = "3,4,5"
+    @Option(help: "lstm, gru, rnn or rnn-relu (default: lstm).") var cell: String?
+    @Option(help: "classify: recurrent or cnn (default: recurrent).") var encoder: String?
+    @Option(help: "Recurrent layers (1 ... 256; default: 1).") var layers: Int?
+    @Option(help: "Hidden size (≥ 1; default: 128).") var hidden: Int?
+    @Option(help: "Embedding size (≥ 1; default: 64).") var embedding: Int?
+    @Option(help: "Dropout between recurrent layers and before the classifier, in [0, 1) (default: 0).") var dropout: Float?
+    @Option(help: "LSTM: add this (finite) to the forget-gate bias at initialisation (default 0: PyTorch's init).") var forgetBias: Float?
+    @Option(help: "auto, always or never: recurrent layer 0 gathers rows of embedding·W_ihᵀ instead of projecting each position (auto, the default: batches of 2·vocab tokens or more).") var embeddingFold: String?
+    @Option(help: "cnn: filters per width (≥ 1; default: 100).") var filters: Int?
+    @Option(help: "cnn: comma-separated filter widths (each 1 ... --seq; default: 3,4,5).") var convWidths: String?
 
-    @Option(help: "Batch size (≥ 1).") var batch = 32
-    @Option(help: "Sequence length (≥ 1; memory: set from --max-distance).") var seq = 64
-    @Option(help: "Training steps in total (≥ 1; a resumed run continues to this count). --steps × batch × sequence length must be below 2^63.") var steps: Int?
+    @Option(help: "Batch size (≥ 1; default: 32).") var batch: Int?
+    @Option(help: "Sequence length (≥ 1; default: 64; memory: set from --max-distance).") var seq: Int?
+    @Option(help: "Training steps in total (≥ 1; a resumed run continues to this count; default there: the checkpoint's). --steps × batch × sequence length must be below 2^63.") var steps: Int?
     @Option(help: "Epochs over the training data (≥ 1; instead of --steps; classify).") var epochs: Int?
-    @Option(help: "Learning rate (a finite number > 0).") var lr: Float = 2e-3
-    @Option(help: "sgd, adam or adamw.") var optimizer = "adam"
-    @Option(help: "SGD momentum, in [0, 1).") var momentum: Float = 0.9
-    @Flag(help: "SGD: Nesterov momentum.") var nesterov = false
-    @Option(help: "Weight decay (finite, ≥ 0; AdamW: decoupled).") var weightDecay: Float = 0
-    @Option(help: "Global-norm gradient clipping threshold (finite, ≥ 0); 0 turns it off.") var clip: Float = 5
-    @Option(help: "constant, step or cosine.") var schedule = "constant"
-    @Option(help: "Warm-up steps (≥ 0).") var warmup = 0
-    @Option(help: "step schedule: steps between decays (≥ 1).") var stepSize = 1000
-    @Option(help: "step schedule: decay factor (a finite number > 0).") var gamma: Float = 0.5
+    @Option(help: "Learning rate (a finite number > 0; default: 0.002).") var lr: Float?
+    @Option(help: "sgd, adam or adamw (default: adam).") var optimizer: String?
+    @Option(help: "SGD momentum, in [0, 1) (default: 0.9).") var momentum: Float?
+    @Flag(inversion: .prefixedNo, help: "SGD: Nesterov momentum (default: off).") var nesterov: Bool?
+    @Option(help: "Weight decay (finite, ≥ 0; AdamW: decoupled; default: 0).") var weightDecay: Float?
+    @Option(help: "Global-norm gradient clipping threshold (finite, ≥ 0); 0 turns it off (default: 5).") var clip: Float?
+    @Option(help: "constant, step or cosine (default: constant).") var schedule: String?
+    @Option(help: "Warm-up steps (≥ 0; default: 0).") var warmup: Int?
+    @Option(help: "step schedule: steps between decays (≥ 1; default: 1000).") var stepSize: Int?
+    @Option(help: "step schedule: decay factor (a finite number > 0; default: 0.5).") var gamma: Float?
 
-    @Option(help: "Evaluate (and checkpoint) every N steps (≥ 1).") var evalEvery = 200
-    @Option(help: "Log every N steps (≥ 1).") var logEvery = 50
+    @Option(help: "Evaluate (and checkpoint) every N steps (≥ 1; default: 200).") var evalEvery: Int?
+    @Option(help: "Log every N steps (≥ 1; default: 50).") var logEvery: Int?
     @Option(help: "Early stop after N (≥ 1) evaluations without improvement.") var patience: Int?
-    @Flag(help: "Skip steps whose loss is not finite (counted) instead of stopping.") var skipNonfinite = false
+    @Flag(inversion: .prefixedNo, help: "Skip steps whose loss is not finite (counted) instead of stopping (default: off).") var skipNonfinite: Bool?
     @Option(help: "Stop after this step (≥ 1) with a checkpoint, as on SIGINT; --resume continues.") var stopAfter: Int?
 
-    @Option(help: "Seed for initialisation, data order, dropout.") var seed: UInt64 = 1
+    @Option(help: "Seed for initialisation, data order, dropout (default: 1).") var seed: UInt64?
     @Option(help: "Output folder for checkpoints, metrics.jsonl and loss.svg.") var out: String?
     @Option(help: "Resume the run in this folder from its last checkpoint.") var resume: String?
     @Flag(help: "Print a JSON summary as the last line of stdout.") var json = false
     @OptionGroup var options: DeviceOptions
 
+    var spec: TaskSpec {
+        var spec = TaskSpec(task: task)
+        spec.data = data; spec.test = test; spec.column = column; spec.fill = fill
+        if let season { spec.season = season }
+        if let minDistance { spec.minDistance = minDistance }
+        if let maxDistance { spec.maxDistance = maxDistance }
+        return spec
+    }
+
     func run() throws {
         try guarded {
-            let outDir = try prepareOutput()
-            let device = try options.open()
-            var spec = TaskSpec(task: task)
-            spec.data = data; spec.test = test; spec.column = column; spec.fill = fill; spec.season = season
-            spec.minDistance = minDistance; spec.maxDistance = maxDistance
-
-            var trainer: Trainer
-            let checkpoint = try resume.map { try Checkpoint.load($0 + "/checkpoint") }
-            if let checkpoint {
-                let config = try checkpoint.config
-                let known = try checkpoint.modelMetadata["recur.data"].map { try JSONDecoder().decode(DataDescription.self, from: Data($0.utf8)) }
-                guard known?.task == task else { throw Failure("--resume \(resume!): the checkpoint is of task \(known?.task ?? "?"), not \(task)") }
-                let seed = UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? self.seed
-                let t = try spec.make(seed: seed, known: known)
-                var c = config
-                try t.configure(&c)
-                let opt = try checkpoint.trainerMetadata["recur.optimizer"].map { try JSONDecoder().decode(OptimizerConfig.self, from: Data($0.utf8)) } ?? optimizerConfig(stepsTotal: 0)
-                try Model.admit(config, device: device, optimizer: opt)   // before anything is allocated
-                trainer = try Trainer(model: try Model(config, device: device, seed: seed), task: t, optimizer: opt,
-                                      options: try trainOptions(task: t, config: config))
-                try trainer.restore(checkpoint)
-                Console.note("resuming \(resume!) at step \(trainer.step)")
-            } else {
-                let t = try spec.make(seed: seed)
-                var c = try modelConfig(family: spec.family())
-                try t.configure(&c)
-                try c.validate()   // sizes first: a step count is judged against a valid batch × sequence
-                let opts = try trainOptions(task: t, config: c)
-                let opt = try optimizerConfig(stepsTotal: opts.steps)
-                try Model.admit(c, device: device, optimizer: opt)   // before anything is allocated
-                trainer = try Trainer(model: try Model(c, device: device, seed: seed), task: t, optimizer: opt, options: opts)
-            }
-            let report = Report(json: json, out: outDir, units: trainer.model.config.family == .classifier && trainer.model.config.encoder == .cnn ? "samples" : (task == "forecast" ? "samples" : "tokens"), total: trainer.options.steps)
-            trainer.onEvent = report.handle
-            Signals.install()
-            let summary: TrainSummary
-            do { summary = try trainer.run(out: outDir) } catch let e as DeviceError {
-                // The device failed mid-run: its buffers cannot be trusted, so nothing is saved.
-                let kept = outDir.flatMap { dir in
-                    (try? FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("checkpoint").path)).map { "the last checkpoint \(dir.path)/\($0) is kept" }
-                } ?? "no checkpoint was written"
-                throw Failure((report.failure.map { "\($0); " } ?? "") + "\(e); stopped without saving (\(kept))")
-            } catch where report.failure != nil {
-                throw Failure("\(report.failure!); \(error)")
-            }
-            if let failure = report.failure {
-                throw Failure("\(failure); stopped after step \(summary.steps)" + (summary.checkpoint.map { " with a checkpoint in \($0)" } ?? " (no --out: nothing saved)"))
-            }
-            try report.finish(summary)
-            if Trainer.stopRequested { Console.note("stopped by signal at step \(summary.steps); checkpoint in \(summary.checkpoint ?? "-")") }
-            if json { try Output.line(try Console.json(summary).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")) }
+            // The folder stays held (and other writers refused) until the process ends.
+            let folder = try prepareOutput()
+            try withExtendedLifetime(folder) { try train(in: folder) }
         }
+    }
+
+    func train(in folder: OutputFolder?) throws {
+        let device = try options.open()
+        let trainer = try folder.flatMap { resume != nil ? $0 : nil }.map { try resumed(from: $0, device: device) } ?? fresh(on: device)
+        let outDir = folder?.url
+        let report = Report(json: json, out: outDir, units: trainer.model.config.family == .classifier && trainer.model.config.encoder == .cnn ? "samples" : (task == "forecast" ? "samples" : "tokens"), total: trainer.options.steps)
+        trainer.onEvent = report.handle
+        Signals.install()
+        let summary: TrainSummary
+        do { summary = try trainer.run(in: folder) } catch let e as DeviceError {
+            // The device failed mid-run: its buffers cannot be trusted, so nothing is saved.
+            let kept = outDir.flatMap { dir in
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("checkpoint").path)).map { "the last checkpoint \(dir.path)/\($0) is kept" }
+            } ?? "no checkpoint was written"
+            throw Failure((report.failure.map { "\($0); " } ?? "") + "\(e); stopped without saving (\(kept))")
+        } catch where report.failure != nil {
+            throw Failure("\(report.failure!); \(error)")
+        }
+        if let failure = report.failure {
+            throw Failure("\(failure); stopped after step \(summary.steps)" + (summary.checkpoint.map { " with a checkpoint in \($0)" } ?? " (no --out: nothing saved)"))
+        }
+        try report.finish(summary)
+        if Trainer.stopRequested { Console.note("stopped by signal at step \(summary.steps); checkpoint in \(summary.checkpoint ?? "-")") }
+        if json { try Output.line(try Console.json(summary).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")) }
     }
 
     /// Every flag on its own, before anything is read or written; sizes that depend on the data
@@ -115,50 +103,93 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if !TaskSpec.names.contains(task) { throw ValidationError("--task: unknown task '\(task)' (expected \(Check.list(TaskSpec.names)))") }
         if let fill { try Check.oneOf(fill, ["previous", "linear", "zero"], "--fill") }
-        try Check.positive(season, "--season")
-        try Check.range(minDistance, 0...MemoryTask.maxDistanceLimit, "--min-distance")
-        try Check.range(maxDistance, minDistance...MemoryTask.maxDistanceLimit, "--max-distance")
+        if let season { try Check.positive(season, "--season") }
+        if let minDistance { try Check.range(minDistance, 0...MemoryTask.maxDistanceLimit, "--min-distance") }
+        if let maxDistance { try Check.range(maxDistance, (minDistance ?? 0)...MemoryTask.maxDistanceLimit, "--max-distance") }
         for (value, flag) in [(layers, "--layers"), (hidden, "--hidden"), (embedding, "--embedding"), (filters, "--filters"),
-                              (batch, "--batch"), (seq, "--seq"), (stepSize, "--step-size"), (evalEvery, "--eval-every"), (logEvery, "--log-every")] {
-            try Check.positive(value, flag)
-        }
-        for (value, flag) in [(steps, "--steps"), (epochs, "--epochs"), (patience, "--patience"), (stopAfter, "--stop-after")] {
+                              (batch, "--batch"), (seq, "--seq"), (stepSize, "--step-size"), (evalEvery, "--eval-every"), (logEvery, "--log-every"),
+                              (steps, "--steps"), (epochs, "--epochs"), (patience, "--patience"), (stopAfter, "--stop-after")] {
             if let value { try Check.positive(value, flag) }
         }
-        if steps == nil && epochs == nil { throw ValidationError("give --steps N (or --epochs N for classify)") }
+        if steps == nil && epochs == nil && resume == nil { throw ValidationError("give --steps N (or --epochs N for classify)") }
         if epochs != nil && task != "classify" { throw ValidationError("--epochs is for --task classify; use --steps") }
-        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
-        try Check.finite(dropout, "--dropout", "in [0, 1)") { $0 >= 0 && $0 < 1 }
-        try Check.finite(forgetBias, "--forget-bias", "a finite number")
-        try Check.finite(clip, "--clip", "a finite number ≥ 0 (0: no clipping)") { $0 >= 0 }
+        if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
+        if let dropout { try Check.finite(dropout, "--dropout", "in [0, 1)") { $0 >= 0 && $0 < 1 } }
+        if let forgetBias { try Check.finite(forgetBias, "--forget-bias", "a finite number") }
+        if let clip { try Check.finite(clip, "--clip", "a finite number ≥ 0 (0: no clipping)") { $0 >= 0 } }
         try Check.parseTime {
             _ = try modelConfig(family: TaskSpec(task: task).family())
             try optimizerConfig(stepsTotal: 1).validate()
         }
     }
 
-    /// The architecture from the flags; the task fills in what its data decides.
+    /// A new run from the flags (defaults where not given).
+    func fresh(on device: Device) throws -> Trainer {
+        let seed = self.seed ?? 1
+        let t = try spec.make(seed: seed)
+        var c = try modelConfig(family: spec.family())
+        try t.configure(&c)
+        try c.validate()   // sizes first: a step count is judged against a valid batch × sequence
+        guard let steps = try requestedSteps(task: t, config: c) else { throw Failure("give --steps N (or --epochs N for classify)") }
+        var o = TrainOptions(steps: steps)
+        o.evalEvery = evalEvery ?? o.evalEvery; o.logEvery = logEvery ?? o.logEvery; o.patience = patience; o.skipNonFinite = skipNonfinite ?? false
+        o.stopAfter = stopAfter
+        try check(o)
+        let opt = try optimizerConfig(stepsTotal: steps)
+        try Model.admit(c, device: device, optimizer: opt)   // before anything is allocated
+        return try Trainer(model: try Model(c, device: device, seed: seed), task: t, optimizer: opt, options: o)
+    }
+
+    /// The architecture from the flags (defaults where not given); the task fills in what its data decides.
     func modelConfig(family: ModelConfig.Family) throws -> ModelConfig {
         var c = ModelConfig(family: family)
-        guard let enc = ModelConfig.Encoder(rawValue: encoder) else { throw Failure("--encoder must be recurrent or cnn, got '\(encoder)'") }
-        guard enc == .recurrent || task == "classify" else { throw Failure("--encoder cnn is for --task classify") }
-        guard let kind = CellKind(rawValue: cell) else { throw Failure("--cell must be lstm, gru, rnn or rnn-relu, got '\(cell)'") }
-        guard let fold = ModelConfig.EmbeddingFold(rawValue: embeddingFold) else { throw Failure("--embedding-fold must be auto, always or never, got '\(embeddingFold)'") }
-        c.encoder = enc; c.cell = kind; c.embeddingFold = fold
-        c.layers = layers; c.hidden = hidden; c.embedding = embedding; c.dropout = dropout
-        c.convFilters = filters; c.batch = batch; c.sequence = seq; c.forgetBias = forgetBias
-        c.convWidths = try convWidths.split(separator: ",").map {
-            guard let w = Int($0.trimmingCharacters(in: .whitespaces)), w > 0 else {
-                throw Failure("--conv-widths must be comma-separated positive integers, got '\(convWidths)'")
-            }
-            return w
-        }
+        let encoder = self.encoder ?? "recurrent"
+        guard let kind = ModelConfig.Encoder(rawValue: encoder) else { throw Failure("--encoder must be recurrent or cnn, got '\(encoder)'") }
+        guard kind == .recurrent || task == "classify" else { throw Failure("--encoder cnn is for --task classify") }
+        c.encoder = kind
+        c.cell = try cellKind() ?? c.cell
+        c.layers = layers ?? 1; c.hidden = hidden ?? 128; c.embedding = embedding ?? 64; c.dropout = dropout ?? 0
+        c.convFilters = filters ?? 100; c.batch = batch ?? 32; c.sequence = seq ?? 64; c.forgetBias = forgetBias ?? 0
+        c.embeddingFold = try fold() ?? c.embeddingFold
+        c.convWidths = try widths() ?? [3, 4, 5]
         return c
     }
 
-    func trainOptions(task: any TrainingTask, config: ModelConfig) throws -> TrainOptions {
+    func cellKind() throws -> CellKind? {
+        try cell.map { guard let k = CellKind(rawValue: $0) else { throw Failure("--cell must be lstm, gru, rnn or rnn-relu, got '\($0)'") }; return k }
+    }
+
+    func fold() throws -> ModelConfig.EmbeddingFold? {
+        try embeddingFold.map {
+            guard let f = ModelConfig.EmbeddingFold(rawValue: $0) else { throw Failure("--embedding-fold must be auto, always or never, got '\($0)'") }
+            return f
+        }
+    }
+
+    func widths() throws -> [Int]? {
+        try convWidths.map { text in
+            try text.split(separator: ",").map {
+                guard let w = Int($0.trimmingCharacters(in: .whitespaces)), w > 0 else {
+                    throw Failure("--conv-widths must be comma-separated positive integers, got '\(text)'")
+                }
+                return w
+            }
+        }
+    }
+
+    func optimizerKind() throws -> OptimizerConfig.Kind? {
+        try optimizer.map { guard let k = OptimizerConfig.Kind(rawValue: $0) else { throw Failure("--optimizer must be sgd, adam or adamw, got '\($0)'") }; return k }
+    }
+
+    func scheduleKind() throws -> OptimizerConfig.Schedule? {
+        try schedule.map { guard let s = OptimizerConfig.Schedule(rawValue: $0) else { throw Failure("--schedule must be constant, step or cosine, got '\($0)'") }; return s }
+    }
+
+    /// The run's length from --steps or --epochs, nil when neither is given.
+    func requestedSteps(task: any TrainingTask, config: ModelConfig) throws -> Int? {
         var steps = self.steps
         if let epochs {
+            guard epochs > 0 else { throw Failure("--epochs must be positive, got \(epochs)") }
             guard let t = task as? ClassifyTask else { throw Failure("--epochs is for --task classify; use --steps") }
             let perEpoch = max(1, t.trainingExamples / config.batch + (t.trainingExamples % config.batch == 0 ? 0 : 1))
             guard let total = Sizes.product(epochs, perEpoch) else {
@@ -166,50 +197,70 @@ struct TrainCommand: ParsableCommand {
             }
             steps = total
         }
-        guard let steps else { throw Failure("give --steps N (or --epochs N for classify)") }
+        guard let steps else { return nil }
+        guard steps > 0 else { throw Failure("--steps must be positive, got \(steps)") }
         guard Sizes.product(steps, config.batch, config.sequence) != nil else {
             let flag = epochs.map { "--epochs \($0) (\(steps) steps)" } ?? "--steps \(steps)"
             throw Failure("\(flag) × batch \(config.batch) × sequence length \(config.sequence) is more than 2^63 - 1 positions; lower \(epochs == nil ? "--steps" : "--epochs")")
         }
-        var o = TrainOptions(steps: steps)
-        o.evalEvery = evalEvery; o.logEvery = logEvery; o.patience = patience; o.skipNonFinite = skipNonfinite
-        o.stopAfter = stopAfter
-        return o
+        return steps
+    }
+
+    func check(_ o: TrainOptions) throws {
+        if let stopAfter = o.stopAfter, stopAfter < 1 { throw Failure("--stop-after must be positive, got \(stopAfter)") }
+        guard o.evalEvery > 0, o.logEvery > 0 else { throw Failure("--eval-every and --log-every must be positive") }
+        if let patience = o.patience, patience < 1 { throw Failure("--patience must be at least 1, got \(patience)") }
     }
 
     func optimizerConfig(stepsTotal: Int) throws -> OptimizerConfig {
         var o = OptimizerConfig()
-        guard let kind = OptimizerConfig.Kind(rawValue: optimizer) else { throw Failure("--optimizer must be sgd, adam or adamw, got '\(optimizer)'") }
-        guard let sched = OptimizerConfig.Schedule(rawValue: schedule) else { throw Failure("--schedule must be constant, step or cosine, got '\(schedule)'") }
-        o.kind = kind; o.lr = lr; o.momentum = momentum; o.nesterov = nesterov; o.weightDecay = weightDecay
-        o.clip = clip > 0 ? clip : nil; o.schedule = sched; o.warmup = warmup; o.stepSize = stepSize; o.gamma = gamma
+        o.kind = try optimizerKind() ?? o.kind
+        o.schedule = try scheduleKind() ?? o.schedule
+        let clip = self.clip ?? 5
+        o.lr = lr ?? o.lr; o.momentum = momentum ?? o.momentum; o.nesterov = nesterov ?? false; o.weightDecay = weightDecay ?? 0
+        o.clip = clip > 0 ? clip : nil; o.warmup = warmup ?? 0; o.stepSize = stepSize ?? o.stepSize; o.gamma = gamma ?? o.gamma
         o.totalSteps = max(1, stepsTotal)
+        guard clip.isFinite && clip >= 0 else { throw Failure("--clip must be ≥ 0, got \(clip)") }
         do { try o.validate() } catch { throw Failure("\(error)") }
         return o
     }
 
-    /// The output folder: created if missing; an existing file, an unwritable folder, or a folder that
-    /// already holds a checkpoint (without --resume) is refused before anything is written.
-    func prepareOutput() throws -> URL? {
+    /// The output folder, held for the run: created if missing; an existing file, an unwritable
+    /// folder, a folder another run is writing to, or one that already holds a checkpoint (without
+    /// --resume) is refused before anything is written.
+    func prepareOutput() throws -> OutputFolder? {
+        let fm = FileManager.default
         if let resume {
-            guard FileManager.default.fileExists(atPath: resume + "/checkpoint") else { throw Failure("--resume \(resume): no checkpoint in that folder") }
             if let out, out != resume { throw Failure("--out and --resume name different folders; a resumed run writes to --resume") }
-            return URL(fileURLWithPath: resume)
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: resume, isDirectory: &isDir), isDir.boolValue, fm.fileExists(atPath: resume + "/checkpoint") else {
+                throw Failure("--resume \(resume): no checkpoint in that folder")
+            }
+            return try take(resume, flag: "--resume")
         }
         guard let out else { return nil }
         var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &isDir) {
+        if fm.fileExists(atPath: out, isDirectory: &isDir) {
             guard isDir.boolValue else { throw Failure("--out \(out): is a file, not a folder") }
-            if FileManager.default.fileExists(atPath: out + "/checkpoint") || (try? FileManager.default.destinationOfSymbolicLink(atPath: out + "/checkpoint")) != nil {
-                throw Failure("--out \(out): already holds a checkpoint; pass --resume \(out) or choose another folder")
-            }
         } else {
-            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+            do { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
                 throw Failure("--out \(out): cannot create the folder (\(error.localizedDescription))")
             }
         }
         guard access(out, W_OK) == 0 else { throw Failure("--out \(out): the folder is not writable") }
-        return URL(fileURLWithPath: out)
+        let folder = try take(out, flag: "--out")
+        if fm.fileExists(atPath: out + "/checkpoint") || (try? fm.destinationOfSymbolicLink(atPath: out + "/checkpoint")) != nil {
+            throw Failure("--out \(out): already holds a checkpoint; pass --resume \(out) or choose another folder")
+        }
+        return folder
+    }
+
+    func take(_ path: String, flag: String) throws -> OutputFolder {
+        do { return try OutputFolder(URL(fileURLWithPath: path)) } catch let busy as OutputFolder.Busy {
+            throw Failure("\(flag) \(path): another training run (pid \(busy.holder.map(String.init) ?? "unknown")) is writing to this folder; wait for it to end or choose another folder")
+        } catch {
+            throw Failure("\(flag) \(path): \(error)")
+        }
     }
 }
 

@@ -26,6 +26,40 @@ import Testing
         return false
     }
 
+    /// A save's temporaries in `dir` (the lock file and the manifest are the folder's own).
+    static func temporaries(_ dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(".") && ![".lock", ".recur-checkpoints"].contains($0) }
+    }
+
+    @Test("A reader never fails while a run saves a checkpoint every step: the link is resolved once and both files read from that folder")
+    func readersSeeWholeCheckpoints() throws {
+        let out = Scratch.path("readers"), text = Scratch.path("readers") + ".txt"
+        try String(repeating: "abcdefghij", count: 20).write(toFile: text, atomically: true, encoding: .utf8)
+        // A tiny model: a save every few milliseconds.
+        let p = try Self.start(["train", "--task", "charlm", "--data", text, "--hidden", "4", "--embedding", "2", "--batch", "2", "--seq", "4",
+                                "--log-every", "1000", "--device", "cpu", "--steps", "1000000", "--eval-every", "1", "--out", out])
+        #expect(Self.waitFor(out + "/checkpoint", p))
+        let device = Device.cpu(threads: 1)
+        var steps = Set<Int>(), failures: [String] = [], reads = 0
+        let started = Date()
+        while (steps.count < 6 || reads < 200) && Date().timeIntervalSince(started) < 60 && p.isRunning {
+            do {
+                for path in [out, out + "/checkpoint"] {
+                    let c = try Checkpoint.load(path)
+                    steps.insert(try c.trainerState.step)
+                    _ = try Model.load(path, device: device)
+                    reads += 1
+                }
+            } catch { failures.append("\(error)") }
+        }
+        let evals = try (0..<5).map { _ in try RecurProcess.run(["eval", "--checkpoint", out, "--data", text, "--device", "cpu"]) }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(failures.isEmpty, "\(failures.count) of \(reads + failures.count) reads failed, e.g. \(failures.first ?? "")")
+        #expect(steps.count >= 6, "the run saved only \(steps.count) checkpoints while being read")
+        for e in evals { #expect(e.status == 0, "\(e.stderr)") }
+    }
+
     @Test("SIGINT and SIGTERM: the current step finishes, a checkpoint is written, exit 0", arguments: [SIGINT, SIGTERM])
     func signalCheckpoints(_ sig: Int32) throws {
         let out = Scratch.path("signal")
@@ -103,7 +137,7 @@ import Testing
         let after = try ["model.safetensors", "trainer.safetensors"].map { try Data(contentsOf: URL(fileURLWithPath: out + "/checkpoint/" + $0)) }
         #expect(after == before)
         _ = try Checkpoint.load(out + "/checkpoint")   // checksums verify
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".") }
+        let leftovers = Self.temporaries(out)
         #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
         // With room again, the same resume completes.
         let again = try RecurProcess.run(Self.run + ["--steps", "8", "--resume", out])
@@ -123,7 +157,7 @@ import Testing
         #expect(line.contains("\(call) failed with \(code == "-9999" ? "CL_ERROR(-9999)" : code)"), "\(line)")
         #expect(line.contains("bytes") && line.contains("global memory") && line.contains("max allocation"), "\(line)")
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
-        #expect(!entries.contains { $0.hasPrefix(".") }, "partial files: \(entries)")
+        #expect(Self.temporaries(out).isEmpty, "partial files: \(entries)")
         if afterCheckpoint {
             #expect(line.contains("stopped without saving (the last checkpoint"), "\(line)")
             let c = try Checkpoint.load(out + "/checkpoint")

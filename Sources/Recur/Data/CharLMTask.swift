@@ -12,13 +12,20 @@ public final class CharLMTask: TrainingTask {
     public var vocabulary: [String] { data.vocab ?? [] }
     /// Validation batches per evaluation (at most).
     public var evalBatches = 16
+    /// A digest of the training and validation token streams.
+    public private(set) lazy var fingerprint: String? = {
+        var h = FNV1a()
+        h.add(array: train)
+        h.add(array: validation)
+        return h.hex
+    }()
 
     /// A UTF-8 text file; `vocab` (from a checkpoint) fixes the token ids, `wholeFileIsValidation` evaluates on all of it.
     public convenience init(path: String, seed: UInt64, vocab known: [String]? = nil, wholeFileIsValidation: Bool = false) throws {
         let text = try DataFile.text(path)
         let scalars = Array(text.unicodeScalars)
         let vocab = known ?? Array(Set(scalars.map { String($0) })).sorted()
-        let index = Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, Int32($0)) })
+        let index = try tokenIndex(vocab, "the checkpoint's vocabulary")
         var ids: [Int32] = []
         ids.reserveCapacity(scalars.count)
         for s in scalars {

@@ -12,6 +12,21 @@ public final class ClassifyTask: TrainingTask {
     let seed: UInt64
     private var permutations: [Int: [Int]] = [:]   // the last epoch's, guarded by `permutationLock`
     private let permutationLock = NSLock()            // trainers on several threads may share a task
+    private var digest: String?                       // guarded by `permutationLock`
+    /// A digest of the training and validation examples (tokens and labels).
+    public var fingerprint: String? {
+        permutationLock.withLock {
+            if digest == nil {
+                var h = FNV1a()
+                for split in [train, validation] {
+                    h.add(array: [split.count])
+                    for (x, y) in split { h.add(array: x); h.add(array: [y]) }
+                }
+                digest = h.hex
+            }
+            return digest
+        }
+    }
 
     /// Parses `label<TAB>text` lines; blank lines are skipped; every other defect names file and line.
     static func parse(_ path: String, flag: String) throws -> [(label: String, text: String)] {
@@ -48,8 +63,8 @@ public final class ClassifyTask: TrainingTask {
         let trainPath: String? = names.train, testRows = test
         let vocab = known?.vocab ?? (["<pad>", "<unk>"] + Set(trainRows.flatMap { $0.text.unicodeScalars.map { String($0) } }).sorted())
         let labels = known?.labels ?? Set(trainRows.map(\.label)).sorted()
-        let index = Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, Int32($0)) })
-        let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, Int32($0)) })
+        let index = try tokenIndex(vocab, "the checkpoint's vocabulary")
+        let labelIndex = try tokenIndex(labels, "the checkpoint's labels")
         func encode(_ rows: [(label: String, text: String)], _ flag: String, _ path: String) throws -> [([Int32], Int32)] {
             try rows.enumerated().map { n, r in
                 guard let y = labelIndex[r.label] else { throw DataError("\(flag) \(path): example \(n + 1) has label '\(r.label)' that training never saw") }

@@ -14,6 +14,13 @@ public final class ForecastTask: TrainingTask {
     let seed: UInt64
     /// Missing values that `fill` filled.
     public private(set) var filled = 0
+    /// A digest of the series (after filling) and where its training part ends.
+    public private(set) lazy var fingerprint: String? = {
+        var h = FNV1a()
+        h.add(array: raw)
+        h.add(array: [trainEnd])
+        return h.hex
+    }()
 
     /// One numeric column of a CSV file (gaps filled by `fill`: previous or linear), normalised; windows predict the next value; baselines naive and seasonal-naive with `season`.
     public convenience init(path: String, column: String, seed: UInt64, fill: String?, season: Int, known: DataDescription? = nil) throws {

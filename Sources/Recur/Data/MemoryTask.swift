@@ -17,7 +17,8 @@ public final class MemoryTask: TrainingTask {
                           "home", "after", "long", "days", "of", "work", "with", "friends"]
     static let vocab: [String] = ["<pad>"] + names.map(\.0) + ["was", "born", "in"] + cities.map(\.0) + ["."] + fillers
         + ["she", "he", "dreams", "fluent"]
-    static let index = Dictionary(uniqueKeysWithValues: vocab.enumerated().map { ($1, Int32($0)) })
+    static let languages = cities.map(\.1)
+    static let index = Dictionary(vocab.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { first, _ in first })
 
     /// The long-range memory task: recall a token seen `minDistance`...`maxDistance` steps earlier; generated from `seed`.
     public init(seed: UInt64, minDistance: Int = 1, maxDistance: Int = 40) throws {
@@ -29,7 +30,7 @@ public final class MemoryTask: TrainingTask {
         }
         self.seed = seed
         var d = DataDescription(task: "memory")
-        d.vocab = Self.vocab; d.labels = Self.cities.map(\.1)
+        d.vocab = Self.vocab; d.labels = Self.languages
         d.minDistance = minDistance; d.maxDistance = maxDistance
         data = d
     }

@@ -14,6 +14,14 @@ public protocol TrainingTask: AnyObject {
     func evaluate(_ model: Model) throws -> Evaluation
     /// The unit of throughput: tokens (or samples) per batch.
     func units(b: Int, T: Int) -> Int
+    /// A digest of the training and held-out data as the task encodes them, kept in checkpoints so a
+    /// resumed run can tell it was given the same data; nil for data generated from the seed.
+    var fingerprint: String? { get }
+}
+
+extension TrainingTask {
+    /// No digest: the data is generated from the seed.
+    public var fingerprint: String? { nil }
 }
 
 /// The encoding of a task's data, stored as JSON in the checkpoint metadata ("recur.data").

@@ -1,18 +1,16 @@
 import Foundation
 
 extension Model {
-    /// A model rebuilt from a checkpoint (a folder, its `checkpoint` link, or a `model.safetensors`),
-    /// on `device`. `batch` and `sequence` override the trained sizes (e.g. 1 for sampling). Built for
+    /// A model rebuilt from a checkpoint's model file (a folder, its `checkpoint` link, a run's
+    /// output folder, or a `model.safetensors`), on `device`. `batch` and `sequence` override the trained sizes (e.g. 1 for sampling). Built for
     /// inference (evaluation, generation) unless `training`.
     public static func load(_ path: String, device: Device, batch: Int? = nil, sequence: Int? = nil, training: Bool = false) throws -> (Model, DataDescription) {
-        let checkpoint = try Checkpoint.load(path)
+        let checkpoint = try Checkpoint.loadModel(path)
         var config = try checkpoint.config
+        let data = try checkpoint.data
         if let batch { config.batch = batch }
         if let sequence { config.sequence = sequence }
-        guard let text = checkpoint.modelMetadata["recur.data"], let data = try? JSONDecoder().decode(DataDescription.self, from: Data(text.utf8)) else {
-            throw Checkpoint.LoadError(description: "\(path): no recur.data metadata (not a Recur checkpoint?)")
-        }
-        let model = try Model(config, device: device, seed: UInt64(checkpoint.modelMetadata["recur.seed"] ?? "") ?? 1, training: training)
+        let model = try Model(config, device: device, seed: try checkpoint.seed, training: training)
         try checkpoint.restore(into: model)
         return (model, data)
     }
@@ -47,7 +45,11 @@ extension Model {
         }
         guard topK >= 0 else { throw ModelError.config("topK must be ≥ 0, got \(topK)") }
         guard !vocabulary.isEmpty else { throw ModelError.config("the vocabulary is empty") }
-        let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, Int32($0)) })
+        guard vocabulary.count == config.vocab else {
+            throw ModelError.config("the vocabulary has \(vocabulary.count) entries, the model \(config.vocab)")
+        }
+        let index: [String: Int32]
+        do { index = try tokenIndex(vocabulary, "the vocabulary") } catch { throw ModelError.config("\(error)") }
         var ids: [Int32] = try prompt.unicodeScalars.map {
             guard let i = index[String($0)] else { throw ModelError.config("prompt character '\($0)' is not in the vocabulary") }
             return i

@@ -4,33 +4,25 @@ import Foundation
 /// - `model.safetensors`: exactly the PyTorch `state_dict` of the equivalent module, with the model
 ///   config and the data description (vocabulary, labels, normalisation) in its metadata;
 /// - `trainer.safetensors`: optimizer moments, carried recurrent state, step and run settings.
-/// Both carry an FNV-1a checksum of their tensors; the trainer file also records the model file's.
-///
-/// Saving is atomic: a temporary folder is written and fsynced, renamed to `checkpoint-<step>`, then
-/// the `checkpoint` symlink is swapped to it by rename. A kill at any moment leaves `checkpoint`
-/// pointing at a complete pair.
+/// Each file carries an FNV-1a checksum of its tensors (`recur.checksum`) and one of its other
+/// metadata (`recur.metadata_checksum`); the trainer file also records the model file's tensor
+/// checksum. Saving is atomic (`save(in:step:)`); loading checks everything (`load`).
 public struct Checkpoint: Sendable {
     /// model.safetensors: the parameters under PyTorch's names.
     public var model: [String: Safetensors.Tensor]
-    /// model.safetensors metadata: config, data description, checksum.
+    /// model.safetensors metadata: config, data description, seed, checksums.
     public var modelMetadata: [String: String]
     /// trainer.safetensors: optimizer moments and carried state.
     public var trainer: [String: Safetensors.Tensor] = [:]
-    /// trainer.safetensors metadata: step, early-stopping state, checksums.
+    /// trainer.safetensors metadata: step, optimizer, run options, early-stopping state, checksums.
     public var trainerMetadata: [String: String] = [:]
+    /// Where the model file was read from (its name alone for a checkpoint not read from disk); errors name it.
+    public internal(set) var modelFile = "model.safetensors"
+    /// Where the trainer file was read from; errors name it.
+    public internal(set) var trainerFile = "trainer.safetensors"
 
     /// A checkpoint that cannot be read or does not fit; one line naming the file and the problem.
     public struct LoadError: Error, CustomStringConvertible { public let description: String }
-
-    /// The model configuration stored in the metadata.
-    public var config: ModelConfig {
-        get throws {
-            guard let text = modelMetadata["recur.config"], let c = try? JSONDecoder().decode(ModelConfig.self, from: Data(text.utf8)) else {
-                throw LoadError(description: "checkpoint has no valid recur.config metadata")
-            }
-            return c
-        }
-    }
 
     static func encoder() -> JSONEncoder {
         let e = JSONEncoder()
@@ -42,14 +34,14 @@ public struct Checkpoint: Sendable {
 
     /// Captures the model's parameters (and, with an optimizer, its moments and the carried state).
     static func capture(_ model: Model, data: [String: String], optimizer: Optimizer?, trainer: [String: String]) throws -> Checkpoint {
-        var params: [(String, Safetensors.Tensor)] = []
-        for p in model.parameters { params.append((p.name, Safetensors.Tensor(try model.device.download(p.value.view), shape: p.shape))) }
+        var modelDict: [String: Safetensors.Tensor] = [:]
+        for p in model.parameters { modelDict[p.name] = Safetensors.Tensor(try model.device.download(p.value.view), shape: p.shape) }
         var modelMeta = data
         modelMeta["format"] = "pt"
         modelMeta["recur.config"] = try jsonString(model.config)
         modelMeta["recur.seed"] = String(model.seed)
-        let modelDict = Dictionary(uniqueKeysWithValues: params)
         modelMeta["recur.checksum"] = Safetensors.checksum(modelDict)
+        modelMeta[metadataChecksumKey] = metadataChecksum(modelMeta)
         var c = Checkpoint(model: modelDict, modelMetadata: modelMeta)
         if let optimizer {
             var t: [String: Safetensors.Tensor] = [:]
@@ -62,145 +54,54 @@ public struct Checkpoint: Sendable {
             meta["recur.optimizer_step"] = String(optimizer.t)
             meta["recur.model_checksum"] = modelMeta["recur.checksum"]
             meta["recur.checksum"] = Safetensors.checksum(t)
+            meta[metadataChecksumKey] = metadataChecksum(meta)
             c.trainer = t
             c.trainerMetadata = meta
         }
         return c
     }
 
-    /// Writes the checkpoint as `out/checkpoint-<step>` and points `out/checkpoint` at it.
-    @discardableResult
-    func save(to out: URL, step: Int) throws -> URL {
-        let fm = FileManager.default
-        // Never replace the folder the link may point at: a second save at one step gets a new name.
-        var name = "checkpoint-\(step)"
-        var n = 1
-        while fm.fileExists(atPath: out.appendingPathComponent(name).path) {
-            name = "checkpoint-\(step).\(n)"
-            n += 1
-        }
-        let final = out.appendingPathComponent(name)
-        let tmp = out.appendingPathComponent(".\(name).tmp-\(getpid())")
-        try? fm.removeItem(at: tmp)
-        do {
-            try fm.createDirectory(at: tmp, withIntermediateDirectories: false)
-            try Self.writeSynced(Safetensors.encode(model.keys.sorted().map { ($0, model[$0]!) }, metadata: modelMetadata),
-                                 to: tmp.appendingPathComponent("model.safetensors"))
-            try Self.writeSynced(Safetensors.encode(trainer.keys.sorted().map { ($0, trainer[$0]!) }, metadata: trainerMetadata),
-                                 to: tmp.appendingPathComponent("trainer.safetensors"))
-            Self.syncDirectory(tmp)
-            try Self.posix(rename(tmp.path, final.path), "rename \(tmp.lastPathComponent) to \(name)")
-            let link = out.appendingPathComponent(".checkpoint.link-\(getpid())")
-            try? fm.removeItem(at: link)
-            try Self.posix(symlink(name, link.path), "symlink \(link.lastPathComponent)")
-            try Self.posix(rename(link.path, out.appendingPathComponent("checkpoint").path), "rename the checkpoint link")
-            Self.syncDirectory(out)
-        } catch {
-            try? fm.removeItem(at: tmp)
-            let previous = (try? fm.destinationOfSymbolicLink(atPath: out.appendingPathComponent("checkpoint").path))
-                .map { "the previous checkpoint (\($0)) is unchanged and valid" } ?? "no earlier checkpoint exists"
-            throw LoadError(description: "could not save checkpoint in \(out.path): \(error); \(previous)")
-        }
-        for old in (try? fm.contentsOfDirectory(atPath: out.path)) ?? [] where old.hasPrefix("checkpoint-") && old != name {
-            try? fm.removeItem(at: out.appendingPathComponent(old))
-        }
-        return final
-    }
-
-    static func posix(_ rc: Int32, _ what: String) throws {
-        if rc != 0 { throw LoadError(description: "\(what): \(String(cString: strerror(errno)))") }
-    }
-
-    static func writeSynced(_ data: Data, to url: URL) throws {
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw LoadError(description: "cannot create \(url.lastPathComponent): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var written = 0
-        try data.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                guard n > 0 else { throw LoadError(description: "writing \(url.lastPathComponent): \(String(cString: strerror(errno)))") }
-                written += n
-            }
-        }
-        guard fsync(fd) == 0 else { throw LoadError(description: "fsync \(url.lastPathComponent): \(String(cString: strerror(errno)))") }
-    }
-
-    static func syncDirectory(_ url: URL) {
-        let fd = open(url.path, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-    }
-
-    /// Loads from a checkpoint folder, the `checkpoint` link, a training run's `--out` folder (through
-    /// its `checkpoint` link), or a `model.safetensors` file (then without trainer state). Every
-    /// failure names the file and the problem.
-    public static func load(_ path: String) throws -> Checkpoint {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw LoadError(description: "--checkpoint \(path): no such file or folder")
-        }
-        var modelURL = URL(fileURLWithPath: path)
-        if isDir.boolValue {
-            let inside = modelURL.appendingPathComponent("model.safetensors")
-            let latest = modelURL.appendingPathComponent("checkpoint/model.safetensors")   // a run's --out folder
-            let exists = { (u: URL) in FileManager.default.fileExists(atPath: u.path) }
-            modelURL = !exists(inside) && exists(latest) ? latest : inside
-        }
-        let (tensors, meta) = try read(modelURL)
-        guard meta["recur.checksum"] == Safetensors.checksum(tensors) || meta["recur.checksum"] == nil else {
-            throw LoadError(description: "\(modelURL.path): checksum mismatch (the file is corrupt)")
-        }
-        var c = Checkpoint(model: tensors, modelMetadata: meta)
-        let trainerURL = modelURL.deletingLastPathComponent().appendingPathComponent("trainer.safetensors")
-        if FileManager.default.fileExists(atPath: trainerURL.path) {
-            let (t, tm) = try read(trainerURL)
-            guard tm["recur.checksum"] == Safetensors.checksum(t) else {
-                throw LoadError(description: "\(trainerURL.path): checksum mismatch (the file is corrupt)")
-            }
-            guard tm["recur.model_checksum"] == meta["recur.checksum"] else {
-                throw LoadError(description: "\(trainerURL.path) does not belong to \(modelURL.lastPathComponent) (model checksum differs)")
-            }
-            c.trainer = t
-            c.trainerMetadata = tm
-        }
-        return c
-    }
-
-    static func read(_ url: URL) throws -> ([String: Safetensors.Tensor], [String: String]) {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else {
-            throw LoadError(description: "\(url.path): no such file")
-        }
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw LoadError(description: "\(url.path): cannot read") }
-        do { return try Safetensors.decode(data) } catch { throw LoadError(description: "\(url.path): \(error)") }
-    }
-
     /// Copies parameters (checking names, shapes and dtypes against the model) into the model.
     public func restore(into model: Model) throws { try restore(into: model, optimizer: nil) }
 
+    /// Checks every tensor against the model (and the optimizer's moments and the carried state
+    /// against the trainer) before copying any, so a checkpoint that does not fit changes nothing.
     func restore(into model: Model, optimizer: Optimizer?) throws {
+        var uploads: [(bits: [UInt32], to: View)] = []
         for p in model.parameters {
-            guard let t = self.model[p.name] else { throw LoadError(description: "checkpoint lacks tensor \(p.name) (another model family or size?)") }
+            guard let t = self.model[p.name] else { throw LoadError(description: "\(modelFile): lacks tensor \(p.name) (another model family or size?)") }
             guard t.shape == p.shape, t.dtype == "F32" else {
-                throw LoadError(description: "tensor \(p.name) has \(t.dtype) \(t.shape) in the checkpoint, the model needs F32 \(p.shape)")
+                throw LoadError(description: "\(modelFile): tensor \(p.name) has \(t.dtype) \(t.shape), the model needs F32 \(p.shape)")
             }
-            try model.device.upload(t.bits, to: p.value.view)
+            uploads.append((t.bits, p.value.view))
         }
         let extra = Set(self.model.keys).subtracting(model.parameters.map(\.name))
-        guard extra.isEmpty else { throw LoadError(description: "checkpoint has tensors the model lacks: \(extra.sorted().prefix(3).joined(separator: ", "))") }
-        guard let optimizer else { return }
-        for p in model.parameters {
-            for (i, m) in p.moments.enumerated() {
-                guard let t = trainer["optimizer.\(p.name).\(i)"], t.bits.count == p.count else {
-                    throw LoadError(description: "trainer state lacks optimizer.\(p.name).\(i) (another optimizer?)")
-                }
-                try model.device.upload(t.bits, to: m.view)
+        guard extra.isEmpty else { throw LoadError(description: "\(modelFile): has tensors the model lacks: \(extra.sorted().prefix(3).joined(separator: ", "))") }
+        var optimizerStep = 0
+        if let optimizer {
+            let state = try trainerState
+            guard state.optimizer.kind == optimizer.config.kind else {
+                throw LoadError(description: "\(trainerFile): recur.optimizer: the checkpoint's optimizer is \(state.optimizer.kind.rawValue), the trainer's is \(optimizer.config.kind.rawValue)")
             }
+            var expected = Set<String>()
+            func take(_ name: String, _ view: View, shape: [Int]) throws {
+                guard let t = trainer[name], t.dtype == "F32", t.shape == shape else {
+                    throw LoadError(description: "\(trainerFile): lacks F32 tensor \(name) of shape \(shape) (another optimizer or model?)")
+                }
+                expected.insert(name)
+                uploads.append((t.bits, view))
+            }
+            for p in model.parameters {
+                for (i, m) in p.moments.enumerated() { try take("optimizer.\(p.name).\(i)", m.view, shape: p.shape) }
+            }
+            for (i, s) in model.stateBuffers.enumerated() { try take("state.\(i)", s.view, shape: [s.count]) }
+            let unknown = Set(trainer.keys).subtracting(expected)
+            guard unknown.isEmpty else {
+                throw LoadError(description: "\(trainerFile): has tensors this trainer does not keep: \(unknown.sorted().prefix(3).joined(separator: ", ")) (another optimizer or model?)")
+            }
+            optimizerStep = state.optimizerStep
         }
-        for (i, s) in model.stateBuffers.enumerated() {
-            guard let t = trainer["state.\(i)"], t.bits.count == s.count else { throw LoadError(description: "trainer state lacks state.\(i)") }
-            try model.device.upload(t.bits, to: s.view)
-        }
-        optimizer.t = Int(trainerMetadata["recur.optimizer_step"] ?? "") ?? 0
+        for u in uploads { try model.device.upload(u.bits, to: u.to) }
+        optimizer?.t = optimizerStep
     }
 }

@@ -50,6 +50,20 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
         try need(eps.isFinite && eps > 0, "Adam's eps must be a positive finite number, got \(eps)")
     }
 
+    /// `validate`, and what only a stored configuration can get wrong: every number finite, Adam's
+    /// decay rates in [0, 1), epsilon and the step schedule's factor positive, minFactor in [0, 1].
+    func validateStored() throws {
+        func need(_ ok: Bool, _ s: String) throws { if !ok { throw ModelError.config(s) } }
+        for (name, v) in [("lr", lr), ("momentum", momentum), ("weightDecay", weightDecay), ("beta1", beta1), ("beta2", beta2),
+                          ("eps", eps), ("gamma", gamma), ("minFactor", minFactor), ("clip", clip ?? 1)] {
+            try need(v.isFinite, "\(name) must be a finite number, got \(v)")
+        }
+        try validate()
+        try need((0..<1).contains(beta1) && (0..<1).contains(beta2), "beta1 and beta2 must be in [0, 1), got \(beta1), \(beta2)")
+        try need(eps > 0 && gamma > 0, "eps and gamma must be positive, got \(eps), \(gamma)")
+        try need((0...1).contains(minFactor), "minFactor must be in [0, 1], got \(minFactor)")
+    }
+
     /// The learning rate at 1-based step t, computed in Double on the host by IEEE operations only
     /// (the cosine is a Taylor series, not the C library), so every machine gets the same Float.
     public func rate(at t: Int) -> Float {

@@ -1,24 +1,6 @@
 import Foundation
 import Synchronization
 
-/// Options of a training run that do not change its arithmetic.
-public struct TrainOptions: Sendable {
-    /// Total steps of the run (a resumed run continues up to this number).
-    public var steps: Int
-    /// Evaluate on the held-out data (and checkpoint, with an output folder) every N steps.
-    public var evalEvery = 200
-    /// Report a `.step` event (reading the loss from the device) every N steps.
-    public var logEvery = 50
-    /// Stop after this many evaluations without improvement (nil: never).
-    public var patience: Int? = nil
-    /// Skip (and count) steps whose loss is not finite instead of stopping.
-    public var skipNonFinite = false
-    /// Stop after this step with a checkpoint, as on SIGINT (a time-boxed or interrupted run).
-    public var stopAfter: Int? = nil
-    /// Options for a run of `steps` steps, with the defaults above.
-    public init(steps: Int) { self.steps = steps }
-}
-
 /// What a training run reports as it goes (`Trainer.onEvent`, `Trainer.events(out:)`).
 public enum TrainEvent: Sendable {
     /// A logged step: the mean loss of its batch, throughput since the last log, the learning rate.
@@ -130,34 +112,44 @@ public final class Trainer: @unchecked Sendable {
         }
     }
 
-    var trainerMetadata: [String: String] {
-        ["recur.step": String(step), "recur.best": String(best.bitPattern), "recur.bad_evaluations": String(badEvaluations),
-         "recur.skipped": String(skipped)]
+    func trainerMetadata() throws -> [String: String] {
+        var m = ["recur.step": String(step), "recur.best": String(best.bitPattern), "recur.bad_evaluations": String(badEvaluations),
+                 "recur.skipped": String(skipped), "recur.options": try Checkpoint.jsonString(TrainOptions.Stored(options))]
+        m["recur.data_fingerprint"] = task.fingerprint
+        return m
     }
 
-    /// Continues from a checkpoint written by `save`: parameters, optimizer moments, carried state, step.
+    /// Continues from a checkpoint written by `save`: parameters, optimizer moments, carried state,
+    /// step and early-stopping state. Everything is checked before anything changes.
     public func restore(_ c: Checkpoint) throws { try model.user.run { try restoreAlone(c) } }
 
     private func restoreAlone(_ c: Checkpoint) throws {
-        guard !c.trainer.isEmpty || c.trainerMetadata["recur.step"] != nil else {
-            throw Checkpoint.LoadError(description: "the checkpoint has no trainer state (trainer.safetensors) to resume from")
+        guard !c.trainer.isEmpty || !c.trainerMetadata.isEmpty else {
+            throw Checkpoint.LoadError(description: "\(c.modelFile): the checkpoint has no trainer state (trainer.safetensors) to resume from")
         }
+        let state = try c.trainerState
         try c.restore(into: model, optimizer: optimizer)
-        step = Int(c.trainerMetadata["recur.step"] ?? "") ?? 0
-        best = Float(bitPattern: UInt32(c.trainerMetadata["recur.best"] ?? "") ?? Float.infinity.bitPattern)
-        badEvaluations = Int(c.trainerMetadata["recur.bad_evaluations"] ?? "") ?? 0
-        skipped = Int(c.trainerMetadata["recur.skipped"] ?? "") ?? 0
+        step = state.step
+        best = state.best
+        badEvaluations = state.badEvaluations
+        skipped = state.skipped
     }
 
-    /// Writes a checkpoint of the model, optimizer and trainer state to `out/checkpoint-<step>` atomically and points `out/checkpoint` at it.
+    /// Writes a checkpoint of the model, optimizer and trainer state to `out/checkpoint-<step>`
+    /// atomically and points `out/checkpoint` at it; takes the folder (`OutputFolder`) for the save,
+    /// so it fails with `OutputFolder.Busy` while another run writes there.
     @discardableResult
-    public func save(to out: URL) throws -> URL { try model.user.run { try saveAlone(to: out) } }
+    public func save(to out: URL) throws -> URL { try save(in: try OutputFolder(out)) }
 
-    private func saveAlone(to out: URL) throws -> URL {
+    /// Writes a checkpoint into a folder this process holds.
+    @discardableResult
+    public func save(in folder: OutputFolder) throws -> URL { try model.user.run { try saveAlone(in: folder) } }
+
+    private func saveAlone(in folder: OutputFolder) throws -> URL {
         var data = [String: String]()
         data["recur.data"] = try Checkpoint.jsonString(task.data)
-        let c = try Checkpoint.capture(model, data: data, optimizer: optimizer, trainer: trainerMetadata)
-        let url = try c.save(to: out, step: step)
+        let c = try Checkpoint.capture(model, data: data, optimizer: optimizer, trainer: try trainerMetadata())
+        let url = try c.save(in: folder, step: step)
         onEvent?(.checkpoint(step: step, url))
         return url
     }
@@ -186,10 +178,16 @@ public final class Trainer: @unchecked Sendable {
         return true
     }
 
-    /// Trains until `options.steps` steps are done, early stopping, a stop request, or an error.
-    public func run(out: URL?) throws -> TrainSummary { try model.user.run { try runAlone(out: out) } }
+    /// Trains until `options.steps` steps are done, early stopping, a stop request, or an error;
+    /// checkpoints go to `out`, which is held (`OutputFolder`) for the whole run: a folder another run
+    /// is writing to is refused with `OutputFolder.Busy` before any step.
+    public func run(out: URL?) throws -> TrainSummary { try run(in: try out.map { try OutputFolder($0) }) }
 
-    private func runAlone(out: URL?) throws -> TrainSummary {
+    /// Trains as `run(out:)` does, into a folder the caller already holds.
+    public func run(in folder: OutputFolder?) throws -> TrainSummary { try model.user.run { try runAlone(in: folder) } }
+
+    private func runAlone(in folder: OutputFolder?) throws -> TrainSummary {
+        let out = folder?.url
         let d = model.device, b = model.config.batch, T = model.config.sequence
         let start = Date()
         var lastLoss: Float = .nan, lastEval: Evaluation? = nil, stoppedEarly = false, units = 0
@@ -218,11 +216,11 @@ public final class Trainer: @unchecked Sendable {
                 lastEval = e
                 onEvent?(.evaluation(step: step, e))
                 if e.objective < best { best = e.objective; badEvaluations = 0 } else { badEvaluations += 1 }
-                if let out { try save(to: out); savedAt = step }
+                if let folder { try save(in: folder); savedAt = step }
                 if let p = options.patience, badEvaluations >= p { stoppedEarly = true; break }
             }
         }
-        if step < options.steps && !stoppedEarly, let out, savedAt != step { try save(to: out) }
+        if step < options.steps && !stoppedEarly, let folder, savedAt != step { try save(in: folder) }
         if lastEval == nil { lastEval = try task.evaluate(model) }
         let seconds = Date().timeIntervalSince(start)
         if lastLoss.isNaN, step > 0 { lastLoss = try model.lossValue() }
