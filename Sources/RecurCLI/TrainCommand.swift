@@ -105,7 +105,7 @@ struct TrainCommand: ParsableCommand {
         if let fill { try Check.oneOf(fill, ["previous", "linear", "zero"], "--fill") }
         if let season { try Check.positive(season, "--season") }
         if let minDistance { try Check.range(minDistance, 0...MemoryTask.maxDistanceLimit, "--min-distance") }
-        if let maxDistance { try Check.range(maxDistance, (minDistance ?? 0)...MemoryTask.maxDistanceLimit, "--max-distance") }
+        if let maxDistance { try Check.range(maxDistance, (minDistance ?? 1)...MemoryTask.maxDistanceLimit, "--max-distance") }
         for (value, flag) in [(layers, "--layers"), (hidden, "--hidden"), (embedding, "--embedding"), (filters, "--filters"),
                               (batch, "--batch"), (seq, "--seq"), (stepSize, "--step-size"), (evalEvery, "--eval-every"), (logEvery, "--log-every"),
                               (steps, "--steps"), (epochs, "--epochs"), (patience, "--patience"), (stopAfter, "--stop-after")] {

@@ -1,7 +1,8 @@
 import Foundation
 import Recur
 
-/// One fuzz input through the checkpoint reader and the data parsers; the first byte picks which.
+/// One fuzz input through the checkpoint reader, checkpoint metadata, the tuning table and the data
+/// parsers; the first byte picks which.
 /// Errors are the expected outcome for most inputs; a crash, trap or hang is a finding.
 ///
 /// Fuzzing (libFuzzer; see docs/RELIABILITY.md):
@@ -17,13 +18,24 @@ enum FuzzTarget {
         return dir
     }()
 
+    /// The tuning table's path: the program cache is moved into the scratch folder first.
+    static let tuningFile: String = {
+        setenv("XDG_CACHE_HOME", scratch + "/cache", 1)
+        unsetenv("RECUR_NO_CACHE")
+        try? FileManager.default.createDirectory(atPath: scratch + "/cache/recur", withIntermediateDirectories: true)
+        return scratch + "/cache/recur/tuning.json"
+    }()
+
+    /// A device whose entry the table may hold (the corpus has one under its key).
+    static let cpuInfo = Device.cpu(threads: 1).info
+
     static func folderOfProcess() -> String { FileManager.default.temporaryDirectory.appendingPathComponent("recur-fuzz-\(getpid())").path }
 
     static func run(_ input: Data) {
         guard let selector = input.first else { return }
         let body = input.dropFirst()
         let file = scratch + "/input"
-        switch selector % 6 {
+        switch selector % 8 {
         case 0:   // a checkpoint: model.safetensors in a folder, then its config
             let dir = scratch + "/ckpt"
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -40,6 +52,18 @@ enum FuzzTarget {
         case 4:   // TSV for the classifier
             guard (try? body.write(to: URL(fileURLWithPath: file))) != nil else { return }
             _ = try? ClassifyTask(trainPath: file, testPath: nil, seed: 1)
+        case 6:   // checkpoint metadata as a JSON object of strings, in a model file of its own
+            guard let meta = try? JSONDecoder().decode([String: String].self, from: Data(body)) else { return }
+            let dir = scratch + "/meta"
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            guard (try? Safetensors.encode([], metadata: meta).write(to: URL(fileURLWithPath: dir + "/model.safetensors"))) != nil else { return }
+            if let c = try? Checkpoint.loadModel(dir) {
+                _ = try? c.config; _ = try? c.data; _ = try? c.seed; _ = try? c.trainerState
+            }
+        case 7:   // the tuning table, read as a device opening reads it and as `recur devices` lists it
+            guard (try? body.write(to: URL(fileURLWithPath: tuningFile))) != nil else { return }
+            _ = TuningCache.problems()
+            _ = try? TuningCache.entry(for: cpuInfo)
         default:  // CSV for forecasting, with and without gap filling
             guard (try? body.write(to: URL(fileURLWithPath: file))) != nil else { return }
             _ = try? ForecastTask(path: file, column: "value", seed: 1, fill: nil, season: 4)

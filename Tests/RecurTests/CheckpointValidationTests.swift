@@ -113,7 +113,7 @@ import Testing
         Case("optimizer step not steps less skipped", trainer: true, "recur.optimizer_step: 9 is not recur.step less recur.skipped (2)") { _, m in m["recur.optimizer_step"] = "9" },
         Case("best not a bit pattern", trainer: true, "recur.best: 'low' is not the bit pattern of a number") { _, m in m["recur.best"] = "low" },
         Case("optimizer without a learning rate", trainer: true, "recur.optimizer: lacks lr") { _, m in try json(&m, "recur.optimizer") { $0["lr"] = nil } },
-        Case("optimizer with beta1 out of range", trainer: true, "recur.optimizer: beta1 and beta2 must be in [0, 1)") { _, m in try json(&m, "recur.optimizer") { $0["beta1"] = 1.5 } },
+        Case("optimizer with beta1 out of range", trainer: true, "recur.optimizer: Adam's beta1 and beta2 must be in [0, 1)") { _, m in try json(&m, "recur.optimizer") { $0["beta1"] = 1.5 } },
         Case("optimizer learning rate beyond Float", trainer: true, "recur.optimizer: ") { _, m in m["recur.optimizer"] = m["recur.optimizer"]!.replacingOccurrences(of: "\"lr\":0.002", with: "\"lr\":1e60") },
         Case("run options missing", trainer: true, "recur.options: missing") { _, m in m["recur.options"] = nil },
         Case("run options with evalEvery 0", trainer: true, "recur.options: steps, evalEvery, logEvery and patience must be positive") { _, m in

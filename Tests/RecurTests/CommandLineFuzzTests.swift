@@ -8,10 +8,10 @@ import Testing
 /// fixed (`RECUR_FUZZ_SEED` sets another), so a run is repeatable.
 @Suite(.serialized) struct CommandLineFuzzTests {
     /// Values every numeric flag must refuse.
-    static let bad = ["nan", "-nan", "inf", "-inf", "", " ", "abc", "1e400", "99999999999999999999999", "0x", "1,5", "--"]
+    static let bad = ["nan", "-nan", "inf", "-inf", "", " ", "abc", "1e400", "0x", "1,5", "--"]
     /// Values that may be fine for some flags and not for others.
     static let edgy = ["0", "-1", "1", "2", "-0", "0.5", "1e-45", "3.4e38", "9223372036854775807", "-9223372036854775808",
-                       "2147483647", "2147483648", "4294967297", "65536", "1000000", "1e9", "1e30", "-1e30"]
+                       "2147483647", "2147483648", "4294967297", "65536", "1000000", "1e9", "1e30", "-1e30", "99999999999999999999999"]
 
     struct Command {
         let name: String
