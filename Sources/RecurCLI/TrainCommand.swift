@@ -117,10 +117,28 @@ struct TrainCommand: ParsableCommand {
         if let dropout { try Check.finite(dropout, "--dropout", "in [0, 1)") { $0 >= 0 && $0 < 1 } }
         if let forgetBias { try Check.finite(forgetBias, "--forget-bias", "a finite number") }
         if let clip { try Check.finite(clip, "--clip", "a finite number ≥ 0 (0: no clipping)") { $0 >= 0 } }
+        if let layers { try Check.range(layers, 1...ModelConfig.maxLayers, "--layers") }
         try Check.parseTime {
             _ = try modelConfig(family: TaskSpec(task: task).family())
             try optimizerConfig(stepsTotal: 1).validate()
         }
+        try checkRelevance()
+    }
+
+    /// A flag the run would not use is refused rather than silently ignored.
+    func checkRelevance() throws {
+        let owners: [(given: Bool, flag: String, task: String)] = [
+            (test != nil, "--test", "classify"), (column != nil, "--column", "forecast"), (fill != nil, "--fill", "forecast"),
+            (season != nil, "--season", "forecast"), (minDistance != nil, "--min-distance", "memory"), (maxDistance != nil, "--max-distance", "memory")]
+        for o in owners where o.given && task != o.task { throw ValidationError("\(o.flag) is for --task \(o.task), not \(task)") }
+        if data != nil && ["memory", "adding"].contains(task) { throw ValidationError("--data: --task \(task) makes its own data") }
+        if (filters != nil || convWidths != nil) && encoder != "cnn" && resume == nil {
+            throw ValidationError("--filters and --conv-widths are for --encoder cnn")
+        }
+        guard resume == nil else { return }   // on resume the checkpoint's cell, optimizer and schedule decide
+        if forgetBias != nil && (cell ?? "lstm") != "lstm" { throw ValidationError("--forget-bias is for --cell lstm, not \(cell!)") }
+        if (momentum != nil || nesterov == true) && optimizer != "sgd" { throw ValidationError("--momentum and --nesterov are for --optimizer sgd") }
+        if (stepSize != nil || gamma != nil) && schedule != "step" { throw ValidationError("--step-size and --gamma are for --schedule step") }
     }
 
     /// A new run from the flags (defaults where not given).

@@ -205,7 +205,10 @@ import Testing
         let (model, data) = try Model.load(try Self.charlm.get().path, device: Device.cpu(threads: 1), batch: 1, sequence: 1)
         var vocab = try #require(data.vocab)
         vocab[1] = vocab[0]
-        #expect(throws: ModelError.config("the vocabulary has '\(vocab[0])' twice")) { _ = try model.generate(vocabulary: vocab, prompt: "", length: 3) }
+        #expect(throws: ModelError.config("the vocabulary has \(shown(vocab[0])) twice")) { _ = try model.generate(vocabulary: vocab, prompt: "", length: 3) }
+        // an entry that would break the line is shown by its code points
+        #expect(throws: DataError("the checkpoint's vocabulary has U+A twice")) { try CharLMTask(path: Self.text, seed: 1, vocab: ["\n", "\n", "b"]) }
+        #expect(shown("a b") == "'a b'" && shown("\r\n") == "U+D U+A" && shown("\u{2028}") == "U+2028")
         #expect(throws: ModelError.config("the vocabulary has \(vocab.count - 1) entries, the model \(vocab.count)")) {
             _ = try model.generate(vocabulary: Array(vocab.dropLast()), prompt: "", length: 3)
         }

@@ -11,6 +11,20 @@ import Testing
     static let memory = ["train", "--task", "memory", "--steps", "1"]
 
     static let cases: [Case] = [
+        // flags the run would not use are refused, not ignored
+        Case(name: "train --conv-widths for a recurrent model", args: ["train", "--task", "charlm", "--data", p("short.txt"), "--steps", "1", "--conv-widths", "3"],
+             expect: "--filters and --conv-widths are for --encoder cnn"),
+        Case(name: "train --fill for charlm", args: ["train", "--task", "charlm", "--data", p("short.txt"), "--steps", "1", "--fill", "linear"],
+             expect: "--fill is for --task forecast, not charlm"),
+        Case(name: "train --min-distance for charlm", args: ["train", "--task", "charlm", "--data", p("short.txt"), "--steps", "1", "--min-distance", "3"],
+             expect: "--min-distance is for --task memory, not charlm"),
+        Case(name: "train --test for charlm", args: ["train", "--task", "charlm", "--data", p("short.txt"), "--steps", "1", "--test", p("short.txt")],
+             expect: "--test is for --task classify, not charlm"),
+        Case(name: "train --data for memory", args: memory + ["--data", p("short.txt")], expect: "--data: --task memory makes its own data"),
+        Case(name: "train --momentum with adam", args: memory + ["--momentum", "0.5"], expect: "--momentum and --nesterov are for --optimizer sgd"),
+        Case(name: "train --gamma without the step schedule", args: memory + ["--gamma", "0.5"], expect: "--step-size and --gamma are for --schedule step"),
+        Case(name: "train --forget-bias for a GRU", args: memory + ["--cell", "gru", "--forget-bias", "1"], expect: "--forget-bias is for --cell lstm, not gru"),
+        Case(name: "train --layers 257", args: memory + ["--layers", "257"], expect: "--layers must be in 1...256, got 257"),
         Case(name: "train --gamma inf", args: memory + ["--schedule", "step", "--gamma", "inf"], expect: "--gamma must be a positive finite number, got inf"),
         Case(name: "train --gamma 0", args: memory + ["--gamma", "0"], expect: "--gamma must be a positive finite number, got 0.0"),
         Case(name: "train --momentum nan", args: memory + ["--momentum", "nan"], expect: "--momentum must be in [0, 1), got nan"),

@@ -88,11 +88,14 @@ extension Model {
 
 extension Device {
     /// The memory a model may use on this device and where the number comes from: the OpenCL
-    /// device's global memory; for the CPU device the smallest of physical memory and what the
-    /// process's address-space and data limits leave.
+    /// device's global memory; for the CPU device physical memory; for both, where the memory is the
+    /// host's (the CPU device, a CPU-type OpenCL device), no more than what the process's
+    /// address-space and data limits leave.
     public var memoryBudget: (bytes: UInt64, source: String) {
-        guard info.kind == .cpu else { return (info.globalMemoryBytes, "its global memory") }
-        var best = (info.globalMemoryBytes, "physical memory")
+        // a CPU-type OpenCL device (PoCL) allocates the process's own memory, so its limits apply too
+        let hostMemory = info.kind == .cpu || info.deviceType == "cpu"
+        var best = (info.globalMemoryBytes, info.kind == .cpu ? "physical memory" : "its global memory")
+        guard hostMemory else { return best }
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         func used(_ key: String) -> UInt64 {
             for line in status.split(separator: "\n") where line.hasPrefix(key + ":") {

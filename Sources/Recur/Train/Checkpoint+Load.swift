@@ -37,8 +37,14 @@ extension Checkpoint {
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDir) else { throw LoadError(description: "--checkpoint \(path): no such file or folder") }
         func real(_ p: String) throws -> URL {
-            guard let r = OutputFolder.realPath(p) else { throw LoadError(description: "\(p): cannot resolve: \(String(cString: strerror(errno)))") }
-            return URL(fileURLWithPath: r)
+            // A writer may remove the folder a link named between reading the link and the folder: read it again.
+            var failure: Int32 = 0
+            for _ in 0..<100 {
+                if let r = OutputFolder.realPath(p) { return URL(fileURLWithPath: r) }
+                failure = errno
+                guard failure == ENOENT, (try? fm.destinationOfSymbolicLink(atPath: p)) != nil else { break }
+            }
+            throw LoadError(description: "\(p): cannot resolve: \(String(cString: strerror(failure)))")
         }
         guard isDir.boolValue else {
             let file = try real(path)

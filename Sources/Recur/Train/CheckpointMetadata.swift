@@ -105,7 +105,7 @@ extension Checkpoint {
             guard let values else { throw modelError(key, "task \(d.task) needs \(name)") }
             try need(values.count == count, "\(name) has \(values.count) entries, the model's recur.config has \(count)")
             var seen = Set<String>()
-            if let dup = values.first(where: { !seen.insert($0).inserted }) { try need(false, "\(name) has '\(dup)' twice") }
+            if let dup = values.first(where: { !seen.insert($0).inserted }) { try need(false, "\(name) has \(shown(dup)) twice") }
         }
         switch d.task {
         case "charlm":
