@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 7 in one go on a machine with an NVIDIA GPU (no Swift needed): registers NVIDIA's OpenCL
+# The GPU half in one go on a machine with an NVIDIA GPU (no Swift needed): registers NVIDIA's OpenCL
 # driver with the ICD loader, then records devices, verify over several seeds, a CPU-vs-GPU training
 # run compared byte for byte, and benchmarks (with PyTorch as a peer when it is installed).
 # Usage: gpu-report.sh [BUNDLE_DIR] [OUT_DIR]   (BUNDLE_DIR from Scripts/device-bundle.sh)

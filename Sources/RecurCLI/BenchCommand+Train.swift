@@ -1,8 +1,8 @@
 import Foundation
 import Recur
 
-/// `recur bench --suite train`: whole training steps (forward, backward, Adam) of the five workloads
-/// of issue 8, each in its own process so its peak memory is its own, on the CPU device and the
+/// `recur bench --suite train`: whole training steps (forward, backward, Adam) of the five
+/// benchmark workloads, each in its own process so its peak memory is its own, on the CPU device and the
 /// chosen device, and through PyTorch (Benchmarks/pytorch_peer.py) with `--peer pytorch`.
 extension BenchCommand {
     struct TrainRow: Codable {

@@ -69,7 +69,7 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
     }
 
     /// The cell kernels a device of this type runs when the tuning leaves them unset: `v16` on
-    /// CPU-type devices (PoCL: the LSTM cell 1.6–1.8x faster than `scalar`, docs/PERFORMANCE.md),
+    /// CPU-type devices (PoCL runs the LSTM cell faster so; `RecurBench cells opencl` measures it),
     /// `scalar` on GPUs, where a work-item per unit keeps the device full.
     public static func defaultCells(deviceType: String?) -> Cells { deviceType == "cpu" ? .v16 : .scalar }
 
@@ -159,7 +159,7 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// kernels for anything else.
     public static func builtIn(for info: DeviceInfo) -> KernelTuning {
         switch info.deviceType {
-        // PoCL 3.1, `recur tune`, docs/PERFORMANCE.md: on an AVX2 CPU 8 × 32 ran at 45 GFLOP/s, 6 × 16 at 102
+        // PoCL's register block follows its preferred vector width: 8 × 32 spills on AVX2 (`recur tune` measures)
         case "cpu" where (info.preferredFloatVector ?? 16) >= 16: KernelTuning(matmul: .rb, rbM: 8, rbV: 2, kBlock: 128, cells: .v16)
         case "cpu": KernelTuning(matmul: .rb, rbM: 6, rbV: 1, kBlock: 128, cells: .v16)
         case "gpu" where info.vendor.lowercased().contains("oclgrind"): KernelTuning(matmul: .simple, cells: .scalar)
