@@ -16,13 +16,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "train: 'pytorch' to time the same models through PyTorch.") var peer: String?
     @Option(help: "train: the Python with PyTorch for --peer pytorch (default: $RECUR_PYTHON, else python3).") var python: String?
     @Option(help: "train: the PyTorch peer script.") var peerScript = "Benchmarks/pytorch_peer.py"
-    @Option(name: .customLong("seq"), help: "train: sequence length (≥ 1) instead of the workload's (scaling runs).") var sequenceOverride: Int?
-    @Option(name: .customLong("batch"), help: "train: batch size (≥ 1) instead of the workload's (scaling runs).") var batchOverride: Int?
+    @Option(name: .customLong("seq"), parsing: .unconditional, help: "train: sequence length (≥ 1) instead of the workload's (scaling runs).") var sequenceOverride: Int?
+    @Option(name: .customLong("batch"), parsing: .unconditional, help: "train: batch size (≥ 1) instead of the workload's (scaling runs).") var batchOverride: Int?
     @Option(help: "train: auto, always or never (as recur train's --embedding-fold; never times PyTorch's algorithm).") var embeddingFold: String?
-    @Option(help: "train: rounds of child runs per workload, Recur's and PyTorch's alternating, each a fresh process; speeds are the rounds' medians, ratios the median of the rounds' ratios (a noisy machine slows both sides of a round alike). Op suites: every case and path is timed --repeats times per round, the rounds one after another, and rows are medians over all rounds (so a burst of load hits a conv and its product alike).")
+    @Option(parsing: .unconditional, help: "train: rounds of child runs per workload, Recur's and PyTorch's alternating, each a fresh process; speeds are the rounds' medians, ratios the median of the rounds' ratios (a noisy machine slows both sides of a round alike). Op suites: every case and path is timed --repeats times per round, the rounds one after another, and rows are medians over all rounds (so a burst of load hits a conv and its product alike).")
     var rounds = 1
     @Flag(help: .hidden) var child = false
-    @Option(help: "Repeats per shape (median reported; ≥ 1).") var repeats: Int = 5
+    @Option(parsing: .unconditional, help: "Repeats per shape (median reported; ≥ 1).") var repeats: Int = 5
     @Option(name: .customLong("json"), help: "Write rows as JSON to this file.") var jsonFile: String?
     @Option(help: "Draw GFLOP/s per shape and path as an SVG chart.") var plot: String?
     @Option(help: "A matmul shape to time instead of the suite (repeatable): MxNxK, with ,tA ,tB, ,bN (batch) or ,pB (B packed once before timing, as a recurrent layer packs W_hh), e.g. 64x2048x512,tB. Each operand (all batch entries) at most 2^31 - 1 elements.")

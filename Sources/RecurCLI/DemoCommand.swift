@@ -10,11 +10,11 @@ struct DemoCommand: ParsableCommand {
         abstract: "Train an RNN and an LSTM on the memory task and compare them; check devices agree bit for bit.",
         discussion: "The models train on the chosen device (default: the first admitted OpenCL device, else the CPU); three training steps are repeated on the CPU device and compared bit for bit.")
 
-    @Option(help: "Longest distance between the fact and the question (1...\(MemoryTask.maxDistanceLimit)).") var maxDistance = 60
-    @Option(help: "Training steps per model (≥ 1).") var steps = 1500
-    @Option(help: "Hidden size of both models (≥ 1).") var hidden = 64
+    @Option(parsing: .unconditional, help: "Longest distance between the fact and the question (1...\(MemoryTask.maxDistanceLimit)).") var maxDistance = 60
+    @Option(parsing: .unconditional, help: "Training steps per model (≥ 1).") var steps = 1500
+    @Option(parsing: .unconditional, help: "Hidden size of both models (≥ 1).") var hidden = 64
     @Option(help: "Folder for the chart.") var out = "recur-demo"
-    @Option(help: "Seed.") var seed: UInt64 = 7
+    @Option(parsing: .unconditional, help: "Seed.") var seed: UInt64 = 7
     @OptionGroup var options: DeviceOptions
 
     /// The flags, and the models they make (sizes, steps × batch × sequence), before any training.
@@ -22,8 +22,7 @@ struct DemoCommand: ParsableCommand {
         try Check.positive(steps, "--steps")
         try Check.positive(hidden, "--hidden")
         try Check.range(maxDistance, 1...MemoryTask.maxDistanceLimit, "--max-distance")
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue { throw ValidationError("--out \(out): is a file, not a folder") }
+        try Check.folder(out, "--out")
         try Check.parseTime {
             let c = try config()
             try c.validate()

@@ -43,10 +43,10 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "Checkpoint of a charlm run.") var checkpoint: String
     @Option(help: "Text to start from.") var prompt = ""
-    @Option(help: "Characters to generate (0...\(Model.maxGenerateLength)).") var length = 200
-    @Option(help: "Softmax temperature (a finite number > 0).") var temperature: Float = 0.8
-    @Option(help: "Sample among the k most likely characters (0: all).") var topK = 0
-    @Option(help: "Sampling seed.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Characters to generate (0...\(Model.maxGenerateLength)).") var length = 200
+    @Option(parsing: .unconditional, help: "Softmax temperature (a finite number > 0).") var temperature: Float = 0.8
+    @Option(parsing: .unconditional, help: "Sample among the k most likely characters (0: all).") var topK = 0
+    @Option(parsing: .unconditional, help: "Sampling seed.") var seed: UInt64 = 1
     @OptionGroup var options: DeviceOptions
 
     func validate() throws {

@@ -21,6 +21,17 @@ enum Check {
         if !choices.contains(value) { throw ValidationError("\(flag) must be \(Self.list(choices)), got '\(value)'") }
     }
 
+    /// A folder a command writes into: refused now if it is a file or a link to nothing.
+    static func folder(_ path: String, _ flag: String) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            if !isDir.boolValue { throw ValidationError("\(flag) \(path): is a file, not a folder") }
+        } else if let target = try? fm.destinationOfSymbolicLink(atPath: path) {
+            throw ValidationError("\(flag) \(path): is a symbolic link to \(target), which does not exist")
+        }
+    }
+
     /// "a, b or c".
     static func list(_ choices: [String]) -> String {
         choices.count < 2 ? choices.joined() : choices.dropLast().joined(separator: ", ") + " or " + choices.last!

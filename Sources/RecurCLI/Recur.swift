@@ -42,7 +42,7 @@ struct DeviceOptions: ParsableArguments {
     @Option(name: .long, help: "auto, cpu, opencl or opencl:N (default: $RECUR_DEVICE, else auto).")
     var device: String?
 
-    @Option(name: .long, help: "CPU worker threads, 1...\(Self.maxThreads) (default: every core).")
+    @Option(name: .long, parsing: .unconditional, help: "CPU worker threads, 1...\(Self.maxThreads) (default: every core).")
     var threads: Int?
 
     /// A fixed bound rather than a multiple of this machine's cores, so a command line valid on one
@@ -82,6 +82,8 @@ enum Console {
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // A value not yet measured (a run stopped before its first step or evaluation) is NaN.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -111,7 +111,8 @@ final class Report {
     /// The last line and loss.svg; throws when loss.svg cannot be written.
     func finish(_ s: TrainSummary) throws {
         if terminal && !json { Output.error("\n") }
-        say(String(format: "done: %ld steps in %@, %.0f %@/s; train loss %.4f, val loss %.4f", s.steps, Self.clock(s.seconds), s.tokensPerSecond, units, s.trainLoss, s.valLoss)
+        say(String(format: "done: %ld steps in %@, %.0f %@/s; train loss %.4f, val loss %@", s.steps, Self.clock(s.seconds), s.tokensPerSecond, units, s.trainLoss,
+                   s.evaluation == nil ? "- (not evaluated)" : String(format: "%.4f", s.valLoss))
             + (s.checkpoint.map { "; checkpoint \($0)" } ?? ""))
         if let failure { throw Failure(failure + (s.checkpoint.map { "; the run is complete, checkpoint \($0)" } ?? "")) }
         guard let out else { return }

@@ -14,43 +14,43 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "classify: held-out TSV file (default: a tenth of --data).") var test: String?
     @Option(help: "forecast: the CSV column to model.") var column: String?
     @Option(help: "forecast: fill missing values with previous, linear or zero (default: missing values are an error).") var fill: String?
-    @Option(help: "forecast: season length of the seasonal-naive baseline (≥ 1; default: 12).") var season: Int?
-    @Option(help: "memory: shortest filler distance (≥ 0; default: 1).") var minDistance: Int?
-    @Option(help: "memory: longest filler distance (--min-distance ... 2147483637; default: 40).") var maxDistance: Int?
+    @Option(parsing: .unconditional, help: "forecast: season length of the seasonal-naive baseline (≥ 1; default: 12).") var season: Int?
+    @Option(parsing: .unconditional, help: "memory: shortest filler distance (≥ 0; default: 1).") var minDistance: Int?
+    @Option(parsing: .unconditional, help: "memory: longest filler distance (--min-distance ... 2147483637; default: 40).") var maxDistance: Int?
 
     @Option(help: "lstm, gru, rnn or rnn-relu (default: lstm).") var cell: String?
     @Option(help: "classify: recurrent or cnn (default: recurrent).") var encoder: String?
-    @Option(help: "Recurrent layers (1 ... 256; default: 1).") var layers: Int?
-    @Option(help: "Hidden size (≥ 1; default: 128).") var hidden: Int?
-    @Option(help: "Embedding size (≥ 1; default: 64).") var embedding: Int?
-    @Option(help: "Dropout between recurrent layers and before the classifier, in [0, 1) (default: 0).") var dropout: Float?
-    @Option(help: "LSTM: add this (finite) to the forget-gate bias at initialisation (default 0: PyTorch's init).") var forgetBias: Float?
+    @Option(parsing: .unconditional, help: "Recurrent layers (1 ... 256; default: 1).") var layers: Int?
+    @Option(parsing: .unconditional, help: "Hidden size (≥ 1; default: 128).") var hidden: Int?
+    @Option(parsing: .unconditional, help: "Embedding size (≥ 1; default: 64).") var embedding: Int?
+    @Option(parsing: .unconditional, help: "Dropout between recurrent layers and before the classifier, in [0, 1) (default: 0).") var dropout: Float?
+    @Option(parsing: .unconditional, help: "LSTM: add this (finite) to the forget-gate bias at initialisation (default 0: PyTorch's init).") var forgetBias: Float?
     @Option(help: "auto, always or never: recurrent layer 0 gathers rows of embedding·W_ihᵀ instead of projecting each position (auto, the default: batches of 2·vocab tokens or more).") var embeddingFold: String?
-    @Option(help: "cnn: filters per width (≥ 1; default: 100).") var filters: Int?
+    @Option(parsing: .unconditional, help: "cnn: filters per width (≥ 1; default: 100).") var filters: Int?
     @Option(help: "cnn: comma-separated filter widths (each 1 ... --seq; default: 3,4,5).") var convWidths: String?
 
-    @Option(help: "Batch size (≥ 1; default: 32).") var batch: Int?
-    @Option(help: "Sequence length (≥ 1; default: 64; memory: set from --max-distance).") var seq: Int?
-    @Option(help: "Training steps in total (≥ 1; a resumed run continues to this count; default there: the checkpoint's). --steps × batch × sequence length must be below 2^63.") var steps: Int?
-    @Option(help: "Epochs over the training data (≥ 1; instead of --steps; classify).") var epochs: Int?
-    @Option(help: "Learning rate (a finite number > 0; default: 0.002).") var lr: Float?
+    @Option(parsing: .unconditional, help: "Batch size (≥ 1; default: 32).") var batch: Int?
+    @Option(parsing: .unconditional, help: "Sequence length (≥ 1; default: 64; memory: set from --max-distance).") var seq: Int?
+    @Option(parsing: .unconditional, help: "Training steps in total (≥ 1; a resumed run continues to this count; default there: the checkpoint's). --steps × batch × sequence length must be below 2^63.") var steps: Int?
+    @Option(parsing: .unconditional, help: "Epochs over the training data (≥ 1; instead of --steps; classify).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Learning rate (a finite number > 0; default: 0.002).") var lr: Float?
     @Option(help: "sgd, adam or adamw (default: adam).") var optimizer: String?
-    @Option(help: "SGD momentum, in [0, 1) (default: 0.9).") var momentum: Float?
+    @Option(parsing: .unconditional, help: "SGD momentum, in [0, 1) (default: 0.9).") var momentum: Float?
     @Flag(inversion: .prefixedNo, help: "SGD: Nesterov momentum (default: off).") var nesterov: Bool?
-    @Option(help: "Weight decay (finite, ≥ 0; AdamW: decoupled; default: 0).") var weightDecay: Float?
-    @Option(help: "Global-norm gradient clipping threshold (finite, ≥ 0); 0 turns it off (default: 5).") var clip: Float?
+    @Option(parsing: .unconditional, help: "Weight decay (finite, ≥ 0; AdamW: decoupled; default: 0).") var weightDecay: Float?
+    @Option(parsing: .unconditional, help: "Global-norm gradient clipping threshold (finite, ≥ 0); 0 turns it off (default: 5).") var clip: Float?
     @Option(help: "constant, step or cosine (default: constant).") var schedule: String?
-    @Option(help: "Warm-up steps (≥ 0; default: 0).") var warmup: Int?
-    @Option(help: "step schedule: steps between decays (≥ 1; default: 1000).") var stepSize: Int?
-    @Option(help: "step schedule: decay factor (a finite number > 0; default: 0.5).") var gamma: Float?
+    @Option(parsing: .unconditional, help: "Warm-up steps (≥ 0; default: 0).") var warmup: Int?
+    @Option(parsing: .unconditional, help: "step schedule: steps between decays (≥ 1; default: 1000).") var stepSize: Int?
+    @Option(parsing: .unconditional, help: "step schedule: decay factor (a finite number > 0; default: 0.5).") var gamma: Float?
 
-    @Option(help: "Evaluate (and checkpoint) every N steps (≥ 1; default: 200).") var evalEvery: Int?
-    @Option(help: "Log every N steps (≥ 1; default: 50).") var logEvery: Int?
-    @Option(help: "Early stop after N (≥ 1) evaluations without improvement.") var patience: Int?
+    @Option(parsing: .unconditional, help: "Evaluate (and checkpoint) every N steps (≥ 1; default: 200).") var evalEvery: Int?
+    @Option(parsing: .unconditional, help: "Log every N steps (≥ 1; default: 50).") var logEvery: Int?
+    @Option(parsing: .unconditional, help: "Early stop after N (≥ 1) evaluations without improvement.") var patience: Int?
     @Flag(inversion: .prefixedNo, help: "Skip steps whose loss is not finite (counted) instead of stopping (default: off).") var skipNonfinite: Bool?
-    @Option(help: "Stop after this step (≥ 1) with a checkpoint, as on SIGINT; --resume continues.") var stopAfter: Int?
+    @Option(parsing: .unconditional, help: "Stop after this step (≥ 1) with a checkpoint, as on SIGINT; --resume continues.") var stopAfter: Int?
 
-    @Option(help: "Seed for initialisation, data order, dropout (default: 1).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Seed for initialisation, data order, dropout (default: 1).") var seed: UInt64?
     @Option(help: "Output folder for checkpoints, metrics.jsonl and loss.svg.") var out: String?
     @Option(help: "Resume the run in this folder from its last checkpoint.") var resume: String?
     @Flag(help: "Print a JSON summary as the last line of stdout.") var json = false
@@ -112,6 +112,7 @@ struct TrainCommand: ParsableCommand {
             if let value { try Check.positive(value, flag) }
         }
         if steps == nil && epochs == nil && resume == nil { throw ValidationError("give --steps N (or --epochs N for classify)") }
+        if let out { try Check.folder(out, "--out") }
         if epochs != nil && task != "classify" { throw ValidationError("--epochs is for --task classify; use --steps") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
         if let dropout { try Check.finite(dropout, "--dropout", "in [0, 1)") { $0 >= 0 && $0 < 1 } }

@@ -17,7 +17,7 @@ struct TuneCommand: ParsableCommand {
             """)
 
     @Option(help: "opencl or opencl:N (default: $RECUR_DEVICE, else the first admitted OpenCL device).") var device: String?
-    @Option(help: "Timed runs per shape (median; ≥ 1).") var repeats: Int = 3
+    @Option(parsing: .unconditional, help: "Timed runs per shape (median; ≥ 1).") var repeats: Int = 3
     @Option(help: "Try only these candidates, separated by ';' (e.g. \"matmul=simple;matmul=rb,RB_M=4,KB=128\"), checked as RECUR_TUNING is.") var only: String?
     @Flag(help: "Show the results without storing the winner.") var dryRun = false
     @Option(help: "Write every trial as JSON to this file.") var json: String?

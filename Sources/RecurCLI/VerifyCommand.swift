@@ -8,8 +8,8 @@ struct VerifyCommand: ParsableCommand {
         discussion: "Exit status 0 only if every op is bit-identical. With --device cpu the CPU device with all threads is compared against one thread.")
 
     @OptionGroup var options: DeviceOptions
-    @Option(help: "Seed for inputs and for the extra shapes.") var seed: UInt64 = 1
-    @Option(help: "Extra cases with shapes drawn from the seed, beyond the fixed sweep (0...\(Self.maxCases)).") var cases: Int = 48
+    @Option(parsing: .unconditional, help: "Seed for inputs and for the extra shapes.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Extra cases with shapes drawn from the seed, beyond the fixed sweep (0...\(Self.maxCases)).") var cases: Int = 48
     @Option(name: .customLong("op"), help: "Only this op (repeatable), e.g. --op matmul --op adam.") var only: [String] = []
     @Option(help: "Only cases whose label contains this text.") var label: String?
     @Flag(help: "Print a JSON object.") var json = false

@@ -32,6 +32,7 @@ import Testing
         put("afile", Data("x".utf8))
         put("notsafetensors", Data("hello world, not a checkpoint".utf8))
         try? FileManager.default.createDirectory(at: d.appendingPathComponent("folder"), withIntermediateDirectories: true)
+        try? FileManager.default.createSymbolicLink(atPath: d.appendingPathComponent("dangling").path, withDestinationPath: d.appendingPathComponent("nowhere").path)
         return d
     }()
 

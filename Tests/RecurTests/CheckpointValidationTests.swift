@@ -213,4 +213,25 @@ import Testing
             _ = try model.generate(vocabulary: Array(vocab.dropLast()), prompt: "", length: 3)
         }
     }
+
+    @Test("Trainer.restore refuses a checkpoint trained on other data, naming the digests; the model is left as it was")
+    func restoreChecksTheData() throws {
+        let checkpoint = try Checkpoint.load(try Self.charlm.get().path)
+        let other = Scratch.path("otherdata") + ".txt"
+        try String(repeating: "a brown quick fox. ", count: 30).write(toFile: other, atomically: true, encoding: .utf8)
+        var spec = TaskSpec(task: "charlm")
+        spec.data = other
+        let t = try spec.make(seed: 2, known: try checkpoint.data)
+        let model = try Model(try checkpoint.config, device: Device.cpu(threads: 1), seed: 5)
+        let before = try model.parameters.map { try model.device.download($0.value.view, as: UInt32.self) }
+        let trainer = try Trainer(model: model, task: t, optimizer: OptimizerConfig(), options: TrainOptions(steps: 4))
+        do {
+            try trainer.restore(checkpoint)
+            Issue.record("a checkpoint of other data was restored")
+        } catch {
+            #expect("\(error)".contains("recur.data_fingerprint: the trainer's data (digest \(t.fingerprint!)) is not the data the checkpoint was trained on"), "\(error)")
+        }
+        #expect(try model.parameters.map { try model.device.download($0.value.view, as: UInt32.self) } == before)
+        #expect(trainer.step == 0)
+    }
 }

@@ -26,6 +26,17 @@ import Testing
         return false
     }
 
+    /// Sends `sig`, waits up to 30 s for the exit (then kills), and returns the run's standard error.
+    static func stop(_ p: Process, _ sig: Int32) -> String {
+        kill(p.processIdentifier, sig)
+        var waited = 0
+        while p.isRunning && waited < 1500 { usleep(20_000); waited += 1 }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL); Issue.record("the run ignored the signal for 30 s") }
+        let err = (p.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: err, as: UTF8.self)
+    }
+
     /// A save's temporaries in `dir` (the lock file and the manifest are the folder's own).
     static func temporaries(_ dir: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(".") && ![".lock", ".recur-checkpoints"].contains($0) }
@@ -66,18 +77,25 @@ import Testing
         let p = try Self.start(Self.run + ["--steps", "100000", "--out", out])
         let appeared = Self.waitFor(out + "/checkpoint", p)
         #expect(appeared, "no checkpoint appeared")
-        kill(p.processIdentifier, sig)
-        var waited = 0
-        while p.isRunning && waited < 1500 { usleep(20_000); waited += 1 }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL); Issue.record("the run ignored the signal for 30 s") }
-        let err = (p.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let message = String(decoding: err, as: UTF8.self)
+        let message = Self.stop(p, sig)
         #expect(p.terminationStatus == 0, "\(message)")
         #expect(message.contains("stopped by signal at step"), "\(message)")
         let c = try Checkpoint.load(out + "/checkpoint")
         let step = Int(c.trainerMetadata["recur.step"] ?? "") ?? -1
         #expect(message.contains("stopped by signal at step \(step);"), "checkpoint step \(step) vs \(message)")
+    }
+
+    @Test("A signal before the first evaluation: the run saves and exits without evaluating, its summary says so")
+    func signalBeforeEvaluation() throws {
+        let out = Scratch.path("signal-early")
+        let p = try Self.start(["train", "--task", "memory", "--max-distance", "6", "--hidden", "16", "--embedding", "8", "--batch", "8",
+                                "--eval-every", "1000000", "--log-every", "1000000", "--device", "cpu", "--steps", "10000000", "--json", "--out", out])
+        #expect(Self.waitFor(out + "/metrics.jsonl", p), "no step was logged")   // the first step is always logged
+        let message = Self.stop(p, SIGTERM)
+        #expect(p.terminationStatus == 0, "\(message)")
+        #expect(message.contains("val loss - (not evaluated)"), "\(message)")
+        let c = try Checkpoint.load(out + "/checkpoint")
+        #expect((Int(c.trainerMetadata["recur.step"] ?? "") ?? 0) >= 1)
     }
 
     @Test("SIGKILL at a random moment: the last checkpoint is intact and --resume ends in the uninterrupted run's bytes")

@@ -51,7 +51,11 @@ extension Checkpoint {
             return (file.deletingLastPathComponent(), file.lastPathComponent)
         }
         let run = path + "/checkpoint"   // a run's --out folder
-        if !fm.fileExists(atPath: path + "/model.safetensors") && fm.fileExists(atPath: run) { return (try real(run), "model.safetensors") }
+        let isRun = (try? fm.destinationOfSymbolicLink(atPath: run)) != nil || fm.fileExists(atPath: run)
+        if !fm.fileExists(atPath: path + "/model.safetensors") {
+            if isRun { return (try real(run), "model.safetensors") }
+            throw LoadError(description: "--checkpoint \(path): no checkpoint in this folder (neither model.safetensors nor a run's checkpoint link; a run saves at its first evaluation)")
+        }
         return (try real(path), "model.safetensors")
     }
 

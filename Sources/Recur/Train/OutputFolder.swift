@@ -44,6 +44,12 @@ public final class OutputFolder: @unchecked Sendable {
     /// Throws `Busy` when another run holds it, `Checkpoint.LoadError` when it cannot be created or locked.
     public init(_ url: URL) throws {
         let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: url.path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw Checkpoint.LoadError(description: "\(url.path): is a file, not a folder") }
+        } else if let target = try? fm.destinationOfSymbolicLink(atPath: url.path) {
+            throw Checkpoint.LoadError(description: "\(url.path): is a symbolic link to \(target), which does not exist")
+        }
         do { try fm.createDirectory(at: url, withIntermediateDirectories: true) } catch {
             throw Checkpoint.LoadError(description: "\(url.path): cannot create the folder (\(error.localizedDescription))")
         }

@@ -27,7 +27,7 @@ public struct TrainSummary: Codable, Sendable {
     public var steps: Int
     /// The last logged training loss.
     public var trainLoss: Float
-    /// The last validation loss.
+    /// The last validation loss; NaN when a stop request ended the run before any evaluation.
     public var valLoss: Float
     /// Validation accuracy (classification tasks).
     public var valAccuracy: Float?
@@ -47,7 +47,7 @@ public struct TrainSummary: Codable, Sendable {
     public var stoppedEarly: Bool
     /// Steps skipped for a non-finite loss (`skipNonFinite`).
     public var skippedSteps: Int
-    /// The last evaluation in full.
+    /// The last evaluation in full; nil when a stop request ended the run before any evaluation.
     public var evaluation: Evaluation?
 }
 
@@ -128,6 +128,9 @@ public final class Trainer: @unchecked Sendable {
             throw Checkpoint.LoadError(description: "\(c.modelFile): the checkpoint has no trainer state (trainer.safetensors) to resume from")
         }
         let state = try c.trainerState
+        if let f = state.dataFingerprint, task.fingerprint != f {
+            throw Checkpoint.LoadError(description: "\(c.trainerFile): recur.data_fingerprint: the trainer's data (digest \(task.fingerprint ?? "none")) is not the data the checkpoint was trained on (digest \(f))")
+        }
         try c.restore(into: model, optimizer: optimizer)
         step = state.step
         best = state.best
@@ -221,13 +224,14 @@ public final class Trainer: @unchecked Sendable {
             }
         }
         if step < options.steps && !stoppedEarly, let folder, savedAt != step { try save(in: folder) }
-        if lastEval == nil { lastEval = try task.evaluate(model) }
+        // A run stopped by a signal exits promptly: it is not evaluated just for the summary.
+        if lastEval == nil && !Trainer.stopRequested { lastEval = try task.evaluate(model) }
         let seconds = Date().timeIntervalSince(start)
         if lastLoss.isNaN, step > 0 { lastLoss = try model.lossValue() }
-        let e = lastEval!
+        let e = lastEval
         let summary = TrainSummary(task: task.data.task, device: "\(d.info.selector) \(d.info.name)", steps: step, trainLoss: lastLoss,
-                            valLoss: e.loss, valAccuracy: e.accuracy, valMSE: e.mse, baselineMSE: e.baselineMSE,
-                            bitsPerCharacter: e.bitsPerCharacter, tokensPerSecond: Double(units) / max(seconds, 1e-9), seconds: seconds,
+                            valLoss: e?.loss ?? .nan, valAccuracy: e?.accuracy, valMSE: e?.mse, baselineMSE: e?.baselineMSE,
+                            bitsPerCharacter: e?.bitsPerCharacter, tokensPerSecond: Double(units) / max(seconds, 1e-9), seconds: seconds,
                             checkpoint: out.map { $0.appendingPathComponent("checkpoint").path }, stoppedEarly: stoppedEarly,
                             skippedSteps: skipped, evaluation: e)
         self.summary = summary
