@@ -7,7 +7,7 @@ struct RecurCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recur",
         abstract: "Train sequence models with identical bits on CPU and GPU (OpenCL).",
-        subcommands: [DemoCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, DevicesCommand.self, VerifyCommand.self, BenchCommand.self, TuneCommand.self]
+        subcommands: [DemoCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, PlanCommand.self, DevicesCommand.self, VerifyCommand.self, BenchCommand.self, TuneCommand.self]
     )
 
     /// ArgumentParser's main with two changes: a bad flag is one line on stderr (`recur: error: ...`,

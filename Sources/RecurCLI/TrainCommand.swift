@@ -144,6 +144,13 @@ struct TrainCommand: ParsableCommand {
 
     /// A new run from the flags (defaults where not given).
     func fresh(on device: Device) throws -> Trainer {
+        let (t, c, opt, o) = try freshRun()
+        try Model.admit(c, device: device, optimizer: opt)   // before anything is allocated
+        return try Trainer(model: try Model(c, device: device, seed: seed ?? 1), task: t, optimizer: opt, options: o)
+    }
+
+    /// The task, model, optimizer and run options the flags make for a new run.
+    func freshRun() throws -> (any TrainingTask, ModelConfig, OptimizerConfig, TrainOptions) {
         let seed = self.seed ?? 1
         let t = try spec.make(seed: seed)
         var c = try modelConfig(family: spec.family())
@@ -154,9 +161,7 @@ struct TrainCommand: ParsableCommand {
         o.evalEvery = evalEvery ?? o.evalEvery; o.logEvery = logEvery ?? o.logEvery; o.patience = patience; o.skipNonFinite = skipNonfinite ?? false
         o.stopAfter = stopAfter
         try check(o)
-        let opt = try optimizerConfig(stepsTotal: steps)
-        try Model.admit(c, device: device, optimizer: opt)   // before anything is allocated
-        return try Trainer(model: try Model(c, device: device, seed: seed), task: t, optimizer: opt, options: o)
+        return (t, c, try optimizerConfig(stepsTotal: steps), o)
     }
 
     /// The architecture from the flags (defaults where not given); the task fills in what its data decides.

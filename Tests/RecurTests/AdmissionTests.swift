@@ -7,9 +7,9 @@ import Testing
 @Suite struct AdmissionTests {
     static let setups = TrainingTests.setups + TrainingTests.wide
 
-    @Test("The count made before building equals what the device allocates, training and inference, on both devices",
+    @Test("The plan made before building equals what the device allocates, training and inference, on both devices",
           arguments: ["cpu", "opencl"])
-    func countEqualsAllocation(_ which: String) throws {
+    func planEqualsAllocation(_ which: String) throws {
         for s in Self.setups {
             for training in [true, false] {
                 // a device of its own, so no other test's buffers are counted
@@ -17,20 +17,56 @@ import Testing
                     Issue.record("no OpenCL device"); return
                 }
                 let (_, config) = try TrainingTests.model(s)
-                let before = device.activity.allocatedBytes
+                let plan = try Model.plan(config, device: device, training: training)
+                let before = device.activity
                 let model = try Model(config, device: device, seed: 3, training: training)
-                let allocated = UInt64(device.activity.allocatedBytes - before)
-                let need = try #require(model.memory)
-                #expect(need.total == allocated, "\(s.name), training \(training): counted \(need.total), allocated \(allocated)")
+                let allocated = UInt64(device.activity.allocatedBytes - before.allocatedBytes)
+                #expect(plan.totalBytes == allocated, "\(s.name), training \(training): planned \(plan.totalBytes), allocated \(allocated)")
+                #expect(device.activity.allocations - before.allocations == plan.slots.count, "\(s.name): one buffer per region")
+                #expect(model.memory == plan.need)
                 let parameters = model.parameters.reduce(0) { $0 + $1.count }
                 #expect(config.parameterElements == Double(parameters), "\(s.name)")
-                #expect(need.parameters == UInt64(parameters * 4) && need.gradients == (training ? need.parameters : 0))
-                #expect(need.activations > 0)
+                #expect(plan.need.parameters == UInt64(parameters * 4) && plan.need.gradients == (training ? plan.need.parameters : UInt64(model.parameters.count * 4)))
+                #expect(plan.need.activations > 0)
+                // every parameter's value and gradient is planned under its state_dict name
+                for p in model.parameters { #expect(plan[p.name]?.lifetime == .parameter && plan[p.name + ".grad"]?.lifetime == .gradient) }
             }
         }
     }
 
-    @Test("A trainer's count adds its optimizer's moments: two for Adam, one for SGD with momentum, none without")
+    @Test("A trainer allocates exactly its model's plan with the optimizer's state (the CPU device: no scratch sized at run time)",
+          arguments: [OptimizerConfig.Kind.adam, .sgd])
+    func trainerPlanEqualsAllocation(_ kind: OptimizerConfig.Kind) throws {
+        for s in Self.setups {
+            let device = Device.cpu(threads: 1)
+            let (task, config) = try TrainingTests.model(s)
+            var o = OptimizerConfig(); o.kind = kind
+            let plan = try Model.plan(config, device: device, optimizer: o)
+            let before = device.activity.allocatedBytes
+            _ = try Trainer(model: try Model(config, device: device, seed: 3), task: task, optimizer: o, options: TrainOptions(steps: 2))
+            #expect(plan.totalBytes == UInt64(device.activity.allocatedBytes - before), "\(s.name) \(kind)")
+            #expect(plan.need.optimizer == plan.need.parameters * UInt64(o.moments) + UInt64(plan.tensors.filter { $0.lifetime == .parameter }.count + 2) * 4)
+        }
+    }
+
+    @Test("Tensors share a region only as declared: the shared ∂h holds the layers' ∂x and the head's, an inference stack's layers share one pre-activation tensor")
+    func sharing() throws {
+        let device = Device.cpu(threads: 1)
+        let (_, lm) = try TrainingTests.model(TrainingTests.setups[7])   // a 2-layer GRU language model
+        let plan = try Model.plan(lm, device: device)
+        #expect(plan["rnn.l1.dX"]?.slot == "dH" && plan["fc.dInput"]?.slot == "dH")
+        let inference = try Model.plan(lm, device: device, training: false)
+        #expect(inference["rnn.l0.gi"]?.slot == "rnn.gi" && inference["rnn.l1.gi"]?.slot == "rnn.gi")
+        #expect(inference.totalBytes < plan.totalBytes)
+        // every region is as large as its largest tenant
+        for slot in plan.slots {
+            let tenants = plan.tensors.filter { $0.slot == slot.name }
+            #expect(slot.elements == tenants.map { $0.offset + $0.elements }.max())
+        }
+        #expect(plan.table.contains("rnn.l1.dX") && plan.table.contains("shares dH") && plan.table.contains("total"))
+    }
+
+    @Test("A trainer's plan adds its optimizer's moments (two for Adam, one for SGD with momentum, none without) and its clipping norms")
     func optimizerMoments() throws {
         let (_, config) = try TrainingTests.model(TrainingTests.setups[2])
         var adam = OptimizerConfig(); adam.kind = .adam
@@ -38,9 +74,11 @@ import Testing
         var plain = sgd; plain.momentum = 0
         let device = Device.cpu(threads: 1)
         let base = try Model.memoryNeeded(config, device: device)
-        #expect(try Model.memoryNeeded(config, device: device, optimizer: adam).optimizer == 2 * base.parameters)
-        #expect(try Model.memoryNeeded(config, device: device, optimizer: sgd).optimizer == base.parameters)
-        #expect(try Model.memoryNeeded(config, device: device, optimizer: plain).optimizer == 0)
+        // and one clipping norm per parameter tensor, and the clipping coefficient's two numbers
+        let norms = UInt64(try Model(config, device: device, seed: 1).parameters.count + 2) * 4
+        #expect(try Model.memoryNeeded(config, device: device, optimizer: adam).optimizer == 2 * base.parameters + norms)
+        #expect(try Model.memoryNeeded(config, device: device, optimizer: sgd).optimizer == base.parameters + norms)
+        #expect(try Model.memoryNeeded(config, device: device, optimizer: plain).optimizer == norms)
     }
 
     @Test("A configuration beyond the device's memory is refused at once with the numbers, before anything is allocated",

@@ -27,7 +27,7 @@ extension CPUBackend {
 
     /// B packed whole: for each k-block (of `kc`) at k0, its panels side by side, panel p of the
     /// block at k0·panels·64 + p·kn·64, laid out [kn][64] as `MatmulKernel.pack` writes it.
-    func packedCount(n: Int, k: Int) -> Int { k * ((n + Self.panel - 1) / Self.panel * Self.panel) }
+    var packPanel: Int { Self.panel }
     /// B is packed for every product, transposed or not.
     var readsTransposedB: Bool { true }
     /// One product over every step's rows runs at the tile's peak; step by step in bands of rows the

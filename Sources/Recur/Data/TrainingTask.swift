@@ -104,8 +104,8 @@ enum DataFile {
 
 extension Model {
     /// The carried recurrent state, for an evaluation that must not disturb training.
-    func stateSnapshot() throws -> [[UInt32]] { try stateBuffers.map { try device.download($0.view, as: UInt32.self) } }
-    func restoreState(_ s: [[UInt32]]) throws { for (b, v) in zip(stateBuffers, s) { try device.upload(v, to: b.view) } }
+    func stateSnapshot() throws -> [[UInt32]] { try stateBuffers.map { try device.download($0, as: UInt32.self) } }
+    func restoreState(_ s: [[UInt32]]) throws { for (b, v) in zip(stateBuffers, s) { try device.upload(v, to: b) } }
 }
 
 /// Philox-driven Fisher–Yates shuffle of 0..<n for (seed, stream).

@@ -13,11 +13,7 @@ extension Device {
     }
 
     /// Floats `packB` needs for a (k × n) B on this device (0 where products read B as stored).
-    public func packedCount(n: Int, k: Int) -> Int { backend.packedCount(n: n, k: k) }
-    /// Products with a transposed B run about as fast as with B as stored (see `DeviceBackend`).
-    var readsTransposedB: Bool { backend.readsTransposedB }
-    /// Products over one step's rows run about as fast as over all steps' (see `DeviceBackend`).
-    var stepwiseGradients: Bool { backend.stepwiseGradients }
+    public func packedCount(n: Int, k: Int) -> Int { facts.packedCount(n: n, k: k) }
 
     /// Packs B of `s` (batch 1 or one shared B) once for many products with the same B, such as the
     /// recurrent weights of every time step.

@@ -26,8 +26,8 @@ protocol DeviceBackend: AnyObject, Sendable {
 
     // Dense algebra.
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws
-    /// Floats a packed copy of a (k × n) B needs on this device; 0 where products read B as stored.
-    func packedCount(n: Int, k: Int) -> Int
+    /// Products pack B into panels of this many columns (`DeviceFacts.packPanel`); 0 where they read B as stored.
+    var packPanel: Int { get }
     /// Whether products with a transposed B run about as fast as with B as stored, so recurrent layers
     /// need no transposed copies of their weights (the default: false).
     var readsTransposedB: Bool { get }
@@ -35,7 +35,7 @@ protocol DeviceBackend: AnyObject, Sendable {
     /// recurrent stack's backward makes each step's ∂h from the layer above as it goes instead of
     /// storing all of them (the default: false; see `StepGradient`).
     var stepwiseGradients: Bool { get }
-    /// Packs B once for many products with the same B (`packedCount` floats into `into`).
+    /// Packs B once for many products with the same B (`DeviceFacts.packedCount` floats into `into`).
     func packB(_ s: MatmulShape, b: View, into: View) throws
     /// `matmul` with B also available packed by `packB` (unchanged since): the same bits.
     func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart) throws
@@ -89,7 +89,7 @@ extension DeviceBackend {
     /// No lazily sized memory: nothing to size, `body` is not run.
     func sizingPass(_ body: () throws -> Void) throws {}
     func rowParts(_ b: Int, weights: Int, _ body: (Range<Int>) throws -> Void) throws { try body(0..<b) }
-    func packedCount(n: Int, k: Int) -> Int { 0 }
+    var packPanel: Int { 0 }
     var readsTransposedB: Bool { false }
     var stepwiseGradients: Bool { false }
     func packB(_ s: MatmulShape, b: View, into: View) throws {}

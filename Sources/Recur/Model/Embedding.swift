@@ -2,19 +2,25 @@
 final class Embedding {
     let vocab: Int, dim: Int
     let weight: Parameter
-    let output: Buffer      // (N_max, D)
+    let output: View        // (N_max, D)
 
-    init(_ device: Device, prefix: String, vocab: Int, dim: Int, maxTokens: Int, training: Bool) throws {
+    /// The table, and the output for `maxTokens` positions.
+    static func plan(_ plan: inout MemoryPlan, prefix: String, vocab: Int, dim: Int, maxTokens: Int, training: Bool) {
+        Parameter.plan(&plan, prefix + "weight", [vocab, dim], training: training)
+        plan.add(prefix + "output", maxTokens * dim, training ? .saved : .forward)
+    }
+
+    init(_ arena: Arena, _ device: Device, prefix: String, vocab: Int, dim: Int) throws {
         self.vocab = vocab; self.dim = dim
-        weight = try Parameter(device, prefix + "weight", [vocab, dim], training: training)
-        output = try device.allocate(maxTokens * dim)
+        weight = try Parameter(arena, device, prefix + "weight", [vocab, dim])
+        output = arena.view(prefix + "output")
     }
 
     var parameters: [Parameter] { [weight] }
 
     // indices (N) → output (N, D)
     func forward(_ d: Device, indices: View) throws -> View {
-        let out = output.view.slice(0, indices.count * dim)
+        let out = output.slice(0, indices.count * dim)
         try d.embeddingForward(vocab: vocab, dim: dim, table: weight.value.view, indices: indices, out: out)
         return out
     }

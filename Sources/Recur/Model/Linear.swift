@@ -2,26 +2,35 @@
 final class Linear {
     let inputs: Int, outputs: Int
     let weight: Parameter, bias: Parameter
-    let output: Buffer      // (N_max, out)
-    let dInput: Buffer      // (N_max, in)
+    let output: View        // (N_max, out)
+    let dInput: View        // (N_max, in)
 
-    /// `dInput`: a buffer of at least maxRows × inputs to write dx into instead of one of its own.
-    /// Without `inputGradient`, backward is never asked for dx and no buffer is made for it.
-    init(_ device: Device, prefix: String, inputs: Int, outputs: Int, maxRows: Int, training: Bool, dInput: Buffer? = nil,
-         inputGradient: Bool = true) throws {
+    /// Weight, bias, output and ∂input for `maxRows` rows. `dInput`: a planned tensor of at least
+    /// maxRows × inputs whose region ∂input may share (it holds nothing the head's backward still
+    /// needs); without `inputGradient` backward is never asked for ∂input and it is a placeholder.
+    static func plan(_ plan: inout MemoryPlan, prefix: String, inputs: Int, outputs: Int, maxRows: Int, training: Bool,
+                     dInput: String? = nil, inputGradient: Bool = true) {
+        Parameter.plan(&plan, prefix + "weight", [outputs, inputs], training: training)
+        Parameter.plan(&plan, prefix + "bias", [outputs], training: training)
+        plan.add(prefix + "output", maxRows * outputs, training ? .saved : .forward)
+        let n = maxRows * inputs
+        if let dInput, let shared = plan[dInput], shared.elements >= n { plan.add(prefix + "dInput", n, .backward, shares: dInput) }
+        else { plan.add(prefix + "dInput", training && inputGradient ? n : 1, .backward) }
+    }
+
+    init(_ arena: Arena, _ device: Device, prefix: String, inputs: Int, outputs: Int) throws {
         self.inputs = inputs; self.outputs = outputs
-        weight = try Parameter(device, prefix + "weight", [outputs, inputs], training: training)
-        bias = try Parameter(device, prefix + "bias", [outputs], training: training)
-        output = try device.allocate(maxRows * outputs)
-        if let dInput, dInput.count >= maxRows * inputs { self.dInput = dInput }
-        else { self.dInput = try device.allocate(maxRows * inputs, training: training && inputGradient) }
+        weight = try Parameter(arena, device, prefix + "weight", [outputs, inputs])
+        bias = try Parameter(arena, device, prefix + "bias", [outputs])
+        output = arena.view(prefix + "output")
+        dInput = arena.view(prefix + "dInput")
     }
 
     var parameters: [Parameter] { [weight, bias] }
 
     // x (N, in) → y (N, out)
     func forward(_ d: Device, _ x: View, rows: Int) throws -> View {
-        let y = output.view.slice(0, rows * outputs)
+        let y = output.slice(0, rows * outputs)
         try d.matmul(MatmulShape(m: rows, n: outputs, k: inputs, transB: true), a: x, b: weight.value.view, c: y, start: .bias(bias.value.view))
         return y
     }
@@ -31,7 +40,7 @@ final class Linear {
         try d.matmul(MatmulShape(m: outputs, n: inputs, k: rows, transA: true), a: dy, b: x, c: weight.grad.view)
         try d.colSum(rows: rows, cols: outputs, x: dy, y: bias.grad.view)
         guard needInput else { return nil }
-        let dx = dInput.view.slice(0, rows * inputs)
+        let dx = dInput.slice(0, rows * inputs)
         try d.matmul(MatmulShape(m: rows, n: inputs, k: outputs), a: dy, b: weight.value.view, c: dx)
         return dx
     }

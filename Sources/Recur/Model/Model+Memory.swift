@@ -19,7 +19,10 @@ public struct MemoryNeed: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-func mb(_ bytes: UInt64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+/// Bytes in MB (KB below 0.1 MB), one decimal.
+func mb(_ bytes: UInt64) -> String {
+    bytes < 100_000 ? String(format: "%.1f KB", Double(bytes) / 1e3) : String(format: "%.1f MB", Double(bytes) / 1e6)
+}
 
 extension ModelConfig {
     /// Elements of every parameter, in Double so any configuration is counted without overflow.
@@ -43,19 +46,19 @@ extension ModelConfig {
 }
 
 extension Model {
-    /// What building this configuration on `device` allocates, counted by building it on a device
-    /// that allocates nothing (`CountingBackend`) and so takes exactly the same data flow; with
-    /// `optimizer`, the trainer's moments too.
-    public static func memoryNeeded(_ config: ModelConfig, device: Device, training: Bool = true,
-                                    optimizer: OptimizerConfig? = nil) throws -> MemoryNeed {
+    /// Every tensor a model of `config` would hold on `device` (with `optimizer`, its trainer's
+    /// optimizer state too), laid out as `Model.init` lays it out; nothing is allocated. Its
+    /// `totalBytes` is exactly what building the model (and the trainer's optimizer) allocates.
+    public static func plan(_ config: ModelConfig, device: Device, training: Bool = true, optimizer: OptimizerConfig? = nil) throws -> MemoryPlan {
         try config.validate()
         try admitParameters(config, device: device, training: training)
-        let counting = Device(backend: CountingBackend(standingInFor: device.backend))
-        let model = try Model(config, device: counting, seed: 0, training: training)
-        let p = UInt64(model.parameters.reduce(0) { $0 + $1.count }) * 4
-        let g = training ? p : 0
-        let all = UInt64(counting.activity.allocatedBytes)
-        return MemoryNeed(parameters: p, gradients: g, optimizer: p * UInt64(optimizer?.moments ?? 0), activations: all - p - g)
+        return try plan(config, facts: device.facts, training: training, optimizer: optimizer)
+    }
+
+    /// What building this configuration on `device` allocates (`plan`'s totals).
+    public static func memoryNeeded(_ config: ModelConfig, device: Device, training: Bool = true,
+                                    optimizer: OptimizerConfig? = nil) throws -> MemoryNeed {
+        try plan(config, device: device, training: training, optimizer: optimizer).need
     }
 
     /// Refuses, before anything is built, a configuration whose parameters (and gradients) alone

@@ -17,8 +17,8 @@ public final class Model: @unchecked Sendable {
     let stack: RecurrentStack?
     let convs: ConvBank?
     let head: Linear
-    let tokens: Buffer, labels: Buffer, values: Buffer, targets: Buffer
-    let losses: Buffer, stats: Buffer, dLogits: Buffer, dH: Buffer, dropped: Buffer, dDropped: Buffer
+    let tokens: View, labels: View, values: View, targets: View
+    let losses: View, stats: View, dLogits: View, dH: View?, dropped: View, dDropped: View
     /// Whether the top of a language model's stack makes its ∂h step by step from the logits' gradient
     /// (`StepGradient.product`) instead of the head's stored ∂x.
     let stepwiseTop: Bool
@@ -27,9 +27,11 @@ public final class Model: @unchecked Sendable {
     /// Every trainable tensor, in PyTorch's state_dict order.
     public let parameters: [Parameter]
     private var last: (T: Int, b: Int, features: View?, step: Int?, input: SequenceInput?)? = nil
-    /// What the model allocated on its device (nil while being counted itself): checked against the
-    /// device's memory before anything was allocated.
-    public let memory: MemoryNeed?
+    /// Every tensor the model holds on its device, laid out before anything was allocated (and
+    /// checked against the device's memory).
+    public let plan: MemoryPlan
+    /// What the model allocated on its device, by lifetime class.
+    public var memory: MemoryNeed { plan.need }
     /// A model is used by one thread at a time (its buffers hold one batch); its device may be shared.
     let user = SingleUser("this Model")
 
@@ -52,49 +54,91 @@ public final class Model: @unchecked Sendable {
     /// backward buffers; recurrent layers share one pre-activation buffer): for evaluation and
     /// generation; `backward`, a training forward and `Trainer` refuse such a model.
     public init(_ config: ModelConfig, device: Device, seed: UInt64, training: Bool = true) throws {
-        try config.validate()
-        let counting = device.backend is CountingBackend
-        memory = counting ? nil : try Self.memoryNeeded(config, device: device, training: training)
-        if let memory { try Self.admit(memory, device: device) }
-        self.config = config; self.device = device; self.seed = seed; self.training = training
-        let d = device, B = config.batch, T = config.sequence
-        let recurrentInput = config.family == .regressor ? config.inputs : config.embedding
-        // A folding model embeds positions only for batches too small to fold.
-        let tokenRows = Self.foldable(config) ? max(1, Self.foldFrom(config) - 1) : B * T
+        let plan = try Self.plan(config, device: device, training: training)
+        try Self.admit(plan.need, device: device)
+        self.config = config; self.device = device; self.seed = seed; self.training = training; self.plan = plan
+        let d = device, facts = device.facts
+        let arena = try Arena(plan, device: d)
         embedding = config.family == .regressor ? nil
-            : try Embedding(d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: min(B * T, tokenRows), training: training)
-        // ∂h of the recurrent stack's top (T, B, H): the layers write their ∂x here too once their
-        // backward is past reading it, and a language model's head writes its ∂x (the top's ∂h) here.
-        // Not needed where a language model's stack makes every ∂h step by step (`StepGradient`).
-        let stepwiseTop = training && config.family == .languageModel && config.encoder != .cnn && d.stepwiseGradients
-        let stepwiseAll = stepwiseTop && RecurrentStack.stepwise(d, dropout: config.dropout, layers: config.layers)
-        self.stepwiseTop = stepwiseTop
-        let dH = try d.allocate(B * T * config.hidden, training: training && !stepwiseAll)
-        self.dH = dH
-        stack = config.encoder == .cnn ? nil
-            : try RecurrentStack(d, kind: config.cell, inputs: recurrentInput, hidden: config.hidden, layers: config.layers,
-                                 dropout: config.dropout, maxT: T, maxB: B, training: training, sharedDX: training ? dH : nil,
-                                 vocab: Self.foldable(config) ? config.vocab : 0, rowLimit: tokenRows)
+            : try Embedding(arena, d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding)
+        stepwiseTop = Self.stepwiseTop(config, facts: facts, training: training)
+        dH = plan["dH"] != nil ? arena.view("dH") : nil
+        stack = config.encoder == .cnn ? nil : try RecurrentStack(arena, d, Self.stackShape(config, training: training), facts: facts)
         convs = config.encoder == .cnn
-            ? try ConvBank(d, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B, training: training,
-                           vocab: Self.foldable(config) ? config.vocab : 0, rowLimit: tokenRows) : nil
-        let features = convs?.width ?? config.hidden
+            ? try ConvBank(arena, d, widths: config.convWidths, filters: config.convFilters, channels: config.embedding,
+                           maxT: config.sequence, maxB: config.batch) : nil
+        let outputs = config.family == .languageModel ? config.vocab : config.outputs
+        head = try Linear(arena, d, prefix: "fc.", inputs: convs?.width ?? config.hidden, outputs: outputs)
+        (tokens, labels, values, targets) = (arena.view("tokens"), arena.view("labels"), arena.view("values"), arena.view("targets"))
+        (losses, stats, dLogits) = (arena.view("losses"), arena.view("stats"), arena.view("dLogits"))
+        (dropped, dDropped) = (arena.view("dropped"), arena.view("dDropped"))
+        loss = arena.buffer("loss")
+        parameters = (embedding?.parameters ?? []) + (convs?.parameters ?? []) + (stack?.parameters ?? []) + head.parameters
+        try initialize()
+    }
+
+    /// Whether a language model's stack top makes its ∂h step by step (`stepwiseTop`).
+    static func stepwiseTop(_ c: ModelConfig, facts: DeviceFacts, training: Bool) -> Bool {
+        training && c.family == .languageModel && c.encoder != .cnn && facts.stepwiseGradients
+    }
+
+    /// The recurrent stack's geometry for `c`.
+    static func stackShape(_ c: ModelConfig, training: Bool) -> RecurrentStack.Shape {
+        var s = RecurrentStack.Shape(kind: c.cell, inputs: c.family == .regressor ? c.inputs : c.embedding, hidden: c.hidden, layers: c.layers,
+                                     dropout: c.dropout, maxT: c.sequence, maxB: c.batch, training: training)
+        if foldable(c) { s.vocab = c.vocab }
+        s.rowLimit = tokenRows(c)
+        return s
+    }
+
+    /// Positions the embedding gathers rows for: a folding model embeds only batches too small to fold.
+    static func tokenRows(_ c: ModelConfig) -> Int { foldable(c) ? max(1, foldFrom(c) - 1) : c.batch * c.sequence }
+
+    /// Every tensor a model of `config` holds on a device with `facts` (with `optimizer`, its trainer's
+    /// optimizer state too), laid out: nothing is allocated. Sizes are those of `config`, which
+    /// `validate` bounds, so no product overflows.
+    static func plan(_ config: ModelConfig, facts: DeviceFacts, training: Bool, optimizer: OptimizerConfig? = nil) throws -> MemoryPlan {
+        try config.validate()
+        var plan = MemoryPlan()
+        let B = config.batch, T = config.sequence
+        func grad(_ n: Int) -> Int { training ? n : 1 }
+        if config.family != .regressor {
+            Embedding.plan(&plan, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: min(B * T, tokenRows(config)),
+                           training: training)
+        }
+        if config.encoder == .cnn {
+            ConvBank.plan(&plan, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B,
+                          training: training, vocab: foldable(config) ? config.vocab : 0, rowLimit: tokenRows(config))
+        } else {
+            // ∂h of the recurrent stack's top (T, B, H): the layers write their ∂x here too once their
+            // backward is past reading it, and a language model's head writes its ∂x (the top's ∂h) here.
+            // Not needed where a language model's stack makes every ∂h step by step (`StepGradient`).
+            let stepwiseAll = stepwiseTop(config, facts: facts, training: training)
+                && RecurrentStack.stepwise(facts, dropout: config.dropout, layers: config.layers)
+            plan.add("dH", training && !stepwiseAll ? B * T * config.hidden : 1, .backward)
+            RecurrentStack.plan(&plan, stackShape(config, training: training), facts: facts, sharedDX: training ? "dH" : nil)
+        }
+        let features = config.encoder == .cnn ? config.convFilters * config.convWidths.count : config.hidden
         let headRows = config.family == .languageModel ? B * T : B
         let outputs = config.family == .languageModel ? config.vocab : config.outputs
-        head = try Linear(d, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows, training: training,
-                          dInput: config.family == .languageModel && training ? dH : nil, inputGradient: !stepwiseTop)
-        tokens = try d.allocate(B * T)
-        labels = try d.allocate(headRows)
-        values = try d.allocate(config.family == .regressor ? B * T * config.inputs : 1)
-        targets = try d.allocate(B * config.outputs)
-        losses = try d.allocate(headRows)
-        stats = try d.allocate(2 * headRows)
-        dLogits = try d.allocate(headRows * outputs, training: training)
-        dropped = try d.allocate(B * features, training: training)
-        dDropped = try d.allocate(B * features, training: training)
-        loss = try d.allocate(1)
-        parameters = (embedding?.parameters ?? []) + (convs?.parameters ?? []) + (stack?.parameters ?? []) + head.parameters
-        if !counting { try initialize() }
+        Linear.plan(&plan, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows, training: training,
+                    dInput: config.family == .languageModel && training ? "dH" : nil,
+                    inputGradient: !stepwiseTop(config, facts: facts, training: training))
+        plan.add("tokens", B * T, .input)
+        plan.add("labels", headRows, .input)
+        plan.add("values", config.family == .regressor ? B * T * config.inputs : 1, .input)
+        plan.add("targets", B * config.outputs, .input)
+        plan.add("losses", headRows, training ? .saved : .forward)
+        plan.add("stats", 2 * headRows, training ? .saved : .forward)
+        plan.add("dLogits", grad(headRows * outputs), .backward)
+        plan.add("dropped", grad(B * features), .saved)
+        plan.add("dDropped", grad(B * features), .backward)
+        plan.add("loss", 1, .forward)
+        if let optimizer {
+            let parameters = plan.tensors.filter { $0.lifetime == .parameter }.map { ($0.name, $0.elements) }
+            Optimizer.plan(&plan, optimizer, parameters: parameters)
+        }
+        return plan
     }
 
     /// PyTorch's default initialisation, drawn uniformly from Philox(seed, parameter index):
@@ -121,7 +165,7 @@ public final class Model: @unchecked Sendable {
     }
 
     /// Buffers holding state carried between batches (truncated BPTT): part of a checkpoint.
-    var stateBuffers: [Buffer] { stack?.layers.flatMap(\.stateBuffers) ?? [] }
+    var stateBuffers: [View] { stack?.layers.flatMap(\.stateBuffers) ?? [] }
 
     /// Zeroes the carried recurrent state (the next batch starts a new sequence).
     public func resetState() throws { try user.run { try stack?.resetState(device) } }
@@ -144,46 +188,46 @@ public final class Model: @unchecked Sendable {
         var input: SequenceInput? = nil
         switch config.family {
         case .languageModel:
-            try d.upload(Batch.timeMajor(batch.tokens, T: T, b: b), to: tokens.view)
-            try d.upload(Batch.timeMajor(batch.labels, T: T, b: b), to: labels.view)
-            input = try tokenInput(tokens.view.slice(0, T * b))
+            try d.upload(Batch.timeMajor(batch.tokens, T: T, b: b), to: tokens)
+            try d.upload(Batch.timeMajor(batch.labels, T: T, b: b), to: labels)
+            input = try tokenInput(tokens.slice(0, T * b))
             features = try stack!.forward(d, input: input!, T: T, b: b, seed: seed, step: step)
         case .classifier:
-            try d.upload(batch.labels, to: labels.view)
+            try d.upload(batch.labels, to: labels)
             if let convs {
-                try d.upload(batch.tokens, to: tokens.view)
-                input = try tokenInput(tokens.view.slice(0, T * b))
+                try d.upload(batch.tokens, to: tokens)
+                input = try tokenInput(tokens.slice(0, T * b))
                 features = try dropout(try convs.forward(d, input: input!, T: T, b: b), step: step)
             } else {
-                try d.upload(Batch.timeMajor(batch.tokens, T: T, b: b), to: tokens.view)
-                input = try tokenInput(tokens.view.slice(0, T * b))
+                try d.upload(Batch.timeMajor(batch.tokens, T: T, b: b), to: tokens)
+                input = try tokenInput(tokens.slice(0, T * b))
                 try stack!.resetState(d)
                 let h = try stack!.forward(d, input: input!, T: T, b: b, seed: seed, step: step)
                 features = try dropout(h.slice((T - 1) * b * config.hidden, b * config.hidden), step: step)
             }
         case .regressor:
-            try d.upload(Batch.timeMajor(batch.values, T: T, b: b, width: config.inputs), to: values.view)
-            try d.upload(batch.targets, to: targets.view)
+            try d.upload(Batch.timeMajor(batch.values, T: T, b: b, width: config.inputs), to: values)
+            try d.upload(batch.targets, to: targets)
             try stack!.resetState(d)
-            input = .rows(values.view.slice(0, T * b * config.inputs))
+            input = .rows(values.slice(0, T * b * config.inputs))
             let h = try stack!.forward(d, input: input!, T: T, b: b, seed: seed, step: step)
             features = h.slice((T - 1) * b * config.hidden, b * config.hidden)
         }
         let rows = config.family == .languageModel ? T * b : b
         let y = try head.forward(d, features, rows: rows)
         if config.family == .regressor {
-            try d.reduce(.squaredDifference, x: y, y: targets.view.slice(0, y.count), divisor: Float(y.count), out: loss.view)
+            try d.reduce(.squaredDifference, x: y, y: targets.slice(0, y.count), divisor: Float(y.count), out: loss.view)
         } else {
-            try d.softmaxCrossEntropy(rows: rows, cols: head.outputs, logits: y, targets: labels.view.slice(0, rows),
-                                      losses: losses.view.slice(0, rows), stats: stats.view.slice(0, 2 * rows))
-            try d.mean(losses.view.slice(0, rows), out: loss.view)
+            try d.softmaxCrossEntropy(rows: rows, cols: head.outputs, logits: y, targets: labels.slice(0, rows),
+                                      losses: losses.slice(0, rows), stats: stats.slice(0, 2 * rows))
+            try d.mean(losses.slice(0, rows), out: loss.view)
         }
         last = (T, b, features, step, input)
     }
 
     private func dropout(_ x: View, step: Int?) throws -> View {
         guard let step, config.dropout > 0 else { return x }
-        let out = dropped.view.slice(0, x.count)
+        let out = dropped.slice(0, x.count)
         try device.dropout(seed: seed, stream: RecurrentStack.stream(step: step, slot: 255), p: config.dropout, x: x, y: out)
         return out
     }
@@ -196,15 +240,15 @@ public final class Model: @unchecked Sendable {
         guard training else { throw ModelError.config("backward on a model built for inference (training: false)") }
         guard let (T, b, features, step, input) = last, let features else { throw ModelError.config("backward before forward") }
         let d = device, rows = config.family == .languageModel ? T * b : b
-        let y = head.output.view.slice(0, rows * head.outputs), dy = dLogits.view.slice(0, y.count)
+        let y = head.output.slice(0, rows * head.outputs), dy = dLogits.slice(0, y.count)
         if config.family == .regressor {
-            try d.binary(.sub, a: y, b: targets.view.slice(0, y.count), y: dy)
+            try d.binary(.sub, a: y, b: targets.slice(0, y.count), y: dy)
             try d.unary(.scale, alpha: 2 / Float(y.count), x: dy, y: dy)
         } else {
             try d.softmaxCrossEntropyBackward(rows: rows, cols: head.outputs, scale: 1 / Float(rows), logits: y,
-                                              targets: labels.view.slice(0, rows), stats: stats.view.slice(0, 2 * rows), dLogits: dy)
+                                              targets: labels.slice(0, rows), stats: stats.slice(0, 2 * rows), dLogits: dy)
         }
-        let tokenView = tokens.view.slice(0, T * b)
+        let tokenView = tokens.slice(0, T * b)
         if config.family == .languageModel {   // the top's ∂h: the head's ∂x, or made step by step from dy
             let dx = try head.backward(d, x: features, dy: dy, rows: rows, needInput: !stepwiseTop)
             let top = dx.map(StepGradient.stored) ?? .product(a: dy, w: head.weight.value.view, k: head.outputs)
@@ -215,7 +259,7 @@ public final class Model: @unchecked Sendable {
         }
         var dFeatures = try head.backward(d, x: features, dy: dy, rows: rows)!
         if let step, config.dropout > 0, config.family == .classifier {
-            let out = dDropped.view.slice(0, dFeatures.count)
+            let out = dDropped.slice(0, dFeatures.count)
             try d.dropout(seed: seed, stream: RecurrentStack.stream(step: step, slot: 255), p: config.dropout, x: dFeatures, y: out)
             dFeatures = out
         }
@@ -224,7 +268,7 @@ public final class Model: @unchecked Sendable {
                 try convs.backward(d, input: input!, dConcat: dFeatures, T: T, b: b, dTable: dTable)
             }
         } else {
-            let H = config.hidden, all = dH.view.slice(0, T * b * H)
+            let H = config.hidden, all = dH!.slice(0, T * b * H)
             if T > 1 { try d.fill(all.slice(0, (T - 1) * b * H), 0) }
             try d.copy(dFeatures, to: all.slice((T - 1) * b * H, b * H))
             try throughEmbedding(input!, tokens: tokenView) { dTable in
@@ -249,7 +293,7 @@ public final class Model: @unchecked Sendable {
         try user.run {
             guard let (T, b, _, _, _) = last else { return [] }
             let rows = config.family == .languageModel ? T * b : b
-            return try device.download(head.output.view.slice(0, rows * head.outputs))
+            return try device.download(head.output.slice(0, rows * head.outputs))
         }
     }
 

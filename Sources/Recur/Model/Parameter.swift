@@ -13,13 +13,20 @@ public final class Parameter: @unchecked Sendable {
     /// Elements.
     public var count: Int { shape.reduce(1, *) }
 
-    /// Without `training` (an inference model) `grad` is a one-element placeholder no op reads.
-    init(_ device: Device, _ name: String, _ shape: [Int], training: Bool = true) throws {
+    /// Plans the value (`name`) and the gradient (`name.grad`; without `training`, an inference
+    /// model, a one-element placeholder no op reads).
+    static func plan(_ plan: inout MemoryPlan, _ name: String, _ shape: [Int], training: Bool) {
+        let n = shape.reduce(1, *)
+        plan.add(name, n, .parameter)
+        plan.add(name + ".grad", training ? n : 1, .gradient)
+    }
+
+    /// The planned value and gradient (`plan`); the gradient starts at zero.
+    init(_ arena: Arena, _ device: Device, _ name: String, _ shape: [Int]) throws {
         self.name = name
         self.shape = shape
-        let n = shape.reduce(1, *)
-        value = try device.allocate(n)
-        grad = try device.allocate(n, training: training)
+        value = arena.buffer(name)
+        grad = arena.buffer(name + ".grad")
         try device.fill(grad.view, 0)
     }
 
@@ -29,12 +36,9 @@ public final class Parameter: @unchecked Sendable {
         try device.upload((0..<count).map { _ in rng.float(-bound, bound) }, to: value.view)
     }
 
-    /// Optimizer state: `n` buffers of this parameter's size, zeroed, made once.
-    func ensureMoments(_ device: Device, _ n: Int) throws {
-        while moments.count < n {
-            let b = try device.allocate(count)
-            try device.fill(b.view, 0)
-            moments.append(b)
-        }
+    /// The optimizer's state of this parameter (`Optimizer.plan`), zeroed.
+    func attachMoments(_ arena: Arena, _ device: Device, _ n: Int) throws {
+        moments = (0..<n).map { arena.buffer(name + ".moment\($0)") }
+        for m in moments { try device.fill(m.view, 0) }
     }
 }

@@ -14,28 +14,47 @@ public enum CellKind: String, Codable, Sendable, CaseIterable {
 /// accumulating matmul and applies one fused cell kernel. Backward through time mirrors it, and the
 /// weight gradients are single matmuls over all T·b rows. All buffers are sized once for (T_max, B_max).
 final class RecurrentLayer {
-    let kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int
+    /// A layer's geometry and role in its stack: what its tensors are sized for.
+    struct Shape {
+        let index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int, training: Bool
+        /// > 0: the layer may read tokens (`SequenceInput.tokens`) and reads rows only for batches of
+        /// at most `rowLimit` positions (its ∂x is sized for those).
+        var vocab = 0, rowLimit = Int.max
+        /// Without it backward is never asked for ∂x (the layer below makes its ∂h step by step).
+        var inputGradient = true
+        /// Steps `gi` holds: T_max when training (backward reads every step's gates), fewer for
+        /// inference, which projects the input that many steps at a time (the same bits: each row's
+        /// product is its own chain).
+        var giSteps: Int { training ? maxT : min(maxT, RecurrentLayer.inferenceChunk) }
+        /// Slots of `cs`: T_max + 1 when training (backward reads every c_t), 2 for inference (c_t and c_t+1).
+        var cSlots: Int { training ? maxT + 1 : 2 }
+        var G: Int { kind.gates * hidden }
+        var prefix: String { "rnn.l\(index)." }
+        var dxCount: Int { min(maxT * maxB, rowLimit) * inputs }
+    }
+
+    let shape: Shape
+    var kind: CellKind { shape.kind }
+    var inputs: Int { shape.inputs }
+    var hidden: Int { shape.hidden }
+    var maxB: Int { shape.maxB }
+    var cSlots: Int { shape.cSlots }
+    var giSteps: Int { shape.giSteps }
     let wih: Parameter, whh: Parameter, bih: Parameter, bhh: Parameter
-    let gi: Buffer          // (giSteps, B, G·H) pre-activations; LSTM keeps its activated gates here in place;
+    let gi: View            // (giSteps, B, G·H) pre-activations; LSTM keeps its activated gates here in place;
                             // backward overwrites step t with its gate gradients once step t no longer needs them
-    let act: Buffer?        // GRU: (T, B, 4H) r, z, n, gh_n
-    let gh: Buffer?         // GRU: (B, 3H) per step
-    let hs: Buffer          // (T+1, B, H): slot 0 = initial state, slot t+1 = h_t
-    let cs: Buffer?         // LSTM: (cSlots, B, H): c_t in slot t mod cSlots
-    let biasSum: Buffer?    // LSTM, RNN: b_ih + b_hh
-    let dGH: Buffer?, dX: Buffer, dh: Buffer, dhNext: Buffer, dc: [Buffer]
+    let act: View?          // GRU: (T, B, 4H) r, z, n, gh_n
+    let gh: View?           // GRU: (B, 3H) per step
+    let hs: View            // (T+1, B, H): slot 0 = initial state, slot t+1 = h_t
+    let cs: View?           // LSTM: (cSlots, B, H): c_t in slot t mod cSlots
+    let biasSum: View?      // LSTM, RNN: b_ih + b_hh
+    let dGH: View?, dX: View, dh: View, dhNext: View, dc: [View]
     let wihT: View?, whhT: View?  // (in, G·H) and (H, G·H): on a device slower with Bᵀ, transposed once per
                                   // forward so steps need no Bᵀ (the stack's pair); nil elsewhere (W read as Bᵀ)
-    let whhPacked: Buffer?  // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
-    let wihPacked: Buffer?  // inference, rows in: W_ihᵀ packed once while `weightsFrozen`, for the input products of
+    let whhPacked: View?    // W_hhᵀ (forward) or W_hh (backward) packed once for every step's product (CPU)
+    let wihPacked: View?    // inference, rows in: W_ihᵀ packed once while `weightsFrozen`, for the input products of
                             // one or a few rows (CPU); larger inputs pack it per product in longer k-blocks
-    let folded: Buffer?     // layer 0 of a token model: (V, G), see SequenceInput.tokens
-    /// Steps `gi` holds: T_max when training (backward reads every step's gates), fewer for
-    /// inference, which projects the input that many steps at a time (the same bits: each row's
-    /// product is its own chain).
-    let giSteps: Int
-    /// Slots of `cs`: T_max + 1 when training (backward reads every c_t), 2 for inference (c_t and c_t+1).
-    let cSlots: Int
+    let folded: View?       // layer 0 of a token model: (V, G), see SequenceInput.tokens
     private var lastB = 0
     /// While set (`Model.generate`, whose weights stay as they are), a forward reuses what an earlier
     /// one derived from the weights (the packed W, the bias sum, the embedding fold) instead of
@@ -47,64 +66,79 @@ final class RecurrentLayer {
     /// Steps of input an inference stack projects at a time.
     static let inferenceChunk = 25
 
-    /// `sharedGI`: an inference stack's one pre-activation buffer for all layers (forward only reads
-    /// a layer's `gi` while that layer runs). Without `training` the backward buffers are placeholders.
-    /// `vocab` > 0: the layer may read tokens (`SequenceInput.tokens`), and reads rows only for
-    /// batches of at most `rowLimit` positions (its dX is sized for those). Without `inputGradient`
-    /// backward is never asked for dX (the layer below makes it step by step) and has no buffer for it.
-    /// `sharedT`: the stack's transposed pair, on a device slower with Bᵀ.
-    init(_ d: Device, index: Int, kind: CellKind, inputs: Int, hidden: Int, maxT: Int, maxB: Int, training: Bool, sharedGI: Buffer?,
-         sharedT: (wih: View, whh: View)? = nil, sharedDX: Buffer? = nil, vocab: Int = 0, rowLimit: Int = .max,
-         inputGradient: Bool = true) throws {
-        self.kind = kind; self.inputs = inputs; self.hidden = hidden; self.maxT = maxT; self.maxB = maxB
-        giSteps = training ? maxT : min(maxT, Self.inferenceChunk)
-        cSlots = training ? maxT + 1 : 2
-        let gh = kind.gates * hidden, p = "rnn.", l = "_l\(index)"
-        wih = try Parameter(d, p + "weight_ih" + l, [gh, inputs], training: training)
-        whh = try Parameter(d, p + "weight_hh" + l, [gh, hidden], training: training)
-        bih = try Parameter(d, p + "bias_ih" + l, [gh], training: training)
-        bhh = try Parameter(d, p + "bias_hh" + l, [gh], training: training)
-        gi = try sharedGI ?? d.allocate(giSteps * maxB * gh)
-        act = kind == .gru ? try d.allocate(maxT * maxB * 4 * hidden) : nil
-        self.gh = kind == .gru ? try d.allocate(maxB * gh) : nil
-        hs = try d.allocate((maxT + 1) * maxB * hidden)
-        cs = kind == .lstm ? try d.allocate(cSlots * maxB * hidden) : nil
-        biasSum = kind == .gru ? nil : try d.allocate(gh)
-        dGH = kind == .gru ? try d.allocate(maxT * maxB * gh, training: training) : nil
-        let dxCount = min(maxT * maxB, rowLimit) * inputs
-        if let sharedDX, sharedDX.count >= dxCount { dX = sharedDX } else { dX = try d.allocate(dxCount, training: training && inputGradient) }
-        folded = vocab > 0 ? try d.allocate(vocab * gh) : nil
-        dh = try d.allocate(maxB * hidden, training: training)
-        dhNext = try d.allocate(maxB * hidden, training: training)
-        dc = [try d.allocate(maxB * hidden, training: training), try d.allocate(maxB * hidden, training: training)]
-        let packed = max(d.packedCount(n: gh, k: hidden), d.packedCount(n: hidden, k: gh))
-        whhPacked = packed > 0 ? try d.allocate(packed) : nil
-        let inputPacked = training || (vocab > 0 && index == 0) ? 0 : d.packedCount(n: gh, k: inputs)
-        wihPacked = inputPacked > 0 ? try d.allocate(inputPacked) : nil
-        (wihT, whhT) = (sharedT?.wih, sharedT?.whh)
+    /// The layer's tensors. `sharedGI`: an inference stack's one pre-activation tensor for all layers
+    /// (forward reads a layer's `gi` only while that layer runs). `sharedDX`: a tensor the layer's ∂x
+    /// may live in where it fits (the stack's ∂h, which holds nothing the layer still reads once its
+    /// backward writes ∂x). Backward tensors are placeholders without `training`.
+    static func plan(_ plan: inout MemoryPlan, _ s: Shape, facts: DeviceFacts, sharedGI: String?, sharedDX: String?) {
+        let G = s.G, p = s.prefix, l = "_l\(s.index)", B = s.maxB, H = s.hidden
+        func grad(_ n: Int) -> Int { s.training ? n : 1 }
+        let kept: Lifetime = s.training ? .saved : .forward
+        Parameter.plan(&plan, "rnn.weight_ih" + l, [G, s.inputs], training: s.training)
+        Parameter.plan(&plan, "rnn.weight_hh" + l, [G, H], training: s.training)
+        Parameter.plan(&plan, "rnn.bias_ih" + l, [G], training: s.training)
+        Parameter.plan(&plan, "rnn.bias_hh" + l, [G], training: s.training)
+        plan.add(p + "gi", s.giSteps * B * G, kept, shares: sharedGI)
+        if s.kind == .gru {
+            plan.add(p + "act", s.maxT * B * 4 * H, kept)
+            plan.add(p + "gh", B * G, .forward)
+        }
+        plan.add(p + "hs", (s.maxT + 1) * B * H, kept)
+        if s.kind == .lstm { plan.add(p + "cs", s.cSlots * B * H, kept) }
+        if s.kind != .gru { plan.add(p + "biasSum", G, .derived) }
+        if s.kind == .gru { plan.add(p + "dGH", grad(s.maxT * B * G), .backward) }
+        if let sharedDX, let t = plan[sharedDX], t.elements >= s.dxCount { plan.add(p + "dX", s.dxCount, .backward, shares: sharedDX) }
+        else { plan.add(p + "dX", s.training && s.inputGradient ? s.dxCount : 1, .backward) }
+        if s.vocab > 0 { plan.add(p + "folded", s.vocab * G, .derived) }
+        for name in ["dh", "dhNext", "dc0", "dc1"] { plan.add(p + name, grad(B * H), .backward) }
+        let packed = max(facts.packedCount(n: G, k: H), facts.packedCount(n: H, k: G))
+        if packed > 0 { plan.add(p + "whhPacked", packed, .derived) }
+        let inputPacked = s.training || (s.vocab > 0 && s.index == 0) ? 0 : facts.packedCount(n: G, k: s.inputs)
+        if inputPacked > 0 { plan.add(p + "wihPacked", inputPacked, .derived) }
+    }
+
+    /// The planned layer (`plan`); `transposed`: the stack's pair, on a device slower with Bᵀ.
+    init(_ arena: Arena, _ d: Device, _ s: Shape, transposed: (wih: View, whh: View)?) throws {
+        shape = s
+        let G = s.G, p = s.prefix, l = "_l\(s.index)", H = s.hidden
+        wih = try Parameter(arena, d, "rnn.weight_ih" + l, [G, s.inputs])
+        whh = try Parameter(arena, d, "rnn.weight_hh" + l, [G, H])
+        bih = try Parameter(arena, d, "rnn.bias_ih" + l, [G])
+        bhh = try Parameter(arena, d, "rnn.bias_hh" + l, [G])
+        func optional(_ name: String) -> View? { arena.plan[p + name] != nil ? arena.view(p + name) : nil }
+        gi = arena.view(p + "gi")
+        act = optional("act"); gh = optional("gh")
+        hs = arena.view(p + "hs"); cs = optional("cs")
+        biasSum = optional("biasSum"); dGH = optional("dGH")
+        dX = arena.view(p + "dX")
+        folded = optional("folded")
+        dh = arena.view(p + "dh"); dhNext = arena.view(p + "dhNext")
+        dc = [arena.view(p + "dc0"), arena.view(p + "dc1")]
+        whhPacked = optional("whhPacked"); wihPacked = optional("wihPacked")
+        (wihT, whhT) = (transposed?.wih, transposed?.whh)
         try resetState(d)
     }
 
     var parameters: [Parameter] { [wih, whh, bih, bhh] }
-    var stateBuffers: [Buffer] { [hs] + (cs.map { [$0] } ?? []) }
+    var stateBuffers: [View] { [hs] + (cs.map { [$0] } ?? []) }
 
     /// Zeroes the carried state (slot 0 of h and c).
     func resetState(_ d: Device) throws {
-        try d.fill(hs.view.slice(0, maxB * hidden), 0)
-        if let cs { try d.fill(cs.view.slice(0, maxB * hidden), 0) }
+        try d.fill(hs.slice(0, maxB * hidden), 0)
+        if let cs { try d.fill(cs.slice(0, maxB * hidden), 0) }
     }
 
     /// Moves h_T (and c_T) into slot 0, so the next batch continues from this one (truncated BPTT).
     func carryState(_ d: Device, T: Int, b: Int) throws {
         let n = b * hidden
-        try d.copy(hs.view.slice(T * n, n), to: hs.view.slice(0, n))
-        if let cs, T % cSlots != 0 { try d.copy(cs.view.slice(T % cSlots * n, n), to: cs.view.slice(0, n)) }
+        try d.copy(hs.slice(T * n, n), to: hs.slice(0, n))
+        if let cs, T % cSlots != 0 { try d.copy(cs.slice(T % cSlots * n, n), to: cs.slice(0, n)) }
     }
 
     /// Rows `rows` of slot t of a (slots, b, width) buffer.
-    func part(_ buffer: Buffer, _ t: Int, _ b: Int, _ rows: Range<Int>, width: Int? = nil) -> View {
+    func part(_ buffer: View, _ t: Int, _ b: Int, _ rows: Range<Int>, width: Int? = nil) -> View {
         let w = width ?? hidden
-        return buffer.view.slice((t * b + rows.lowerBound) * w, rows.count * w)
+        return buffer.slice((t * b + rows.lowerBound) * w, rows.count * w)
     }
 
     // input (T, b, in) rows or (T, b) tokens → h (T, b, H), the view of slots 1...T
@@ -119,24 +153,24 @@ final class RecurrentLayer {
             try d.transpose(rows: G, cols: hidden, src: whh.value.view, dst: whT)
             (wi, wh, tB) = (wiT, whT, false)
         }
-        if kind != .gru && derive { try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!.view) }
-        let start = MatmulStart.bias(kind == .gru ? bih.value.view : biasSum!.view)
+        if kind != .gru && derive { try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!) }
+        let start = MatmulStart.bias(kind == .gru ? bih.value.view : biasSum!)
         if case .tokens(_, let table, let vocab) = input, derive {   // P (V, G) = E·W_ihᵀ + bias, then gi[p] = P[ids[p]]
             try d.matmul(MatmulShape(m: vocab, n: G, k: inputs, transB: tB), a: table, b: wi, c: try foldTable(vocab, G), start: start)
         }
-        let packed = whhPacked?.view ?? wh   // a device that reads B as stored ignores it
+        let packed = whhPacked ?? wh   // a device that reads B as stored ignores it
         if derive {
             try d.packB(MatmulShape(m: b, n: G, k: hidden, transB: tB), b: wh, into: packed)
-            if let wihPacked, weightsFrozen { try d.packB(MatmulShape(m: 1, n: G, k: inputs, transB: tB), b: wi, into: wihPacked.view) }
+            if let wihPacked, weightsFrozen { try d.packB(MatmulShape(m: 1, n: G, k: inputs, transB: tB), b: wi, into: wihPacked) }
         }
         derived = true
         var t0 = 0
         while t0 < T {   // chunks of `giSteps` steps: the chunk's input projection, then its steps
-            let steps = min(giSteps, T - t0), all = gi.view.slice(0, steps * b * G)
+            let steps = min(giSteps, T - t0), all = gi.slice(0, steps * b * G)
             switch input {
             case .rows(let x):
                 let shape = MatmulShape(m: steps * b, n: G, k: inputs, transB: tB), xs = x.slice(t0 * b * inputs, steps * b * inputs)
-                if let wihPacked, weightsFrozen { try d.matmul(shape, a: xs, b: wi, packedB: wihPacked.view, c: all, start: start) }
+                if let wihPacked, weightsFrozen { try d.matmul(shape, a: xs, b: wi, packedB: wihPacked, c: all, start: start) }
                 else { try d.matmul(shape, a: xs, b: wi, c: all, start: start) }
             case .tokens(let ids, _, let vocab):
                 try d.embeddingForward(vocab: vocab, dim: G, table: try foldTable(vocab, G), indices: ids.slice(t0 * b, steps * b), out: all)
@@ -144,7 +178,7 @@ final class RecurrentLayer {
             try d.rowParts(b, weights: G * hidden) { band in
                 let step = MatmulShape(m: band.count, n: G, k: hidden, transB: tB)
                 for t in t0..<(t0 + steps) {
-                    let g = gi.view.slice(((t - t0) * b + band.lowerBound) * G, band.count * G)
+                    let g = gi.slice(((t - t0) * b + band.lowerBound) * G, band.count * G)
                     let hPrev = part(hs, t, b, band), h = part(hs, t + 1, b, band)
                     switch kind {
                     case .lstm:
@@ -155,7 +189,7 @@ final class RecurrentLayer {
                         try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: g, start: .accumulate)
                         try d.rnnForward(kind == .rnn ? .tanh : .relu, pre: g, h: h)
                     case .gru:
-                        let ghv = gh!.view.slice(band.lowerBound * G, band.count * G)
+                        let ghv = gh!.slice(band.lowerBound * G, band.count * G)
                         try d.matmul(step, a: hPrev, b: wh, packedB: packed, c: ghv, start: .bias(bhh.value.view))
                         try d.gruForward(batch: band.count, hidden: hidden, gi: g, gh: ghv, hPrev: hPrev,
                                          act: part(act!, t, b, band, width: 4 * hidden), h: h)
@@ -165,7 +199,7 @@ final class RecurrentLayer {
             t0 += steps
         }
         lastB = b
-        return hs.view.slice(b * hidden, rows * hidden)
+        return hs.slice(b * hidden, rows * hidden)
     }
 
     // ∂h of each step (`upstream`) → parameter gradients (overwritten) and dX (T, b, in) when wanted;
@@ -174,8 +208,8 @@ final class RecurrentLayer {
                   dTable: View? = nil) throws -> View? {
         let G = kind.gates * hidden, rows = T * b, n = b * hidden
         derived = false   // backward overwrites the embedding fold's table
-        try d.fill(dhNext.view.slice(0, n), 0)
-        let packed = whhPacked?.view ?? whh.value.view
+        try d.fill(dhNext.slice(0, n), 0)
+        let packed = whhPacked ?? whh.value.view
         try d.packB(MatmulShape(m: b, n: hidden, k: G), b: whh.value.view, into: packed)
         try d.rowParts(b, weights: G * hidden) { band in
             let stepBack = MatmulShape(m: band.count, n: hidden, k: G), r = band.count
@@ -202,15 +236,15 @@ final class RecurrentLayer {
                 }
             }
         }
-        let dgAll = gi.view.slice(0, rows * G), dghAll = (dGH ?? gi).view.slice(0, rows * G)
-        try d.matmul(MatmulShape(m: G, n: hidden, k: rows, transA: true), a: dghAll, b: hs.view.slice(0, rows * hidden), c: whh.grad.view)
+        let dgAll = gi.slice(0, rows * G), dghAll = (dGH ?? gi).slice(0, rows * G)
+        try d.matmul(MatmulShape(m: G, n: hidden, k: rows, transA: true), a: dghAll, b: hs.slice(0, rows * hidden), c: whh.grad.view)
         switch input {
         case .rows(let x):
             try d.matmul(MatmulShape(m: G, n: inputs, k: rows, transA: true), a: dgAll, b: x, c: wih.grad.view)
             try d.colSum(rows: rows, cols: G, x: dgAll, y: bih.grad.view)
             try d.colSum(rows: rows, cols: G, x: dghAll, y: bhh.grad.view)
             guard needInput else { return nil }
-            let dx = dX.view.slice(0, rows * inputs)
+            let dx = dX.slice(0, rows * inputs)
             try d.matmul(MatmulShape(m: rows, n: inputs, k: G), a: dgAll, b: wih.value.view, c: dx)
             return dx
         case .tokens(let ids, let table, let vocab):
@@ -230,7 +264,7 @@ final class RecurrentLayer {
     /// The (V, G) table of a layer reading tokens: E·W_ihᵀ + bias in forward, S in backward.
     private func foldTable(_ vocab: Int, _ G: Int) throws -> View {
         guard let folded, folded.count >= vocab * G else { throw ModelError.config("layer reads tokens without a table for \(vocab) of them") }
-        return folded.view.slice(0, vocab * G)
+        return folded.slice(0, vocab * G)
     }
 }
 
@@ -247,47 +281,67 @@ enum SequenceInput {
 final class RecurrentStack {
     let layers: [RecurrentLayer]
     let dropout: Float
-    let dropped: [Buffer]   // (T, B, H) per layer but the last: the dropout outputs
-    let dDropped: Buffer
+    let dropped: [View]     // (T, B, H) per layer but the last: the dropout outputs
+    let dDropped: View
 
     /// Whether a layer's backward makes its ∂h step by step from the layer above's gate gradients
     /// (`StepGradient.product`) instead of reading the ∂x that layer stored: on devices where that
-    /// costs no speed (`Device.stepwiseGradients`) and without dropout between the layers (which
+    /// costs no speed (`DeviceFacts.stepwiseGradients`) and without dropout between the layers (which
     /// masks the stored ∂x).
     let stepwise: Bool
-    static func stepwise(_ d: Device, dropout: Float, layers: Int) -> Bool { d.stepwiseGradients && (dropout == 0 || layers == 1) }
+    static func stepwise(_ facts: DeviceFacts, dropout: Float, layers: Int) -> Bool { facts.stepwiseGradients && (dropout == 0 || layers == 1) }
 
-    /// `vocab`, `rowLimit`: layer 0's token input (see `RecurrentLayer.init`).
-    /// `sharedDX`: the buffer the stack's ∂h arrives in (T_max · B_max · hidden or more): each layer
-    /// writes its ∂x there once its backward no longer reads its ∂h (where it fits), instead of a
-    /// buffer of its own.
-    init(_ d: Device, kind: CellKind, inputs: Int, hidden: Int, layers count: Int, dropout: Float, maxT: Int, maxB: Int, training: Bool,
-         sharedDX: Buffer? = nil, vocab: Int = 0, rowLimit: Int = .max) throws {
-        let gh = kind.gates * hidden
-        let stepwise = Self.stepwise(d, dropout: dropout, layers: count)
-        self.stepwise = stepwise
-        let shared = training ? nil : try d.allocate(min(maxT, RecurrentLayer.inferenceChunk) * maxB * gh)
+    /// A stack's geometry: `vocab` and `rowLimit` are layer 0's token input (`RecurrentLayer.Shape`).
+    struct Shape {
+        let kind: CellKind, inputs: Int, hidden: Int, layers: Int, dropout: Float, maxT: Int, maxB: Int, training: Bool
+        var vocab = 0, rowLimit = Int.max
+
+        func layer(_ l: Int, stepwise: Bool) -> RecurrentLayer.Shape {
+            var s = RecurrentLayer.Shape(index: l, kind: kind, inputs: l == 0 ? inputs : hidden, hidden: hidden, maxT: maxT, maxB: maxB, training: training)
+            if l == 0 { s.vocab = vocab; s.rowLimit = rowLimit }
+            s.inputGradient = l == 0 || !stepwise
+            return s
+        }
+    }
+
+    /// The stack's tensors. `sharedDX`: the tensor the stack's ∂h arrives in (T_max · B_max · hidden or
+    /// more): each layer writes its ∂x there once its backward no longer reads its ∂h (where it fits),
+    /// instead of a tensor of its own.
+    static func plan(_ plan: inout MemoryPlan, _ s: Shape, facts: DeviceFacts, sharedDX: String?) {
+        let gh = s.kind.gates * s.hidden
+        let stepwise = Self.stepwise(facts, dropout: s.dropout, layers: s.layers)
+        if !s.training { plan.add("rnn.gi", min(s.maxT, RecurrentLayer.inferenceChunk) * s.maxB * gh, .forward) }
         // A device slower with Bᵀ gets W_ihᵀ and W_hhᵀ transposed per forward: one pair for all
         // layers (a layer's forward is queued whole before the next layer's transposes), kept in
-        // `sharedDX` where it fits: that buffer holds nothing between a backward and the next forward.
-        let transposedB = !d.readsTransposedB
-        var sharedT: (wih: View, whh: View)? = nil
-        if transposedB {
-            let wihCount = max(inputs, hidden) * gh, whhCount = hidden * gh
-            if training, let sharedDX, sharedDX.count >= wihCount + whhCount {
-                sharedT = (sharedDX.view.slice(0, wihCount), sharedDX.view.slice(wihCount, whhCount))
+        // `sharedDX` where it fits: that tensor holds nothing between a backward and the next forward.
+        if !facts.readsTransposedB {
+            let wihCount = max(s.inputs, s.hidden) * gh, whhCount = s.hidden * gh
+            if s.training, let sharedDX, let t = plan[sharedDX], t.elements >= wihCount + whhCount {
+                plan.add("rnn.weight_ihT", wihCount, .derived, shares: sharedDX)
+                plan.add("rnn.weight_hhT", whhCount, .derived, shares: sharedDX, offset: wihCount)
             } else {
-                sharedT = (try d.allocate(wihCount).view, try d.allocate(whhCount).view)
+                plan.add("rnn.weight_ihT", wihCount, .derived)
+                plan.add("rnn.weight_hhT", whhCount, .derived)
             }
         }
-        layers = try (0..<count).map {
-            try RecurrentLayer(d, index: $0, kind: kind, inputs: $0 == 0 ? inputs : hidden, hidden: hidden, maxT: maxT, maxB: maxB,
-                               training: training, sharedGI: shared, sharedT: sharedT, sharedDX: sharedDX, vocab: $0 == 0 ? vocab : 0,
-                               rowLimit: $0 == 0 ? rowLimit : .max, inputGradient: $0 == 0 || !stepwise)
+        for l in 0..<s.layers {
+            RecurrentLayer.plan(&plan, s.layer(l, stepwise: stepwise), facts: facts, sharedGI: s.training ? nil : "rnn.gi",
+                                sharedDX: s.training ? sharedDX : nil)
         }
-        self.dropout = dropout
-        dropped = dropout > 0 && training ? try (0..<max(0, count - 1)).map { _ in try d.allocate(maxT * maxB * hidden) } : []
-        dDropped = try d.allocate(maxT * maxB * hidden, training: training && dropout > 0 && count > 1)   // read only between layers with dropout
+        let n = s.maxT * s.maxB * s.hidden
+        if s.dropout > 0 && s.training { for l in 0..<max(0, s.layers - 1) { plan.add("rnn.l\(l).dropped", n, .saved) } }
+        // read only between layers with dropout
+        plan.add("rnn.dDropped", s.training && s.dropout > 0 && s.layers > 1 ? n : 1, .backward)
+    }
+
+    init(_ arena: Arena, _ d: Device, _ s: Shape, facts: DeviceFacts) throws {
+        let stepwise = Self.stepwise(facts, dropout: s.dropout, layers: s.layers)
+        self.stepwise = stepwise
+        let transposed = arena.plan["rnn.weight_ihT"] != nil ? (arena.view("rnn.weight_ihT"), arena.view("rnn.weight_hhT")) : nil
+        layers = try (0..<s.layers).map { try RecurrentLayer(arena, d, s.layer($0, stepwise: stepwise), transposed: transposed) }
+        self.dropout = s.dropout
+        dropped = (0..<max(0, s.layers - 1)).compactMap { arena.plan["rnn.l\($0).dropped"] != nil ? arena.view("rnn.l\($0).dropped") : nil }
+        dDropped = arena.view("rnn.dDropped")
     }
 
     var parameters: [Parameter] { layers.flatMap(\.parameters) }
@@ -301,7 +355,7 @@ final class RecurrentStack {
         var h = try layers[0].forward(d, input: x, T: T, b: b)
         for l in layers.indices.dropFirst() {
             if let step, dropout > 0 {   // between layers l − 1 and l
-                let out = dropped[l - 1].view.slice(0, h.count)
+                let out = dropped[l - 1].slice(0, h.count)
                 try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l - 1), p: dropout, x: h, y: out)
                 h = out
             }
@@ -314,7 +368,7 @@ final class RecurrentStack {
     func input(of l: Int, x: SequenceInput, T: Int, b: Int, training: Bool) -> SequenceInput {
         if l == 0 { return x }
         let n = T * b * hidden
-        return .rows(training && dropout > 0 ? dropped[l - 1].view.slice(0, n) : layers[l - 1].hs.view.slice(b * hidden, n))
+        return .rows(training && dropout > 0 ? dropped[l - 1].slice(0, n) : layers[l - 1].hs.slice(b * hidden, n))
     }
 
     /// `top`: ∂h of the top layer's steps. Returns layer 0's ∂x when `needInput`; with token input,
@@ -329,10 +383,10 @@ final class RecurrentStack {
             if l == 0 { return dx }
             if stepwise {   // layer l − 1 makes each step's ∂h from this layer's gate gradients (its ∂x, unstored)
                 let G = layer.kind.gates * hidden
-                upstream = .product(a: layer.gi.view.slice(0, T * b * G), w: layer.wih.value.view, k: G)
+                upstream = .product(a: layer.gi.slice(0, T * b * G), w: layer.wih.value.view, k: G)
             } else if var grad = dx {
                 if let step, dropout > 0 {
-                    let out = dDropped.view.slice(0, grad.count)
+                    let out = dDropped.slice(0, grad.count)
                     try d.dropout(seed: seed, stream: Self.stream(step: step, slot: l - 1), p: dropout, x: grad, y: out)
                     grad = out
                 }

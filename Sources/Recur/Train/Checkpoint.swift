@@ -48,7 +48,7 @@ public struct Checkpoint: Sendable {
             for p in model.parameters {
                 for (i, m) in p.moments.enumerated() { t["optimizer.\(p.name).\(i)"] = Safetensors.Tensor(try model.device.download(m.view), shape: p.shape) }
             }
-            for (i, s) in model.stateBuffers.enumerated() { t["state.\(i)"] = Safetensors.Tensor(try model.device.download(s.view), shape: [s.count]) }
+            for (i, s) in model.stateBuffers.enumerated() { t["state.\(i)"] = Safetensors.Tensor(try model.device.download(s), shape: [s.count]) }
             var meta = trainer
             meta["recur.optimizer"] = try jsonString(optimizer.config)
             meta["recur.optimizer_step"] = String(optimizer.t)
@@ -94,7 +94,7 @@ public struct Checkpoint: Sendable {
             for p in model.parameters {
                 for (i, m) in p.moments.enumerated() { try take("optimizer.\(p.name).\(i)", m.view, shape: p.shape) }
             }
-            for (i, s) in model.stateBuffers.enumerated() { try take("state.\(i)", s.view, shape: [s.count]) }
+            for (i, s) in model.stateBuffers.enumerated() { try take("state.\(i)", s, shape: [s.count]) }
             let unknown = Set(trainer.keys).subtracting(expected)
             guard unknown.isEmpty else {
                 throw LoadError(description: "\(trainerFile): has tensors this trainer does not keep: \(unknown.sorted().prefix(3).joined(separator: ", ")) (another optimizer or model?)")

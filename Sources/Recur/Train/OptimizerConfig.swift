@@ -100,12 +100,25 @@ final class Optimizer {
     /// Step count (1-based after the first `step`); restored from a checkpoint.
     var t = 0
 
+    /// The optimizer's tensors for parameters (name, elements): each one's moments (`name.momentK`),
+    /// the per-parameter clipping norms and the clipping coefficient.
+    static func plan(_ plan: inout MemoryPlan, _ config: OptimizerConfig, parameters: [(String, Int)]) {
+        for (name, n) in parameters {
+            for k in 0..<config.moments { plan.add(name + ".moment\(k)", n, .optimizer) }
+        }
+        plan.add("optimizer.norms", max(1, parameters.count), .optimizer)
+        plan.add("optimizer.clip", 2, .optimizer)
+    }
+
     init(_ config: OptimizerConfig, parameters: [Parameter], device: Device) throws {
         self.config = config
-        norms = try device.allocate(max(1, parameters.count))
-        clip = try device.allocate(2)
+        var plan = MemoryPlan()
+        Self.plan(&plan, config, parameters: parameters.map { ($0.name, $0.count) })
+        let arena = try Arena(plan, device: device)
+        norms = arena.buffer("optimizer.norms")
+        clip = arena.buffer("optimizer.clip")
         try device.fill(clip.view, 0)
-        for p in parameters { try p.ensureMoments(device, config.moments) }
+        for p in parameters { try p.attachMoments(arena, device, config.moments) }
     }
 
     /// Global-norm clipping (fixed order: each gradient's Σg² in parameter order), then the update.

@@ -90,10 +90,9 @@ public final class Trainer: @unchecked Sendable {
         guard Sizes.product(options.steps, model.config.batch, model.config.sequence) != nil else {
             throw ModelError.config("\(options.steps) steps × batch \(model.config.batch) × sequence length \(model.config.sequence) is more than 2^63 - 1 positions; fewer steps")
         }
-        if var need = model.memory {
-            need.optimizer = need.parameters * UInt64(optimizer.moments)
-            try Model.admit(need, device: model.device)
-        }
+        var need = model.memory
+        need.optimizer = try Model.memoryNeeded(model.config, device: model.device, training: model.training, optimizer: optimizer).optimizer
+        try Model.admit(need, device: model.device)
         self.model = model; self.task = task; self.options = options
         self.optimizer = try Optimizer(optimizer, parameters: model.parameters, device: model.device)
         try sizeFirstStep()
