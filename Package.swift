@@ -45,7 +45,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenCL", pkgConfig: "OpenCL",
                        providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
-        .target(name: "Recur", dependencies: ["COpenCL"], swiftSettings: fast),
+        // The CPU device's SIMD helpers (a prefetch, a register transpose, the build's vector width).
+        .target(name: "CRecurSIMD"),
+        .target(name: "Recur", dependencies: ["COpenCL", "CRecurSIMD"], swiftSettings: fast),
         .executableTarget(name: "RecurCLI",
                           dependencies: ["Recur", "COpenCL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: fast),

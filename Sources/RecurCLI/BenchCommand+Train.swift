@@ -44,7 +44,8 @@ extension BenchCommand {
                 return try ClassifyTask(examples: (0..<(config.batch * 8)).map { _ in example() },
                                         test: (0..<config.batch).map { _ in example() }, seed: seed)
             }
-            let count = config.batch * (config.sequence + 1) * 8
+            // eight batches of text, at least two sequences' worth of it in the tenth held out
+            let count = max(config.batch, 2) * (config.sequence + 1) * 8
             return try CharLMTask(tokens: (0..<count).map { _ in Int32(next() % 65) },
                                   vocabulary: (0..<65).map { String(UnicodeScalar(UInt8(48 + $0))) }, validationFraction: 0.1, seed: seed)
         }
@@ -127,7 +128,8 @@ extension BenchCommand {
         let scaling = (sequenceOverride.map { ["--seq", String($0)] } ?? []) + (batchOverride.map { ["--batch", String($0)] } ?? [])
         var rows: [TrainRow] = []
         for w in chosen {
-            try Output.line("\(w.name): \(w.summary)")
+            try Output.line("\(w.name): \(w.summary)"
+                            + (sequenceOverride != nil || batchOverride != nil ? " (run with batch \(batchOverride ?? w.config.batch) x \(sequenceOverride ?? w.config.sequence))" : ""))
             var rounds: [[TrainRow]] = []   // per round: the device paths' rows, then PyTorch's
             for round in 0..<self.rounds {
                 var these: [TrainRow] = []
@@ -205,7 +207,8 @@ extension BenchCommand {
         p.waitUntilExit()
         let last = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         guard p.terminationStatus == 0, let row = try? JSONDecoder().decode(TrainRow.self, from: Data(last.utf8)) else {
-            let why = errText.split(separator: "\n").last.map(String.init) ?? "exit status \(p.terminationStatus)"
+            var why = errText.split(separator: "\n").last.map(String.init) ?? "exit status \(p.terminationStatus)"
+            if why.hasPrefix("recur: error: ") { why.removeFirst("recur: error: ".count) }
             throw Failure("\(label) failed: \(why)")
         }
         return row

@@ -66,6 +66,35 @@ final class Report {
         }
     }
 
+    /// Readies the folder's metrics.jsonl for a run. A new run starts a new file: one left by an
+    /// earlier run that saved no checkpoint is kept as metrics.jsonl.N. A resumed run continues the
+    /// file from its checkpoint's step: lines logged after it (by a run killed before its next save)
+    /// are dropped, so no step appears twice.
+    static func prepareHistory(_ out: URL, resumedAt step: Int?) throws {
+        let fm = FileManager.default, path = out.appendingPathComponent("metrics.jsonl").path
+        guard fm.fileExists(atPath: path) else { return }
+        guard let step else {
+            var n = 1
+            while fm.fileExists(atPath: "\(path).\(n)") { n += 1 }
+            do { try fm.moveItem(atPath: path, toPath: "\(path).\(n)") } catch {
+                throw Failure("\(path): cannot set an earlier run's metrics aside (\(error.localizedDescription))")
+            }
+            Console.note("kept the earlier metrics.jsonl as metrics.jsonl.\(n)")
+            return
+        }
+        guard let text = fm.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else { throw Failure("\(path): cannot read") }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        let before = lines.count
+        lines.removeAll { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let s = o["step"] as? Double else { return false }
+            return s > Double(step)
+        }
+        guard lines.count < before else { return }
+        do { try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw Failure("\(path): cannot drop the lines after step \(step) (\(error.localizedDescription))")
+        }
+    }
+
     /// One JSON line at the end of metrics.jsonl. A failed write leaves the file as it was (a
     /// partial line is cut off again) and is recorded with `fail`.
     func append(_ fields: [String: Any]) {

@@ -74,9 +74,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     func train(in folder: OutputFolder?) throws {
+        let run = resume == nil ? try freshRun() : nil   // the data is read and checked before a device is opened
         let device = try options.open()
-        let trainer = try folder.flatMap { resume != nil ? $0 : nil }.map { try resumed(from: $0, device: device) } ?? fresh(on: device)
+        let trainer = try folder.flatMap { resume != nil ? $0 : nil }.map { try resumed(from: $0, device: device) } ?? fresh(run!, on: device)
         let outDir = folder?.url
+        if let outDir { try Report.prepareHistory(outDir, resumedAt: resume != nil ? trainer.step : nil) }
         let report = Report(json: json, out: outDir, units: trainer.model.config.family == .classifier && trainer.model.config.encoder == .cnn ? "samples" : (task == "forecast" ? "samples" : "tokens"), total: trainer.options.steps)
         trainer.onEvent = report.handle
         Signals.install()
@@ -143,8 +145,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// A new run from the flags (defaults where not given).
-    func fresh(on device: Device) throws -> Trainer {
-        let (t, c, opt, o) = try freshRun()
+    func fresh(_ run: (any TrainingTask, ModelConfig, OptimizerConfig, TrainOptions), on device: Device) throws -> Trainer {
+        let (t, c, opt, o) = run
         try Model.admit(c, device: device, optimizer: opt)   // before anything is allocated
         return try Trainer(model: try Model(c, device: device, seed: seed ?? 1), task: t, optimizer: opt, options: o)
     }
@@ -254,6 +256,13 @@ struct TrainCommand: ParsableCommand {
     /// --resume) is refused before anything is written.
     func prepareOutput() throws -> OutputFolder? {
         let fm = FileManager.default
+        for (flag, path) in [("--resume", resume), ("--out", out)] {
+            guard let path else { continue }
+            let link = path + "/checkpoint"
+            if let target = try? fm.destinationOfSymbolicLink(atPath: link), !fm.fileExists(atPath: link) {
+                throw Failure("\(flag) \(path): its checkpoint link points to \(target), which does not exist (removed by hand?); remove \(link) to start a new run there, or restore \(target)")
+            }
+        }
         if let resume {
             if let out, out != resume { throw Failure("--out and --resume name different folders; a resumed run writes to --resume") }
             var isDir: ObjCBool = false

@@ -18,11 +18,16 @@ import Testing
                 }
                 let (_, config) = try TrainingTests.model(s)
                 let plan = try Model.plan(config, device: device, training: training)
-                let before = device.activity
+                let before = device.activity, scratch = device.scratchSize   // a device keeps the scratch its self-test sized
                 let model = try Model(config, device: device, seed: 3, training: training)
                 let allocated = UInt64(device.activity.allocatedBytes - before.allocatedBytes)
-                #expect(plan.totalBytes == allocated, "\(s.name), training \(training): planned \(plan.totalBytes), allocated \(allocated)")
-                #expect(device.activity.allocations - before.allocations == plan.slots.count, "\(s.name): one buffer per region")
+                let need = plan.deviceScratch
+                let grown = [(need.transposed, scratch.transposed), (need.partials, scratch.partials)].filter { $0.0 > $0.1 }
+                #expect(plan.modelBytes + UInt64(grown.reduce(0) { $0 + $1.0 }) * 4 == allocated,
+                        "\(s.name), training \(training): planned \(plan.totalBytes) (device scratch \(need), held \(scratch)), allocated \(allocated)")
+                let regions = plan.slots.filter { $0.lifetime != .device }.count
+                #expect(device.activity.allocations - before.allocations == regions + grown.count, "\(s.name): one buffer per region")
+                #expect(device.scratchSize.transposed >= need.transposed && device.scratchSize.partials >= need.partials)
                 #expect(model.memory == plan.need)
                 let parameters = model.parameters.reduce(0) { $0 + $1.count }
                 #expect(config.parameterElements == Double(parameters), "\(s.name)")

@@ -1,4 +1,4 @@
-import COpenCL
+import CRecurSIMD
 /// Elementwise ops, dropout and data movement.
 extension CPUBackend {
     @inline(__always) static func unaryValue(_ op: UnaryOp, _ alpha: Float, _ x: Float) -> Float {

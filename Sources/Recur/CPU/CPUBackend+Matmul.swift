@@ -1,5 +1,5 @@
 import Foundation
-import COpenCL
+import CRecurSIMD
 
 /// Batched matmul: every C element is one fma chain over k = 0..<K from its starting value.
 /// Blocking: register tiles of SIMD16 accumulators, up to 6×64 (AVX-512 builds) or 6×16 (others; see

@@ -1,16 +1,15 @@
-import COpenCL
-
 /// Device memory of `count` four-byte elements (Float, Int32 or UInt32), owned by one device.
-/// Freed when the last reference goes (the OpenCL object is released, host memory deallocated).
+/// Freed when the last reference goes (host memory deallocated, a backend's handle released).
 public final class Buffer: @unchecked Sendable {
     /// Four-byte elements.
     public let count: Int
     let storage: Storage
     let owner: ObjectIdentifier
 
+    /// Host memory (the CPU device), or a backend's own handle, which frees its memory when released.
     enum Storage {
         case host(UnsafeMutablePointer<Float>)
-        case opencl(cl_mem)
+        case handle(AnyObject)
     }
 
     init(count: Int, storage: Storage, owner: ObjectIdentifier) {
@@ -20,10 +19,7 @@ public final class Buffer: @unchecked Sendable {
     }
 
     deinit {
-        switch storage {
-        case .host(let p): p.deallocate()
-        case .opencl(let mem): clReleaseMemObject(mem)
-        }
+        if case .host(let p) = storage { p.deallocate() }
     }
 
     /// The whole buffer as a view.

@@ -82,12 +82,11 @@ public final class Device: @unchecked Sendable {
     /// Waits until every queued op has finished (OpenCL: clFinish); surfaces errors of queued work.
     public func synchronize() throws { try backend.synchronize() }
 
-    /// Runs `body` as a sizing pass: on a device that sizes memory as ops first need it (OpenCL:
-    /// scratch for transposed operands, partial sums and token order, and its kernel objects) every
-    /// op makes those allocations but no work is queued, writes are dropped and reads give zeros. On
-    /// the CPU device `body` is not run. `Trainer` sizes one step this way before the first, so that
-    /// no step allocates.
-    public func sizingPass(_ body: () throws -> Void) throws { try backend.sizingPass(body) }
+    /// Makes the device's scratch at least `need` (a model's plan reserves its ops' scratch when it
+    /// is built, so no step allocates). The scratch is the device's, shared by everything on it.
+    func reserveScratch(_ need: ScratchNeed) throws { try backend.reserveScratch(need) }
+    /// The scratch the device holds now (elements of each buffer).
+    var scratchSize: ScratchNeed { backend.scratchSize }
 
     /// Runs `body` over parts of the batch rows 0 ..< b (a range each), on a device that runs them
     /// side by side (the CPU device with several threads: one part per thread, each part's whole

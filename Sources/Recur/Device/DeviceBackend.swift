@@ -16,9 +16,12 @@ protocol DeviceBackend: AnyObject, Sendable {
     func fill(_ view: View, bits: UInt32) throws
     /// Waits until every enqueued op has finished.
     func synchronize() throws
-    /// Runs `body` with every op doing its allocations and building its kernels but enqueuing no
-    /// work (reads give zeros). Backends with no lazily sized memory skip `body` (the default).
-    func sizingPass(_ body: () throws -> Void) throws
+    /// Scratch `op` needs at its largest (`ScratchOp`); none by default.
+    func scratchNeed(_ op: ScratchOp) -> ScratchNeed
+    /// Makes the device's scratch at least `need`, so ops needing no more allocate nothing later.
+    func reserveScratch(_ need: ScratchNeed) throws
+    /// The scratch the device holds now.
+    var scratchSize: ScratchNeed { get }
     /// Runs `body` over parts of the batch rows 0 ..< b, each part's ops touching only its rows; a
     /// backend that gains nothing from parts runs `body(0 ..< b)` (the default). `weights`: floats of
     /// the weights every step reads.
@@ -86,8 +89,10 @@ protocol DeviceBackend: AnyObject, Sendable {
 }
 
 extension DeviceBackend {
-    /// No lazily sized memory: nothing to size, `body` is not run.
-    func sizingPass(_ body: () throws -> Void) throws {}
+    /// No device scratch.
+    func scratchNeed(_ op: ScratchOp) -> ScratchNeed { ScratchNeed() }
+    func reserveScratch(_ need: ScratchNeed) throws {}
+    var scratchSize: ScratchNeed { ScratchNeed() }
     func rowParts(_ b: Int, weights: Int, _ body: (Range<Int>) throws -> Void) throws { try body(0..<b) }
     var packPanel: Int { 0 }
     var readsTransposedB: Bool { false }

@@ -22,7 +22,13 @@ final class ConvBank {
 
     /// `vocab` > 0: the bank may read tokens, and reads rows only for batches of at most `rowLimit` positions.
     static func plan(_ plan: inout MemoryPlan, widths: [Int], filters: Int, channels: Int, maxT: Int, maxB: Int, training: Bool,
-                     vocab: Int = 0, rowLimit: Int = .max) {
+                     vocab: Int = 0, rowLimit: Int = .max, facts: DeviceFacts) {
+        for k in widths {
+            let s = Conv1DShape(batch: maxB, inChannels: channels, outChannels: filters, length: maxT, kernel: k)
+            if training { plan.uses(.conv1dBackwardData(s), facts); plan.uses(.conv1dBackwardWeight(s), facts) }
+            if vocab > 0 { plan.uses(.matmul(MatmulShape(m: vocab, n: k * filters, k: channels, transB: true)), facts) }
+        }
+        if vocab > 0 && training { plan.uses(.tokenOrder(tokens: maxB * maxT, vocab: vocab), facts) }
         func grad(_ n: Int) -> Int { training ? n : 1 }
         let kept: Lifetime = training ? .saved : .forward
         for (i, k) in widths.enumerated() {

@@ -5,7 +5,8 @@ final class Embedding {
     let output: View        // (N_max, D)
 
     /// The table, and the output for `maxTokens` positions.
-    static func plan(_ plan: inout MemoryPlan, prefix: String, vocab: Int, dim: Int, maxTokens: Int, training: Bool) {
+    static func plan(_ plan: inout MemoryPlan, prefix: String, vocab: Int, dim: Int, maxTokens: Int, training: Bool, facts: DeviceFacts) {
+        if training { plan.uses(.tokenOrder(tokens: maxTokens, vocab: vocab), facts) }
         Parameter.plan(&plan, prefix + "weight", [vocab, dim], training: training)
         plan.add(prefix + "output", maxTokens * dim, training ? .saved : .forward)
     }

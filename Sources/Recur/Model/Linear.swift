@@ -9,7 +9,8 @@ final class Linear {
     /// maxRows × inputs whose region ∂input may share (it holds nothing the head's backward still
     /// needs); without `inputGradient` backward is never asked for ∂input and it is a placeholder.
     static func plan(_ plan: inout MemoryPlan, prefix: String, inputs: Int, outputs: Int, maxRows: Int, training: Bool,
-                     dInput: String? = nil, inputGradient: Bool = true) {
+                     dInput: String? = nil, inputGradient: Bool = true, facts: DeviceFacts) {
+        plan.uses(.matmul(MatmulShape(m: maxRows, n: outputs, k: inputs, transB: true)), facts)
         Parameter.plan(&plan, prefix + "weight", [outputs, inputs], training: training)
         Parameter.plan(&plan, prefix + "bias", [outputs], training: training)
         plan.add(prefix + "output", maxRows * outputs, training ? .saved : .forward)

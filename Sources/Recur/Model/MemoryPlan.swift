@@ -19,6 +19,9 @@ public enum Lifetime: String, CaseIterable, Sendable, Codable {
     case backward = "backward scratch"
     /// Used within a forward and again within the backward, holding nothing from one to the other.
     case scratch = "step scratch"
+    /// The device's own scratch (a transposed operand, partial sums), sized for the largest op the
+    /// model runs and shared with everything else on the device.
+    case device = "device scratch"
 }
 
 /// One tensor of a model's memory plan: its name, size and lifetime, and the region (`slot`) of
@@ -54,6 +57,8 @@ public struct MemoryPlan: Sendable {
     }
     /// Regions in the order they were opened.
     public private(set) var slots: [Slot] = []
+    /// The device scratch the planned ops need (`uses`).
+    public private(set) var deviceScratch = ScratchNeed()
     private var slotIndex: [String: Int] = [:]
     private var tensorIndex: [String: Int] = [:]
 
@@ -75,6 +80,16 @@ public struct MemoryPlan: Sendable {
         }
     }
 
+    /// Records that an op runs at most at this shape, so the device's scratch is reserved for it.
+    mutating func uses(_ op: ScratchOp, _ facts: DeviceFacts) { deviceScratch.cover(facts.scratch(op)) }
+
+    /// Adds the device scratch the recorded ops need as tensors of their own (`Lifetime.device`):
+    /// the device allocates them when the model reserves them, not the model's `Arena`.
+    mutating func addDeviceScratch() {
+        if deviceScratch.transposed > 0 { add("device.transposed", deviceScratch.transposed, .device) }
+        if deviceScratch.partials > 0 { add("device.partials", deviceScratch.partials, .device) }
+    }
+
     /// The tensor named `name`.
     public subscript(name: String) -> PlannedTensor? { tensorIndex[name].map { tensors[$0] } }
 
@@ -87,6 +102,9 @@ public struct MemoryPlan: Sendable {
         for s in slots { out[s.lifetime, default: 0] += UInt64(s.elements) * 4 }
         return out
     }
+
+    /// Bytes of the model's own regions (all but the device's scratch).
+    public var modelBytes: UInt64 { totalBytes - (bytesByLifetime[.device] ?? 0) }
 
     /// Bytes the device allocates for the whole plan.
     public var totalBytes: UInt64 { slots.reduce(0) { $0 + UInt64($1.elements) * 4 } }
@@ -126,7 +144,7 @@ final class Arena {
     /// Allocates every region of `plan` on `device`.
     init(_ plan: MemoryPlan, device: Device) throws {
         self.plan = plan
-        for s in plan.slots { buffers[s.name] = try device.allocate(s.elements) }
+        for s in plan.slots where s.lifetime != .device { buffers[s.name] = try device.allocate(s.elements) }
     }
 
     /// The view of the planned tensor `name`.

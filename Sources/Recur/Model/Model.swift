@@ -59,6 +59,7 @@ public final class Model: @unchecked Sendable {
         self.config = config; self.device = device; self.seed = seed; self.training = training; self.plan = plan
         let d = device, facts = device.facts
         let arena = try Arena(plan, device: d)
+        try d.reserveScratch(plan.deviceScratch)
         embedding = config.family == .regressor ? nil
             : try Embedding(arena, d, prefix: "embedding.", vocab: config.vocab, dim: config.embedding)
         stepwiseTop = Self.stepwiseTop(config, facts: facts, training: training)
@@ -104,11 +105,11 @@ public final class Model: @unchecked Sendable {
         func grad(_ n: Int) -> Int { training ? n : 1 }
         if config.family != .regressor {
             Embedding.plan(&plan, prefix: "embedding.", vocab: config.vocab, dim: config.embedding, maxTokens: min(B * T, tokenRows(config)),
-                           training: training)
+                           training: training, facts: facts)
         }
         if config.encoder == .cnn {
             ConvBank.plan(&plan, widths: config.convWidths, filters: config.convFilters, channels: config.embedding, maxT: T, maxB: B,
-                          training: training, vocab: foldable(config) ? config.vocab : 0, rowLimit: tokenRows(config))
+                          training: training, vocab: foldable(config) ? config.vocab : 0, rowLimit: tokenRows(config), facts: facts)
         } else {
             // ∂h of the recurrent stack's top (T, B, H): the layers write their ∂x here too once their
             // backward is past reading it, and a language model's head writes its ∂x (the top's ∂h) here.
@@ -123,7 +124,8 @@ public final class Model: @unchecked Sendable {
         let outputs = config.family == .languageModel ? config.vocab : config.outputs
         Linear.plan(&plan, prefix: "fc.", inputs: features, outputs: outputs, maxRows: headRows, training: training,
                     dInput: config.family == .languageModel && training ? "dH" : nil,
-                    inputGradient: !stepwiseTop(config, facts: facts, training: training))
+                    inputGradient: !stepwiseTop(config, facts: facts, training: training), facts: facts)
+        plan.uses(.reduce(count: config.family == .regressor ? B * config.outputs : headRows), facts)   // the mean loss
         plan.add("tokens", B * T, .input)
         plan.add("labels", headRows, .input)
         plan.add("values", config.family == .regressor ? B * T * config.inputs : 1, .input)
@@ -136,8 +138,9 @@ public final class Model: @unchecked Sendable {
         plan.add("loss", 1, .forward)
         if let optimizer {
             let parameters = plan.tensors.filter { $0.lifetime == .parameter }.map { ($0.name, $0.elements) }
-            Optimizer.plan(&plan, optimizer, parameters: parameters)
+            Optimizer.plan(&plan, optimizer, parameters: parameters, facts: facts)
         }
+        plan.addDeviceScratch()
         return plan
     }
 
@@ -307,8 +310,5 @@ public final class Model: @unchecked Sendable {
     }
 
     /// The mean loss of the last `forward`, read from the device (a synchronisation point).
-    /// Drops the record of the last forward (after a sizing pass): `backward` needs a new forward.
-    func forgetForward() { last = nil }
-
     public func lossValue() throws -> Float { try user.run { try device.download(loss.view)[0] } }
 }

@@ -74,6 +74,13 @@ final class RecurrentLayer {
         let G = s.G, p = s.prefix, l = "_l\(s.index)", B = s.maxB, H = s.hidden
         func grad(_ n: Int) -> Int { s.training ? n : 1 }
         let kept: Lifetime = s.training ? .saved : .forward
+        let tB = facts.readsTransposedB   // else the products read the stack's transposed pair
+        plan.uses(.matmul(MatmulShape(m: s.giSteps * B, n: G, k: s.inputs, transB: tB)), facts)   // input projection
+        plan.uses(.matmul(MatmulShape(m: B, n: G, k: H, transB: tB)), facts)                      // each step
+        if s.vocab > 0 {
+            plan.uses(.matmul(MatmulShape(m: s.vocab, n: G, k: s.inputs, transB: tB)), facts)       // the embedding fold
+            if s.training { plan.uses(.tokenOrder(tokens: s.maxT * B, vocab: s.vocab), facts) }
+        }
         Parameter.plan(&plan, "rnn.weight_ih" + l, [G, s.inputs], training: s.training)
         Parameter.plan(&plan, "rnn.weight_hh" + l, [G, H], training: s.training)
         Parameter.plan(&plan, "rnn.bias_ih" + l, [G], training: s.training)

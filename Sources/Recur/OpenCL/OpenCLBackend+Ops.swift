@@ -105,7 +105,7 @@ extension OpenCLBackend {
     private var convChainBlock: Int { Self.dwBlockOverride ?? 8 * tuning.kBlock }
 
     /// The register-blocked conv kernels serve stride 1 on devices tuned for `matmul_rb`.
-    private func convBlocked(_ s: Conv1DShape) -> Bool { tuning.matmul == .rb && s.stride == 1 }
+    func convBlocked(_ s: Conv1DShape) -> Bool { tuning.matmul == .rb && s.stride == 1 }
 
     /// Work-items of a `*_rb` kernel over a `rows` × `cols` product, `depth` deep.
     private func blocks(rows: Int, cols: Int, depth: Int) -> [Int] {

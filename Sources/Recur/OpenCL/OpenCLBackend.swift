@@ -7,7 +7,7 @@ import Foundation
 /// Safe for any number of threads at once, each caller getting the bits it would get alone: a kernel's
 /// arguments are set and it is enqueued under `opLock`, and the device's scratch is handed out only to
 /// an op that holds `opLock` for all its launches (`exclusive`), so no other caller's launch falls
-/// between an op's writing its scratch and its reading it. A sizing pass is the calling thread's alone.
+/// between an op's writing its scratch and its reading it.
 final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     var info: DeviceInfo
     /// The kernel variant and constants this device's program was built with.
@@ -92,13 +92,13 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             clRetainMemObject(mem)
             opLock.withLock { kept.append(mem) }
         }
-        return Buffer(count: count, storage: .opencl(mem), owner: ObjectIdentifier(self))
+        return Buffer(count: count, storage: .handle(CLMemory(mem)), owner: ObjectIdentifier(self))
     }
 
     /// Queues the upload without waiting for the kernels before it: the bytes are copied to a block
     /// that the driver's completion callback frees, so the caller may reuse `source` at once.
     func write(_ source: UnsafeRawBufferPointer, to: View) throws {
-        guard source.count > 0, let base = source.baseAddress, !sizing else { return }
+        guard source.count > 0, let base = source.baseAddress else { return }
         guard let copy = malloc(source.count) else { throw DeviceError.unavailable("no host memory for a \(source.count)-byte upload") }
         copy.copyMemory(from: base, byteCount: source.count)
         var event: cl_event? = nil
@@ -117,7 +117,6 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
-        if sizing { into.initializeMemory(as: UInt8.self, repeating: 0); return }
         activity.waited()
         try CL.check(clEnqueueReadBuffer(queue, view.mem, cl_bool(CL_TRUE), view.offset * 4, view.count * 4, into.baseAddress, 0, nil, nil),
                      "clEnqueueReadBuffer", "\(view.count * 4) bytes from a buffer of \(view.buffer.count * 4) bytes; \(memoryNote)")
@@ -129,30 +128,9 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func synchronize() throws {
-        if sizing { return }
         activity.waited()
         try CL.check(clFinish(queue), "clFinish", "waiting for the queued kernels; \(memoryNote)")
     }
-
-    /// Sizes scratch and creates kernels for the ops in `body` without running them (see
-    /// `Device.sizingPass`).
-    func sizingPass(_ body: () throws -> Void) throws {
-        let outer = pthread_getspecific(Self.sizingKey)
-        pthread_setspecific(Self.sizingKey, Unmanaged.passUnretained(self).toOpaque())
-        defer { pthread_setspecific(Self.sizingKey, outer) }
-        try body()
-    }
-
-    /// The backend the calling thread is running a sizing pass on, if any (one key for every backend).
-    private static let sizingKey: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key, nil)
-        return key
-    }()
-
-    /// Whether the calling thread is in a `sizingPass` of this device: ops allocate scratch and create
-    /// kernels but enqueue nothing. Other threads' ops run as usual meanwhile.
-    private var sizing: Bool { pthread_getspecific(Self.sizingKey) == UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque()) }
 
     /// Runs `body` (one op's launches) with no other caller's launch between them: ops that use the
     /// scratch run inside.
@@ -186,7 +164,6 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
             kernels[name] = k
             kernel = k
         }
-        if sizing { return }
         var index: cl_uint = 0
         func set<T: BitwiseCopyable>(_ value: T) throws {
             var v = value
@@ -217,6 +194,39 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
         }
     }
 
+    /// What `op` takes of the scratch at its largest: the register-blocked products copy a
+    /// transposed operand (B, or A for `matmul_rb_bt`), the blocked conv backward copies w or x
+    /// transposed, per-token sums order the tokens, reductions keep a partial sum per chunk. Each
+    /// count is the one the op itself asks `transposeScratch` / `scratchBuffer` for.
+    func scratchNeed(_ op: ScratchOp) -> ScratchNeed {
+        var need = ScratchNeed()
+        switch op {
+        case .matmul(let s) where tuning.matmul == .rb && s.transB:
+            let copiesB = s.strideB == 0 ? 1 : s.batch, copiesA = s.strideA == 0 ? 1 : s.batch
+            need.transposed = max(s.n * s.k * copiesB, s.transA ? 0 : min(s.m, s.n) * s.k * copiesA)
+        case .conv1dBackwardData(let s) where convBlocked(s): need.transposed = s.outChannels * s.inChannels * s.kernel
+        case .conv1dBackwardWeight(let s) where convBlocked(s): need.transposed = s.batch * s.inChannels * s.length
+        case .tokenOrder(let tokens, let vocab): need.partials = Self.partialsCount(tokens + 2 * vocab)
+        case .reduce(let count): need.partials = Self.partialsCount((count + CPUBackend.reduceChunk - 1) / CPUBackend.reduceChunk)
+        default: break
+        }
+        return need
+    }
+
+    func reserveScratch(_ need: ScratchNeed) throws {
+        try exclusive {
+            if need.transposed > 0 { _ = try transposeScratch(need.transposed) }
+            if need.partials > 0 { _ = try scratchBuffer(need.partials) }
+        }
+    }
+
+    var scratchSize: ScratchNeed {
+        opLock.withLock { ScratchNeed(transposed: transposed?.count ?? 0, partials: scratch?.count ?? 0) }
+    }
+
+    /// The partial-sum buffer is never smaller than this many elements.
+    static func partialsCount(_ count: Int) -> Int { max(count, 1024) }
+
     /// A grow-only scratch buffer for a transposed matmul operand: the queue is in order, so the next
     /// op may reuse it once this op's launches are queued. Only inside `exclusive`.
     func transposeScratch(_ count: Int) throws -> Buffer {
@@ -231,15 +241,22 @@ final class OpenCLBackend: DeviceBackend, @unchecked Sendable {
     func scratchBuffer(_ count: Int) throws -> Buffer {
         precondition(opLock.isHeld, "the scratch buffer is used outside `exclusive`")
         if let s = scratch, s.count >= count { return s }
-        let s = try allocate(count: max(count, 1024))
+        let s = try allocate(count: Self.partialsCount(count))
         scratch = s
         return s
     }
 }
 
+/// An OpenCL buffer object, released with the `Buffer` that holds it.
+final class CLMemory {
+    let mem: cl_mem
+    init(_ mem: cl_mem) { self.mem = mem }
+    deinit { clReleaseMemObject(mem) }
+}
+
 extension View {
     var mem: cl_mem {
-        guard case .opencl(let m) = buffer.storage else { preconditionFailure("OpenCL op on a non-OpenCL buffer") }
-        return m
+        guard case .handle(let h) = buffer.storage, let m = h as? CLMemory else { preconditionFailure("OpenCL op on a non-OpenCL buffer") }
+        return m.mem
     }
 }

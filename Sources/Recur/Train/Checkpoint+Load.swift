@@ -83,20 +83,47 @@ extension Checkpoint {
         return c
     }
 
-    /// The file's tensors and metadata; nil when it does not exist.
+    /// The file's tensors and metadata; nil when it does not exist. Only a regular file is read (a
+    /// FIFO or a device is refused without blocking), and only as far as its header says: a header
+    /// or tensor data that does not fit the file is refused before the data is read.
     static func read(_ url: URL) throws -> ([String: Safetensors.Tensor], [String: String])? {
-        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
             throw LoadError(description: "\(url.path): cannot read: \(String(cString: strerror(errno)))")
         }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var s = stat()
-        guard fstat(fd, &s) == 0, s.st_mode & S_IFMT != S_IFDIR else { throw LoadError(description: "\(url.path): is a folder, not a safetensors file") }
-        let data: Data
-        do { data = try handle.readToEnd() ?? Data() } catch {
-            throw LoadError(description: "\(url.path): cannot read: \(error.localizedDescription)")
+        guard fstat(fd, &s) == 0 else { throw LoadError(description: "\(url.path): cannot read: \(String(cString: strerror(errno)))") }
+        guard s.st_mode & S_IFMT == S_IFREG else {
+            throw LoadError(description: "\(url.path): is \(fileKind(s.st_mode)), not a safetensors file")
         }
-        do { return try Safetensors.decode(data) } catch { throw LoadError(description: "\(url.path): \(error)") }
+        let size = Int(s.st_size)
+        func bytes(_ count: Int) throws -> Data {
+            do {
+                let d = try handle.read(upToCount: count) ?? Data()
+                guard d.count == count else { throw LoadError(description: "\(url.path): the file shrank while being read") }
+                return d
+            } catch let e as LoadError { throw e } catch {
+                throw LoadError(description: "\(url.path): cannot read: \(error.localizedDescription)")
+            }
+        }
+        do {
+            let head = try bytes(min(8, size))
+            guard head.count == 8 else { return try Safetensors.decode(head) }   // too short: decode says so
+            let n = head.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            guard n <= UInt64(size - 8) else {
+                throw Safetensors.FormatError("header length \(n) is larger than the file (\(size) bytes): truncated or not safetensors")
+            }
+            guard n <= Safetensors.maxHeaderBytes else {
+                throw Safetensors.FormatError("header length \(n) is more than \(Safetensors.maxHeaderBytes) bytes: not a checkpoint")
+            }
+            let header = try bytes(Int(n))
+            let end = Safetensors.dataEnd(header)   // nil: not JSON; decode says so
+            guard (end ?? 0) <= size - 8 - Int(n) else {
+                throw Safetensors.FormatError("tensor data ends \(end!) bytes after the header, past the file's end (\(size - 8 - Int(n)) data bytes): truncated")
+            }
+            return try Safetensors.decode(head + header + (try bytes(end ?? 0)))
+        } catch let e as LoadError { throw e } catch { throw LoadError(description: "\(url.path): \(error)") }
     }
 }

@@ -61,6 +61,17 @@ public struct Checkpoint: Sendable {
         return c
     }
 
+    /// The first tensor (model file, then trainer file, in name order) holding a NaN or an infinity,
+    /// as "`name` (file)"; nil when every value is finite. A training run never saves such a checkpoint.
+    var firstNonFinite: String? {
+        for (tensors, file) in [(model, "model"), (trainer, "trainer state")] {
+            for name in tensors.keys.sorted() where tensors[name]!.dtype == "F32" {
+                if tensors[name]!.bits.contains(where: { !Float(bitPattern: $0).isFinite }) { return "\(name) (\(file))" }
+            }
+        }
+        return nil
+    }
+
     /// Copies parameters (checking names, shapes and dtypes against the model) into the model.
     public func restore(into model: Model) throws { try restore(into: model, optimizer: nil) }
 

@@ -102,8 +102,9 @@ final class Optimizer {
 
     /// The optimizer's tensors for parameters (name, elements): each one's moments (`name.momentK`),
     /// the per-parameter clipping norms and the clipping coefficient.
-    static func plan(_ plan: inout MemoryPlan, _ config: OptimizerConfig, parameters: [(String, Int)]) {
+    static func plan(_ plan: inout MemoryPlan, _ config: OptimizerConfig, parameters: [(String, Int)], facts: DeviceFacts) {
         for (name, n) in parameters {
+            plan.uses(.reduce(count: n), facts)   // its gradient's Σg²
             for k in 0..<config.moments { plan.add(name + ".moment\(k)", n, .optimizer) }
         }
         plan.add("optimizer.norms", max(1, parameters.count), .optimizer)
@@ -113,8 +114,9 @@ final class Optimizer {
     init(_ config: OptimizerConfig, parameters: [Parameter], device: Device) throws {
         self.config = config
         var plan = MemoryPlan()
-        Self.plan(&plan, config, parameters: parameters.map { ($0.name, $0.count) })
+        Self.plan(&plan, config, parameters: parameters.map { ($0.name, $0.count) }, facts: device.facts)
         let arena = try Arena(plan, device: device)
+        try device.reserveScratch(plan.deviceScratch)
         norms = arena.buffer("optimizer.norms")
         clip = arena.buffer("optimizer.clip")
         try device.fill(clip.view, 0)

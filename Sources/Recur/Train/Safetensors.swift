@@ -74,6 +74,19 @@ public enum Safetensors {
 
     /// Parses and validates: header length within the file, JSON header, F32/I32 only, shapes that
     /// match their byte ranges, ranges inside the data and not overlapping.
+    /// The longest header a reader accepts: far above any real model's, far below memory.
+    static let maxHeaderBytes: UInt64 = 100_000_000
+
+    /// Where the tensor data ends (the largest end offset in `header`), nil when the header is not a
+    /// JSON object; malformed entries count as 0 (`decode` reports them).
+    static func dataEnd(_ header: Data) -> Int? {
+        guard let object = try? JSONSerialization.jsonObject(with: header), let entries = object as? [String: Any] else { return nil }
+        return entries.values.reduce(0) { end, value in
+            guard let offsets = (value as? [String: Any])?["data_offsets"] as? [Int], offsets.count == 2 else { return end }
+            return max(end, offsets[1])
+        }
+    }
+
     public static func decode(_ data: Data) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         guard data.count >= 8 else { throw FormatError("not a safetensors file (\(data.count) bytes, shorter than its 8-byte header length)") }
         let n = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }

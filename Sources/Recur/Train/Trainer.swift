@@ -95,20 +95,6 @@ public final class Trainer: @unchecked Sendable {
         try Model.admit(need, device: model.device)
         self.model = model; self.task = task; self.options = options
         self.optimizer = try Optimizer(optimizer, parameters: model.parameters, device: model.device)
-        try sizeFirstStep()
-    }
-
-    /// One step as a sizing pass (`Device.sizingPass`): the device's lazily sized scratch and kernels
-    /// exist before the first step. Host state (the optimizer's step count, the model's last
-    /// forward) is left as it was.
-    func sizeFirstStep() throws {
-        let t = optimizer.t
-        defer { optimizer.t = t; model.forgetForward() }
-        try model.device.sizingPass {
-            try model.forward(task.batch(step: step, b: model.config.batch, T: model.config.sequence), step: step)
-            try model.backward()
-            try optimizer.step(model.parameters, device: model.device)
-        }
     }
 
     func trainerMetadata() throws -> [String: String] {
@@ -151,9 +137,22 @@ public final class Trainer: @unchecked Sendable {
         var data = [String: String]()
         data["recur.data"] = try Checkpoint.jsonString(task.data)
         let c = try Checkpoint.capture(model, data: data, optimizer: optimizer, trainer: try trainerMetadata())
+        if let bad = c.firstNonFinite {
+            throw TrainingError(description: "\(bad) is no longer finite at step \(step); stopped without saving: \(lastGood(folder.url))")
+        }
         let url = try c.save(in: folder, step: step)
         onEvent?(.checkpoint(step: step, url))
         return url
+    }
+
+    /// Which checkpoint a run that stops without saving leaves, for its message.
+    func lastGood(_ out: URL?) -> String {
+        guard let out else { return "no --out, nothing was saved" }
+        let link = out.appendingPathComponent("checkpoint").path
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link), FileManager.default.fileExists(atPath: link) else {
+            return "no checkpoint was saved before"
+        }
+        return "the last good checkpoint is \(out.appendingPathComponent(target).path)"
     }
 
     /// One step: the task's batch for the current step, forward, backward, clipping and the optimizer
@@ -204,7 +203,7 @@ public final class Trainer: @unchecked Sendable {
                 lastLoss = try model.lossValue()
                 let norm = try optimizer.lastGradientNorm(d)
                 guard lastLoss.isFinite, norm.isFinite else {
-                    throw TrainingError(description: "loss or gradient became \(lastLoss.isFinite ? "non-finite (gradient norm \(norm))" : "\(lastLoss)") at step \(step); stopped without saving: the last good checkpoint is \(out.map { $0.appendingPathComponent("checkpoint").path } ?? "none")")
+                    throw TrainingError(description: "loss or gradient became \(lastLoss.isFinite ? "non-finite (gradient norm \(norm))" : "\(lastLoss)") at step \(step); stopped without saving: \(lastGood(out))")
                 }
                 let seconds = Date().timeIntervalSince(windowStart)
                 onEvent?(.step(step: step, loss: lastLoss, unitsPerSecond: Double(windowUnits) / max(seconds, 1e-9), lr: optimizer.config.rate(at: optimizer.t)))
@@ -213,7 +212,7 @@ public final class Trainer: @unchecked Sendable {
             if evaluate {
                 let e = try task.evaluate(model)
                 guard e.loss.isFinite else {
-                    throw TrainingError(description: "validation loss became \(e.loss) at step \(step) (the parameters are no longer finite); stopped without saving: the last good checkpoint is \(out.map { $0.appendingPathComponent("checkpoint").path } ?? "none")")
+                    throw TrainingError(description: "validation loss became \(e.loss) at step \(step) (the parameters are no longer finite); stopped without saving: \(lastGood(out))")
                 }
                 lastEval = e
                 onEvent?(.evaluation(step: step, e))

@@ -1,0 +1,2 @@
+// The helpers are static inline functions in include/CRecurSIMD.h; this file gives the target a source.
+#include "CRecurSIMD.h"
