@@ -75,7 +75,7 @@ final class Report {
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) + Data("\n".utf8)
             try Self.append(data, to: path)
         } catch {
-            fail("\(path): cannot append (\(error))")
+            fail("\(shownPath(path)): cannot append (\(error))")
         }
     }
 
@@ -121,7 +121,7 @@ final class Report {
         if let b = s.baselineMSE { chart.reference = (Double(b), "baseline") }
         let svg = out.appendingPathComponent("loss.svg")
         do { try chart.write(to: svg) } catch {
-            throw Failure("\(svg.path): cannot write the loss curve (\(error.localizedDescription))")
+            throw Failure("\(shownPath(svg.path)): cannot write the loss curve (\(error))")
         }
     }
 

@@ -204,7 +204,7 @@ public final class Trainer: @unchecked Sendable {
                 lastLoss = try model.lossValue()
                 let norm = try optimizer.lastGradientNorm(d)
                 guard lastLoss.isFinite, norm.isFinite else {
-                    throw TrainingError(description: "loss or gradient became \(lastLoss.isFinite ? "non-finite (gradient norm \(norm))" : "\(lastLoss)") at step \(step); stopped without saving: the last good checkpoint is \(out.map { $0.appendingPathComponent("checkpoint").path } ?? "none")")
+                    throw TrainingError(description: "loss or gradient became \(lastLoss.isFinite ? "non-finite (gradient norm \(norm))" : "\(lastLoss)") at step \(step); stopped without saving: the last good checkpoint is \(out.map { shownPath($0.appendingPathComponent("checkpoint").path) } ?? "none")")
                 }
                 let seconds = Date().timeIntervalSince(windowStart)
                 onEvent?(.step(step: step, loss: lastLoss, unitsPerSecond: Double(windowUnits) / max(seconds, 1e-9), lr: optimizer.config.rate(at: optimizer.t)))
@@ -213,7 +213,7 @@ public final class Trainer: @unchecked Sendable {
             if evaluate {
                 let e = try task.evaluate(model)
                 guard e.loss.isFinite else {
-                    throw TrainingError(description: "validation loss became \(e.loss) at step \(step) (the parameters are no longer finite); stopped without saving: the last good checkpoint is \(out.map { $0.appendingPathComponent("checkpoint").path } ?? "none")")
+                    throw TrainingError(description: "validation loss became \(e.loss) at step \(step) (the parameters are no longer finite); stopped without saving: the last good checkpoint is \(out.map { shownPath($0.appendingPathComponent("checkpoint").path) } ?? "none")")
                 }
                 lastEval = e
                 onEvent?(.evaluation(step: step, e))
