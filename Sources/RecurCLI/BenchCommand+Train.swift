@@ -155,9 +155,7 @@ extension BenchCommand {
             try printRounds(rounds, peer: peer == "pytorch")
         }
         if let jsonFile {
-            do { try Console.json(rows).write(toFile: jsonFile, atomically: true, encoding: .utf8) } catch {
-                throw Failure("--json \(jsonFile): cannot write (\(error.localizedDescription))")
-            }
+            try Check.write(try Console.json(rows), to: jsonFile, "--json")
         }
     }
 
@@ -201,7 +199,7 @@ extension BenchCommand {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        do { try p.run() } catch { throw Failure("\(label): cannot start \(program) (\(error.localizedDescription))") }
+        do { try p.run() } catch { throw Failure("\(label): cannot start \(shownPath(program)) (\(systemReason(error)))") }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()

@@ -145,9 +145,7 @@ struct BenchCommand: ParsableCommand {
                 rows += try timeInRounds(cases.compactMap { c in c.product.map { s in (c, "openblas", true, blas.prepare(s)) } })
             }
             if let jsonFile {
-                do { try Console.json(rows).write(toFile: jsonFile, atomically: true, encoding: .utf8) } catch {
-                    throw Failure("--json \(jsonFile): cannot write (\(error.localizedDescription))")
-                }
+                try Check.write(try Console.json(rows), to: jsonFile, "--json")
             }
             if let plot { try drawPlot(rows, to: plot) }
         }
@@ -199,7 +197,7 @@ struct BenchCommand: ParsableCommand {
                                        color: colors[i % colors.count])
                              })
         chart.yRange = 0...max(1, (rows.map(\.gflops).max() ?? 1) * 1.1)
-        do { try chart.write(to: URL(fileURLWithPath: path)) } catch { throw Failure("--plot \(path): cannot write (\(error.localizedDescription))") }
+        try Check.write(chart.render(), to: path, "--plot")
     }
 
     static func label(_ s: MatmulShape) -> String { "b\(s.batch) \(s.m)x\(s.n)x\(s.k)\(s.transA ? " Aᵀ" : "")\(s.transB ? " Bᵀ" : "")" }

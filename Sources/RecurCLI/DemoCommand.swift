@@ -42,6 +42,10 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
+            // the folder and the chart's place are checked before minutes of training, not after
+            try Check.makeFolder(out, "--out")
+            let chartPath = URL(fileURLWithPath: out).appendingPathComponent("memory-accuracy.svg").path
+            do { try UserFile.check(chartPath) } catch { throw Failure("\(shownPath(chartPath)): cannot write the chart (\(error))") }
             let train = try options.open(), check: Device
             if train.info.kind == .opencl {
                 check = Device.cpu(threads: options.threads)
@@ -72,18 +76,14 @@ struct DemoCommand: ParsableCommand {
             for (name, e, seconds) in results {
                 try Output.line(String(format: "%@: overall %.1f%% in %.0f s", name, (e.accuracy ?? 0) * 100, seconds))
             }
-            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-                throw Failure("--out \(out): cannot create the folder (\(error.localizedDescription))")
-            }
             var chart = SVGChart(title: "Memory task: accuracy by distance", xLabel: "filler words between fact and question",
                                  yLabel: "accuracy (%)",
                                  series: [.init("RNN", rnn.map { (Double($0.distance), Double($0.accuracy) * 100) }, color: "#d62728"),
                                           .init("LSTM", lstm.map { (Double($0.distance), Double($0.accuracy) * 100) }, color: "#1f77b4")])
             chart.reference = (12.5, "chance")
             chart.yRange = 0...100
-            let url = URL(fileURLWithPath: out).appendingPathComponent("memory-accuracy.svg")
-            do { try chart.write(to: url) } catch { throw Failure("\(url.path): cannot write the chart (\(error.localizedDescription))") }
-            try Output.line("\nchart: \(url.path)")
+            do { try UserFile.write(chart.render(), to: chartPath) } catch { throw Failure("\(shownPath(chartPath)): cannot write the chart (\(error))") }
+            try Output.line("\nchart: \(chartPath)")
             if !identical { throw ExitCode(1) }
         }
     }

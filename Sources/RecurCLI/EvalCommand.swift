@@ -58,7 +58,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         try guarded {
             let (model, known) = try loadModel(checkpoint, options: options, batch: 1, sequence: max(1, prompt.unicodeScalars.count))
-            guard known.task == "charlm", let vocab = known.vocab else { throw Failure("--checkpoint \(checkpoint): generate needs a charlm checkpoint, this is \(known.task)") }
+            guard known.task == "charlm", let vocab = known.vocab else { throw Failure("--checkpoint \(shownPath(checkpoint)): generate needs a charlm checkpoint, this is \(known.task)") }
             do {
                 try model.generate(vocabulary: vocab, prompt: prompt, length: length, temperature: temperature, topK: topK, seed: seed) {
                     try Output.write($0)

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Recur
 
 /// Parse-time checks of option values, for the commands' `validate()`: each failure is a
 /// `ValidationError` naming the flag and the value, so a bad flag ends `recur` before any work.
+/// `makeFolder` and `write` act on the paths those checks passed, failing in one line naming the flag.
 enum Check {
     static func positive(_ value: Int, _ flag: String) throws {
         if value < 1 { throw ValidationError("\(flag) must be positive, got \(value)") }
@@ -23,12 +25,13 @@ enum Check {
 
     /// A folder a command writes into: refused now if it is a file or a link to nothing.
     static func folder(_ path: String, _ flag: String) throws {
+        if path.isEmpty { throw ValidationError("\(flag): the path is empty") }
         let fm = FileManager.default
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDir) {
-            if !isDir.boolValue { throw ValidationError("\(flag) \(path): is a file, not a folder") }
+            if !isDir.boolValue { throw ValidationError("\(flag) \(shownPath(path)): is a file, not a folder") }
         } else if let target = try? fm.destinationOfSymbolicLink(atPath: path) {
-            throw ValidationError("\(flag) \(path): is a symbolic link to \(target), which does not exist")
+            throw ValidationError("\(flag) \(shownPath(path)): is a symbolic link to \(shownPath(target)), which does not exist")
         }
     }
 
@@ -37,18 +40,30 @@ enum Check {
         choices.count < 2 ? choices.joined() : choices.dropLast().joined(separator: ", ") + " or " + choices.last!
     }
 
-    /// A file a command writes at its end: refused now if it is a folder or its folder is missing or
-    /// not writable, so the results are not lost after the work.
+    /// A file a command writes at its end (`UserFile.write`): refused now if it (or a link's target)
+    /// is not a regular file or its folder is missing or not writable, so the results are not lost
+    /// after the work.
     static func writableFile(_ path: String, _ flag: String) throws {
+        do { try UserFile.check(path) } catch { throw ValidationError("\(flag) \(shownPath(path)): \(error)") }
+    }
+
+    /// Creates the output folder `path` (and its parents) where it is missing; called before any
+    /// work, so a folder that cannot be made or written fails first, in one line.
+    static func makeFolder(_ path: String, _ flag: String) throws {
         var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw ValidationError("\(flag) \(path): is a folder, not a file")
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw Failure("\(flag) \(shownPath(path)): is a file, not a folder") }
+        } else {
+            do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+                throw Failure("\(flag) \(shownPath(path)): cannot create the folder (\(systemReason(error)))")
+            }
         }
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
-            throw ValidationError("\(flag) \(path): the folder \(folder) does not exist")
-        }
-        if access(folder, W_OK) != 0 { throw ValidationError("\(flag) \(path): the folder \(folder) is not writable") }
+        guard access(path, W_OK) == 0 else { throw Failure("\(flag) \(shownPath(path)): the folder is not writable") }
+    }
+
+    /// Writes a file the user named with `flag`; a failure is one line naming the flag and path.
+    static func write(_ text: String, to path: String, _ flag: String) throws {
+        do { try UserFile.write(text, to: path) } catch { throw Failure("\(flag) \(shownPath(path)): cannot write (\(error))") }
     }
 
     /// Runs a library check (ModelConfig.validate, OptimizerConfig.validate, ...) at parse time.

@@ -1,4 +1,5 @@
 import Foundation
+import Recur
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,22 +40,6 @@ enum Output {
 
     /// nil when every byte was written, else the reason (strerror).
     private static func writeAll(_ fd: Int32, _ text: String) -> String? {
-        let bytes = Array(text.utf8)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return String(cString: strerror(errno))
-            }
-            done += n
-        }
-        return nil
+        writeFully(fd, Array(text.utf8)).map { String(cString: strerror($0)) }
     }
 }
-
-#if canImport(Glibc)
-private let systemWrite = Glibc.write
-#else
-private let systemWrite = Darwin.write
-#endif

@@ -77,7 +77,7 @@ final class Report {
             var n = 1
             while fm.fileExists(atPath: "\(path).\(n)") { n += 1 }
             do { try fm.moveItem(atPath: path, toPath: "\(path).\(n)") } catch {
-                throw Failure("\(path): cannot set an earlier run's metrics aside (\(error.localizedDescription))")
+                throw Failure("\(shownPath(path)): cannot set an earlier run's metrics aside (\(systemReason(error)))")
             }
             Console.note("kept the earlier metrics.jsonl as metrics.jsonl.\(n)")
             return
@@ -91,7 +91,7 @@ final class Report {
         }
         guard lines.count < before else { return }
         do { try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw Failure("\(path): cannot drop the lines after step \(step) (\(error.localizedDescription))")
+            throw Failure("\(shownPath(path)): cannot drop the lines after step \(step) (\(systemReason(error)))")
         }
     }
 
@@ -104,7 +104,7 @@ final class Report {
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) + Data("\n".utf8)
             try Self.append(data, to: path)
         } catch {
-            fail("\(path): cannot append (\(error))")
+            fail("\(shownPath(path)): cannot append (\(error))")
         }
     }
 
@@ -150,7 +150,7 @@ final class Report {
         if let b = s.baselineMSE { chart.reference = (Double(b), "baseline") }
         let svg = out.appendingPathComponent("loss.svg")
         do { try chart.write(to: svg) } catch {
-            throw Failure("\(svg.path): cannot write the loss curve (\(error.localizedDescription))")
+            throw Failure("\(shownPath(svg.path)): cannot write the loss curve (\(error))")
         }
     }
 

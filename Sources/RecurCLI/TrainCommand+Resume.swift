@@ -10,10 +10,10 @@ extension TrainCommand {
         let path = folder.url.appendingPathComponent("checkpoint").path
         let checkpoint = try Checkpoint.load(path)
         guard !checkpoint.trainerMetadata.isEmpty else {
-            throw Failure("--resume \(resume ?? folder.url.path): the checkpoint has no trainer state (trainer.safetensors) to resume from")
+            throw Failure("--resume \(shownPath(resume ?? folder.url.path)): the checkpoint has no trainer state (trainer.safetensors) to resume from")
         }
         let config = try checkpoint.config, known = try checkpoint.data, seed = try checkpoint.seed, state = try checkpoint.trainerState
-        let origin = "--resume \(resume ?? folder.url.path)"
+        let origin = "--resume \(shownPath(resume ?? folder.url.path))"
         var conflicts = try fixedConflicts(config: config, data: known, seed: seed, optimizer: state.optimizer)
         if known.task != task { conflicts.insert("--task \(task) (checkpoint: \(known.task))", at: 0) }
         func refuse() -> Failure {
@@ -57,7 +57,7 @@ extension TrainCommand {
         try Model.admit(config, device: device, optimizer: opt)   // before anything is allocated
         let trainer = try Trainer(model: try Model(config, device: device, seed: seed), task: t, optimizer: opt, options: o)
         try trainer.restore(checkpoint)
-        Console.note("resuming \(resume ?? folder.url.path) at step \(trainer.step)" + (changes.isEmpty ? "" : "; changed: " + changes.joined(separator: ", ")))
+        Console.note("resuming \(shownPath(resume ?? folder.url.path)) at step \(trainer.step)" + (changes.isEmpty ? "" : "; changed: " + changes.joined(separator: ", ")))
         return trainer
     }
 

@@ -86,17 +86,17 @@ struct TrainCommand: ParsableCommand {
         do { summary = try trainer.run(in: folder) } catch let e as DeviceError {
             // The device failed mid-run: its buffers cannot be trusted, so nothing is saved.
             let kept = outDir.flatMap { dir in
-                (try? FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("checkpoint").path)).map { "the last checkpoint \(dir.path)/\($0) is kept" }
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("checkpoint").path)).map { "the last checkpoint \(shownPath(dir.path + "/" + $0)) is kept" }
             } ?? "no checkpoint was written"
             throw Failure((report.failure.map { "\($0); " } ?? "") + "\(e); stopped without saving (\(kept))")
         } catch where report.failure != nil {
             throw Failure("\(report.failure!); \(error)")
         }
         if let failure = report.failure {
-            throw Failure("\(failure); stopped after step \(summary.steps)" + (summary.checkpoint.map { " with a checkpoint in \($0)" } ?? " (no --out: nothing saved)"))
+            throw Failure("\(failure); stopped after step \(summary.steps)" + (summary.checkpoint.map { " with a checkpoint in \(shownPath($0))" } ?? " (no --out: nothing saved)"))
         }
         try report.finish(summary)
-        if Trainer.stopRequested { Console.note("stopped by signal at step \(summary.steps); checkpoint in \(summary.checkpoint ?? "-")") }
+        if Trainer.stopRequested { Console.note("stopped by signal at step \(summary.steps); checkpoint in \(summary.checkpoint.map(shownPath) ?? "-")") }
         if json { try Output.line(try Console.json(summary).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: "")) }
     }
 
@@ -267,32 +267,24 @@ struct TrainCommand: ParsableCommand {
             if let out, out != resume { throw Failure("--out and --resume name different folders; a resumed run writes to --resume") }
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: resume, isDirectory: &isDir), isDir.boolValue, fm.fileExists(atPath: resume + "/checkpoint") else {
-                throw Failure("--resume \(resume): no checkpoint in that folder")
+                throw Failure("--resume \(shownPath(resume)): no checkpoint in that folder")
             }
             return try take(resume, flag: "--resume")
         }
         guard let out else { return nil }
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: out, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw Failure("--out \(out): is a file, not a folder") }
-        } else {
-            do { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-                throw Failure("--out \(out): cannot create the folder (\(error.localizedDescription))")
-            }
-        }
-        guard access(out, W_OK) == 0 else { throw Failure("--out \(out): the folder is not writable") }
+        try Check.makeFolder(out, "--out")
         let folder = try take(out, flag: "--out")
         if fm.fileExists(atPath: out + "/checkpoint") || (try? fm.destinationOfSymbolicLink(atPath: out + "/checkpoint")) != nil {
-            throw Failure("--out \(out): already holds a checkpoint; pass --resume \(out) or choose another folder")
+            throw Failure("--out \(shownPath(out)): already holds a checkpoint; pass --resume \(shownPath(out)) or choose another folder")
         }
         return folder
     }
 
     func take(_ path: String, flag: String) throws -> OutputFolder {
         do { return try OutputFolder(URL(fileURLWithPath: path)) } catch let busy as OutputFolder.Busy {
-            throw Failure("\(flag) \(path): another training run (pid \(busy.holder.map(String.init) ?? "unknown")) is writing to this folder; wait for it to end or choose another folder")
+            throw Failure("\(flag) \(shownPath(path)): another training run (pid \(busy.holder.map(String.init) ?? "unknown")) is writing to this folder; wait for it to end or choose another folder")
         } catch {
-            throw Failure("\(flag) \(path): \(error)")
+            throw Failure("\(flag) \(shownPath(path)): \(error)")
         }
     }
 }

@@ -119,9 +119,7 @@ struct TuneCommand: ParsableCommand {
 
 extension TuneCommand {
     func writeReport(_ report: TuneReport, to path: String) throws {
-        do { try Console.json(report).write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw Failure("--json \(path): cannot write (\(error.localizedDescription))")
-        }
+        try Check.write(try Console.json(report), to: path, "--json")
     }
 }
 

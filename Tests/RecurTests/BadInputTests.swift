@@ -33,6 +33,8 @@ import Testing
         put("notsafetensors", Data("hello world, not a checkpoint".utf8))
         try? FileManager.default.createDirectory(at: d.appendingPathComponent("folder"), withIntermediateDirectories: true)
         try? FileManager.default.createSymbolicLink(atPath: d.appendingPathComponent("dangling").path, withDestinationPath: d.appendingPathComponent("nowhere").path)
+        mkfifo(d.appendingPathComponent("fifo").path, 0o644)
+        try? FileManager.default.createSymbolicLink(atPath: d.appendingPathComponent("null").path, withDestinationPath: "/dev/null")
         return d
     }()
 
@@ -41,6 +43,16 @@ import Testing
     static let cases: [Case] = [
         Case(name: "missing file", args: ["train", "--task", "charlm", "--data", p("nope.txt"), "--steps", "1"], expect: "nope.txt: no such file"),
         Case(name: "folder instead of file", args: ["train", "--task", "charlm", "--data", p("folder"), "--steps", "1"], expect: "is a folder"),
+        Case(name: "data from /dev/null", args: ["train", "--task", "charlm", "--data", "/dev/null", "--steps", "1"],
+             expect: "--data /dev/null: is a character device, not a regular file"),
+        Case(name: "data from /dev/zero", args: ["train", "--task", "charlm", "--data", "/dev/zero", "--steps", "1"],
+             expect: "--data /dev/zero: is a character device, not a regular file"),
+        Case(name: "data from a FIFO (never opened, so nothing waits for a writer)", args: ["train", "--task", "charlm", "--data", p("fifo"), "--steps", "1"],
+             expect: "--data \(p("fifo")): is a FIFO, not a regular file"),
+        Case(name: "test data through a link to a device", args: ["train", "--task", "classify", "--data", p("train.tsv"), "--test", p("null"), "--steps", "1"],
+             expect: "--test \(p("null")): is a character device, not a regular file"),
+        Case(name: "missing file with a newline in its name", args: ["train", "--task", "charlm", "--data", p("x\ny"), "--steps", "1"],
+             expect: "--data \"\(p("x"))\\ny\": no such file"),
         Case(name: "empty file", args: ["train", "--task", "charlm", "--data", p("empty.txt"), "--steps", "1"], expect: "empty"),
         Case(name: "invalid UTF-8", args: ["train", "--task", "charlm", "--data", p("invalid.txt"), "--steps", "1"], expect: "not valid UTF-8"),
         Case(name: "binary garbage", args: ["train", "--task", "charlm", "--data", p("binary.txt"), "--steps", "1"], expect: "binary"),
@@ -92,7 +104,13 @@ import Testing
     static func snapshot() throws -> [String: Data] {
         var s: [String: Data] = [:]
         for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
-            s[f] = FileManager.default.contents(atPath: dir.appendingPathComponent(f).path) ?? Data()
+            let path = dir.appendingPathComponent(f).path
+            var st = stat()
+            lstat(path, &st)
+            // a link by its target and a FIFO or device by its type: reading a FIFO would block
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) { s[f] = Data("link to \(target)".utf8) }
+            else if st.st_mode & S_IFMT != S_IFREG { s[f] = Data("mode \(st.st_mode)".utf8) }
+            else { s[f] = FileManager.default.contents(atPath: path) ?? Data() }
         }
         return s
     }

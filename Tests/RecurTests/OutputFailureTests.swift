@@ -164,3 +164,72 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 60)
     }
 }
+
+/// Files written at a path the user names (`bench --json`/`--plot`, `tune --json`, loss.svg, the
+/// demo's chart): written through a link, atomically; a FIFO, device or folder is refused, never
+/// replaced; a failed write names the flag, the path and the system's reason.
+@Suite struct UserFileTests {
+    static let bench = ["bench", "--shape", "8x8x8", "--repeats", "1", "--device", "cpu"]
+
+    @Test("bench --json through a symbolic link writes the link's target; the link stays a link")
+    func linkWrittenThrough() throws {
+        let dir = try Scratch.folder("through-link")
+        let target = dir.appendingPathComponent("rows.json"), link = dir.appendingPathComponent("latest.json")
+        try Data("old".utf8).write(to: target)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "rows.json")
+        let r = try RecurProcess.run(Self.bench + ["--json", link.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == "rows.json")
+        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: target)) as? [[String: Any]]
+        #expect(rows?.first?["op"] as? String == "matmul", "\(String(describing: rows))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["latest.json", "rows.json"])
+    }
+
+    @Test("SVGChart.write through a link, and onto a FIFO or a character device refused at once with nothing replaced")
+    func libraryWrite() throws {
+        let dir = try Scratch.folder("user-file")
+        let chart = SVGChart(title: "t", xLabel: "x", yLabel: "y", series: [.init("a", [(0, 1), (1, 2)], color: "#000000")])
+        let target = dir.appendingPathComponent("chart.svg"), link = dir.appendingPathComponent("link.svg")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: target.path)
+        try chart.write(to: link)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == target.path)
+        #expect(try String(contentsOf: target, encoding: .utf8) == chart.render())
+
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        #expect { try chart.write(to: URL(fileURLWithPath: fifo)) } throws: { "\($0)" == "is a FIFO, not a regular file" }
+        var s = stat()
+        #expect(lstat(fifo, &s) == 0 && s.st_mode & S_IFMT == S_IFIFO)
+        #expect { try UserFile.write("x", to: "/dev/null") } throws: { "\($0)" == "is a character device, not a regular file" }
+        #expect(stat("/dev/null", &s) == 0 && s.st_mode & S_IFMT == S_IFCHR)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["chart.svg", "fifo", "link.svg"])
+    }
+
+    @Test("bench --json past a file-size limit: exit 1 with the system's reason (File too large); no file or temporary is left")
+    func fileTooLarge() throws {
+        let dir = try Scratch.folder("json-limit")
+        let json = dir.appendingPathComponent("rows.json").path
+        let r = try RecurProcess.tool("/bin/sh", ["-c", "ulimit -f 0; exec \"$0\" \"$@\" 2>&1 >/dev/null", RecurProcess.executable.path]
+                                      + Self.bench + ["--json", json])
+        #expect(r.exited && r.status == 1, "\(r.status): \(r.output)")
+        #expect(r.output.contains("recur: error: --json \(json): cannot write (File too large)"), "\(r.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test("Foundation errors are described in the system's words")
+    func foundationReasons() throws {
+        #expect { try FileManager.default.createDirectory(atPath: "/proc/recur-none/x", withIntermediateDirectories: true) } throws: {
+            systemReason($0) == "No such file or directory"
+        }
+        #expect { try Data(contentsOf: URL(fileURLWithPath: Scratch.path("missing"))) } throws: { systemReason($0) == "No such file or directory" }
+        #expect(systemReason(POSIXError(.EFBIG)) == "File too large")
+    }
+
+    @Test("demo checks and creates its output folder before any training")
+    func demoFolderFirst() throws {
+        let r = try RecurProcess.run(["demo", "--out", "/proc/recur-none", "--steps", "1", "--device", "cpu"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr == "recur: error: --out /proc/recur-none: cannot create the folder (No such file or directory)\n", "\(r.stderr)")
+        #expect(r.stdout.isEmpty, "\(r.stdout)")
+    }
+}

@@ -29,7 +29,7 @@ public final class CharLMTask: TrainingTask {
         var ids: [Int32] = []
         ids.reserveCapacity(scalars.count)
         for s in scalars {
-            guard let i = index[String(s)] else { throw DataError("--data \(path): character U+\(String(s.value, radix: 16, uppercase: true)) is not in the checkpoint's vocabulary") }
+            guard let i = index[String(s)] else { throw DataError("--data \(shownPath(path)): character U+\(String(s.value, radix: 16, uppercase: true)) is not in the checkpoint's vocabulary") }
             ids.append(i)
         }
         let cut = wholeFileIsValidation ? 0 : ids.count - ids.count / 10

@@ -35,12 +35,12 @@ public final class ClassifyTask: TrainingTask {
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let l = line.hasSuffix("\r") ? line.dropLast() : line
             if l.allSatisfy({ $0 == " " }) { continue }
-            guard let tab = l.firstIndex(of: "\t") else { throw DataError("\(flag) \(path):\(n + 1): no tab between label and text") }
+            guard let tab = l.firstIndex(of: "\t") else { throw DataError("\(flag) \(shownPath(path)):\(n + 1): no tab between label and text") }
             let label = l[..<tab].trimmingCharacters(in: .whitespaces)
-            guard !label.isEmpty else { throw DataError("\(flag) \(path):\(n + 1): empty label") }
+            guard !label.isEmpty else { throw DataError("\(flag) \(shownPath(path)):\(n + 1): empty label") }
             rows.append((label, String(l[l.index(after: tab)...])))
         }
-        guard !rows.isEmpty else { throw DataError("\(flag) \(path): no examples") }
+        guard !rows.isEmpty else { throw DataError("\(flag) \(shownPath(path)): no examples") }
         return rows
     }
 
@@ -67,7 +67,7 @@ public final class ClassifyTask: TrainingTask {
         let labelIndex = try tokenIndex(labels, "the checkpoint's labels")
         func encode(_ rows: [(label: String, text: String)], _ flag: String, _ path: String) throws -> [([Int32], Int32)] {
             try rows.enumerated().map { n, r in
-                guard let y = labelIndex[r.label] else { throw DataError("\(flag) \(path): example \(n + 1) has label '\(r.label)' that training never saw") }
+                guard let y = labelIndex[r.label] else { throw DataError("\(flag) \(shownPath(path)): example \(n + 1) has label '\(r.label)' that training never saw") }
                 return (r.text.unicodeScalars.map { index[String($0)] ?? 1 }, y)
             }
         }

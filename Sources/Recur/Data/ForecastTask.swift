@@ -26,20 +26,20 @@ public final class ForecastTask: TrainingTask {
     public convenience init(path: String, column: String, seed: UInt64, fill: String?, season: Int, known: DataDescription? = nil) throws {
         let text = try DataFile.text(path)
         var lines = text.split(separator: "\n").map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }.filter { !$0.isEmpty }
-        guard !lines.isEmpty else { throw DataError("--data \(path): no header line") }
+        guard !lines.isEmpty else { throw DataError("--data \(shownPath(path)): no header line") }
         let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")) }
         guard let col = header.firstIndex(of: column) else {
-            throw DataError("--data \(path): no column '\(column)' (columns: \(header.joined(separator: ", ")))")
+            throw DataError("--data \(shownPath(path)): no column '\(column)' (columns: \(header.joined(separator: ", ")))")
         }
         var values: [Float?] = []
         for (n, line) in lines.enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             let cell = col < fields.count ? fields[col].trimmingCharacters(in: CharacterSet(charactersIn: " \"")) : ""
             if cell.isEmpty || ["na", "nan", "null"].contains(cell.lowercased()) { values.append(nil); continue }
-            guard let v = Float(cell), v.isFinite else { throw DataError("--data \(path):\(n + 2): '\(cell)' in column '\(column)' is not a number") }
+            guard let v = Float(cell), v.isFinite else { throw DataError("--data \(shownPath(path)):\(n + 2): '\(cell)' in column '\(column)' is not a number") }
             values.append(v)
         }
-        try self.init(series: values, name: column, seed: seed, fill: fill, season: season, known: known, source: "--data \(path)")
+        try self.init(series: values, name: column, seed: seed, fill: fill, season: season, known: known, source: "--data \(shownPath(path))")
     }
 
     /// A series held in memory (`nil` marks a missing value, filled by `fill`: previous, linear or

@@ -89,16 +89,27 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
 }
 
 enum DataFile {
-    /// Reads a UTF-8 text file: missing, folder, empty, binary (NUL bytes) and invalid UTF-8 are errors.
+    /// Reads a UTF-8 text file: missing, not a regular file (folder, FIFO, device: said which, and a
+    /// FIFO is never opened, so nothing blocks), unreadable (the system's reason), empty, binary
+    /// (NUL bytes) and invalid UTF-8 are errors.
     static func text(_ path: String, flag: String = "--data") throws -> String {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw DataError("\(flag) \(path): no such file") }
-        guard !isDir.boolValue else { throw DataError("\(flag) \(path): is a folder, not a file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw DataError("\(flag) \(path): cannot read (permission?)") }
-        guard !data.isEmpty else { throw DataError("\(flag) \(path): the file is empty") }
-        guard !data.contains(0) else { throw DataError("\(flag) \(path): binary data (NUL bytes), not text") }
-        guard let s = String(data: data, encoding: .utf8) else { throw DataError("\(flag) \(path): not valid UTF-8") }
-        return s
+        let name = "\(flag) \(shownPath(path))"
+        var s = stat()
+        guard stat(path, &s) == 0 else {
+            throw DataError(errno == ENOENT ? "\(name): no such file" : "\(name): \(String(cString: strerror(errno)).lowercased())")
+        }
+        if let why = UserFile.notRegular(path) { throw DataError("\(name): \(why)") }
+        // O_NONBLOCK: should the path become a FIFO after the check, opening it still returns at once
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw DataError("\(name): \(String(cString: strerror(errno)).lowercased())") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        guard fstat(fd, &s) == 0, s.st_mode & S_IFMT == S_IFREG else { throw DataError("\(name): \(UserFile.notRegular(path) ?? "not a regular file")") }
+        let data: Data
+        do { data = try handle.readToEnd() ?? Data() } catch { throw DataError("\(name): cannot read (\(systemReason(error)))") }
+        guard !data.isEmpty else { throw DataError("\(name): the file is empty") }
+        guard !data.contains(0) else { throw DataError("\(name): binary data (NUL bytes), not text") }
+        guard let text = String(data: data, encoding: .utf8) else { throw DataError("\(name): not valid UTF-8") }
+        return text
     }
 }
 

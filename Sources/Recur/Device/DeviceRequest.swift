@@ -32,10 +32,12 @@ public struct DeviceRequest: Sendable, Equatable {
     /// `--device opencl:3` or `RECUR_DEVICE=opencl:3`: what a message about the device names.
     public var label: String { origin == .environment ? "\(source)=\(spec)" : "\(source) \(spec)" }
 
-    /// The index of `opencl:N`; nil for the other forms.
+    /// The index of `opencl:N`, N decimal digits only (`opencl:+0` is no form); nil for the other forms.
     public var openCLIndex: Int? {
-        guard spec.hasPrefix("opencl:"), let n = Int(spec.dropFirst("opencl:".count)), n >= 0 else { return nil }
-        return n
+        guard spec.hasPrefix("opencl:") else { return nil }
+        let digits = spec.dropFirst("opencl:".count)
+        guard !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }) else { return nil }
+        return Int(digits)
     }
 
     /// Throws a one-line message naming the source when the request is none of the forms.

@@ -37,14 +37,14 @@ public enum KernelSource {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".cl") }
         } catch {
-            throw DeviceError.setting("\(overrideVariable)=\(dir): cannot list the folder")
+            throw DeviceError.setting("\(overrideVariable)=\(shownPath(dir)): cannot list the folder")
         }
         guard names.contains("common.cl") else {
-            throw DeviceError.setting("\(overrideVariable)=\(dir): no common.cl in the folder")
+            throw DeviceError.setting("\(overrideVariable)=\(shownPath(dir)): no common.cl in the folder")
         }
         return try (["common.cl"] + names.filter { $0 != "common.cl" }.sorted()).map { name in
             guard let text = try? String(contentsOfFile: dir + "/" + name, encoding: .utf8) else {
-                throw DeviceError.setting("\(overrideVariable)=\(dir): cannot read \(name) as UTF-8")
+                throw DeviceError.setting("\(overrideVariable)=\(shownPath(dir)): cannot read \(name) as UTF-8")
             }
             return (name, text)
         }

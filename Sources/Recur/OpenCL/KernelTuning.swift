@@ -142,12 +142,15 @@ public struct KernelTuning: Codable, Hashable, Sendable, CustomStringConvertible
     /// `parse`, with messages that begin with `source` (e.g. `RECUR_TUNING=...`).
     static func parse(_ text: String, base: KernelTuning, source: String) throws -> KernelTuning {
         var t = base
+        var given: Set<String> = []
         for item in text.split(separator: ",") {
             let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard kv.count == 2 else { throw DeviceError.setting("\(source): '\(item)' is not key=value") }
             guard let field = Field.allCases.first(where: { $0.variableKey == kv[0] }) else {
                 throw DeviceError.setting("\(source): unknown key '\(kv[0])' (\(Field.allCases.map(\.variableKey).joined(separator: ", ")))")
             }
+            // a repeated key is refused: which of the two values was meant cannot be known
+            guard given.insert(kv[0]).inserted else { throw DeviceError.setting("\(source): key '\(kv[0])' given twice") }
             do { try t.set(field, kv[1], name: kv[0]) } catch let p as Problem { throw DeviceError.setting("\(source): \(p)") }
         }
         return t

@@ -67,7 +67,7 @@ public enum TuningCache {
         do {
             try JSONSerialization.data(withJSONObject: raw, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: file), options: .atomic)
         } catch {
-            throw DeviceError.unavailable("\(file): cannot write the tuning table (\(error.localizedDescription))")
+            throw DeviceError.unavailable("\(file): cannot write the tuning table (\(systemReason(error)))")
         }
     }
 

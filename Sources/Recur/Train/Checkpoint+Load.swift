@@ -28,14 +28,14 @@ extension Checkpoint {
                 (folder, modelName) = now
             }
         }
-        throw LoadError(description: "\(path): the checkpoint kept changing while being read")
+        throw LoadError(description: "\(shownPath(path)): the checkpoint kept changing while being read")
     }
 
     /// The concrete folder (links resolved) and the model file's name in it.
     static func locate(_ path: String) throws -> (folder: URL, modelName: String) {
         let fm = FileManager.default
         var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: path, isDirectory: &isDir) else { throw LoadError(description: "--checkpoint \(path): no such file or folder") }
+        guard fm.fileExists(atPath: path, isDirectory: &isDir) else { throw LoadError(description: "--checkpoint \(shownPath(path)): no such file or folder") }
         func real(_ p: String) throws -> URL {
             // A writer may remove the folder a link named between reading the link and the folder: read it again.
             var failure: Int32 = 0
@@ -54,7 +54,7 @@ extension Checkpoint {
         let isRun = (try? fm.destinationOfSymbolicLink(atPath: run)) != nil || fm.fileExists(atPath: run)
         if !fm.fileExists(atPath: path + "/model.safetensors") {
             if isRun { return (try real(run), "model.safetensors") }
-            throw LoadError(description: "--checkpoint \(path): no checkpoint in this folder (neither model.safetensors nor a run's checkpoint link; a run saves at its first evaluation)")
+            throw LoadError(description: "--checkpoint \(shownPath(path)): no checkpoint in this folder (neither model.safetensors nor a run's checkpoint link; a run saves at its first evaluation)")
         }
         return (try real(path), "model.safetensors")
     }
@@ -62,7 +62,7 @@ extension Checkpoint {
     /// Reads and checks the files of one folder; `Vanished` when a file was removed under the reader.
     static func read(folder: URL, modelName: String, trainerState: Bool) throws -> Checkpoint {
         let modelURL = folder.appendingPathComponent(modelName)
-        guard let (tensors, meta) = try read(modelURL) else { throw Vanished(error: LoadError(description: "\(modelURL.path): no such file")) }
+        guard let (tensors, meta) = try read(modelURL) else { throw Vanished(error: LoadError(description: "\(shownPath(modelURL.path)): no such file")) }
         try verify(tensors, meta, file: modelURL.path, recurOnly: false)
         var c = Checkpoint(model: tensors, modelMetadata: meta)
         c.modelFile = modelURL.path
@@ -71,11 +71,11 @@ extension Checkpoint {
         guard let (t, tm) = try read(trainerURL) else {
             // Clean-up removes the model file first, so a model file still present means the folder never had a trainer file.
             if FileManager.default.fileExists(atPath: modelURL.path) { return c }
-            throw Vanished(error: LoadError(description: "\(trainerURL.path): no such file"))
+            throw Vanished(error: LoadError(description: "\(shownPath(trainerURL.path)): no such file"))
         }
         try verify(t, tm, file: trainerURL.path, recurOnly: true)
         guard let owner = tm["recur.model_checksum"], owner == meta["recur.checksum"] else {
-            throw LoadError(description: "\(trainerURL.path): recur.model_checksum: the file does not belong to \(modelURL.lastPathComponent) (it was written with another model file)")
+            throw LoadError(description: "\(shownPath(trainerURL.path)): recur.model_checksum: the file does not belong to \(modelURL.lastPathComponent) (it was written with another model file)")
         }
         c.trainer = t
         c.trainerMetadata = tm
@@ -90,22 +90,22 @@ extension Checkpoint {
         let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
-            throw LoadError(description: "\(url.path): cannot read: \(String(cString: strerror(errno)))")
+            throw LoadError(description: "\(shownPath(url.path)): cannot read: \(String(cString: strerror(errno)))")
         }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var s = stat()
-        guard fstat(fd, &s) == 0 else { throw LoadError(description: "\(url.path): cannot read: \(String(cString: strerror(errno)))") }
+        guard fstat(fd, &s) == 0 else { throw LoadError(description: "\(shownPath(url.path)): cannot read: \(String(cString: strerror(errno)))") }
         guard s.st_mode & S_IFMT == S_IFREG else {
-            throw LoadError(description: "\(url.path): is \(fileKind(s.st_mode)), not a safetensors file")
+            throw LoadError(description: "\(shownPath(url.path)): is \(UserFile.kind(s.st_mode) ?? "not a regular file"), not a safetensors file")
         }
         let size = Int(s.st_size)
         func bytes(_ count: Int) throws -> Data {
             do {
                 let d = try handle.read(upToCount: count) ?? Data()
-                guard d.count == count else { throw LoadError(description: "\(url.path): the file shrank while being read") }
+                guard d.count == count else { throw LoadError(description: "\(shownPath(url.path)): the file shrank while being read") }
                 return d
             } catch let e as LoadError { throw e } catch {
-                throw LoadError(description: "\(url.path): cannot read: \(error.localizedDescription)")
+                throw LoadError(description: "\(shownPath(url.path)): cannot read: \(systemReason(error))")
             }
         }
         do {
@@ -124,6 +124,6 @@ extension Checkpoint {
                 throw Safetensors.FormatError("tensor data ends \(end!) bytes after the header, past the file's end (\(size - 8 - Int(n)) data bytes): truncated")
             }
             return try Safetensors.decode(head + header + (try bytes(end ?? 0)))
-        } catch let e as LoadError { throw e } catch { throw LoadError(description: "\(url.path): \(error)") }
+        } catch let e as LoadError { throw e } catch { throw LoadError(description: "\(shownPath(url.path)): \(error)") }
     }
 }

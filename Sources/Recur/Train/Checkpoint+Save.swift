@@ -37,7 +37,7 @@ extension Checkpoint {
             OutputFolder.removeCheckpointFolder(tmp.path)
             let previous = (try? fm.destinationOfSymbolicLink(atPath: out.appendingPathComponent("checkpoint").path))
                 .map { "the previous checkpoint (\($0)) is unchanged and valid" } ?? "no earlier checkpoint exists"
-            throw LoadError(description: "could not save checkpoint in \(out.path): \(error); \(previous)")
+            throw LoadError(description: "could not save checkpoint in \(shownPath(out.path)): \(error); \(previous)")
         }
         folder.prune(keeping: name)
         return final

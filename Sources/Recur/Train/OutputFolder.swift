@@ -36,7 +36,7 @@ public final class OutputFolder: @unchecked Sendable {
         public let holder: Int32?
         /// One line naming the folder and the holder.
         public var description: String {
-            "\(folder): another training run (pid \(holder.map(String.init) ?? "unknown")) is writing to this folder"
+            "\(shownPath(folder)): another training run (pid \(holder.map(String.init) ?? "unknown")) is writing to this folder"
         }
     }
 
@@ -46,22 +46,22 @@ public final class OutputFolder: @unchecked Sendable {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: url.path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw Checkpoint.LoadError(description: "\(url.path): is a file, not a folder") }
+            guard isDir.boolValue else { throw Checkpoint.LoadError(description: "\(shownPath(url.path)): is a file, not a folder") }
         } else if let target = try? fm.destinationOfSymbolicLink(atPath: url.path) {
-            throw Checkpoint.LoadError(description: "\(url.path): is a symbolic link to \(target), which does not exist")
+            throw Checkpoint.LoadError(description: "\(shownPath(url.path)): is a symbolic link to \(shownPath(target)), which does not exist")
         }
         do { try fm.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-            throw Checkpoint.LoadError(description: "\(url.path): cannot create the folder (\(error.localizedDescription))")
+            throw Checkpoint.LoadError(description: "\(shownPath(url.path)): cannot create the folder (\(systemReason(error)))")
         }
         let lockPath = url.appendingPathComponent(Self.lockName).path
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Checkpoint.LoadError(description: "\(lockPath): cannot open the lock file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Checkpoint.LoadError(description: "\(shownPath(lockPath)): cannot open the lock file: \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let busy = errno == EWOULDBLOCK
             let reason = String(cString: strerror(errno))
             close(fd)
             if busy { throw Busy(folder: url.path, holder: Self.holder(lockPath)) }
-            throw Checkpoint.LoadError(description: "\(lockPath): cannot lock: \(reason)")
+            throw Checkpoint.LoadError(description: "\(shownPath(lockPath)): cannot lock: \(reason)")
         }
         lockDescriptor = fd
         let pid = Array("\(getpid())\n".utf8)

@@ -80,6 +80,6 @@ public struct SVGChart {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
-    /// Writes the chart atomically.
-    public func write(to url: URL) throws { try render().write(to: url, atomically: true, encoding: .utf8) }
+    /// Writes the chart as `UserFile.write` does: through a link, atomically, never onto a FIFO or device.
+    public func write(to url: URL) throws { try UserFile.write(render(), to: url.path) }
 }

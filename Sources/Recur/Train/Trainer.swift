@@ -152,7 +152,7 @@ public final class Trainer: @unchecked Sendable {
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link), FileManager.default.fileExists(atPath: link) else {
             return "no checkpoint was saved before"
         }
-        return "the last good checkpoint is \(out.appendingPathComponent(target).path)"
+        return "the last good checkpoint is \(shownPath(out.appendingPathComponent(target).path))"
     }
 
     /// One step: the task's batch for the current step, forward, backward, clipping and the optimizer
