@@ -12,16 +12,32 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "eval", abstract: "Evaluate a checkpoint on data.")
 
     @Option(help: "Checkpoint folder, its `checkpoint` link, a training run's --out folder (its latest checkpoint), or a model.safetensors file.") var checkpoint: String
-    @Option(help: "Data to evaluate on (charlm: the whole file; classify: a TSV; forecast: the CSV's last fifth).") var data: String?
+    @Option(help: "Data to evaluate on (charlm: the whole file; classify: a TSV; forecast: the CSV's last fifth; memory and adding generate their own).") var data: String?
     @Option(help: "forecast: column (default: the one trained on).") var column: String?
+    @Option(help: "forecast: fill missing values with previous, linear or zero (default: the checkpoint's; without one, missing values are an error).") var fill: String?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var options: DeviceOptions
+
+    func validate() throws {
+        if let fill { try Check.oneOf(fill, ["previous", "linear", "zero"], "--fill") }
+    }
+
+    /// The checkpoint's task decides which flags apply: one it would not use is refused, not ignored.
+    func checkRelevance(task: String) throws {
+        let from = "--checkpoint \(checkpoint) is a \(task) model"
+        if ["memory", "adding"].contains(task) && data != nil { throw Failure("--data: \(from), evaluated on data it generates") }
+        if !["memory", "adding"].contains(task) && data == nil { throw Failure("--data: \(from); give --data FILE to evaluate it on") }
+        for (given, flag) in [(column != nil, "--column"), (fill != nil, "--fill")] where given && task != "forecast" {
+            throw Failure("\(flag) is for forecast checkpoints; \(from)")
+        }
+    }
 
     func run() throws {
         try guarded {
             let (model, known) = try loadModel(checkpoint, options: options)
+            try checkRelevance(task: known.task)
             var spec = TaskSpec(task: known.task)
-            spec.data = data; spec.column = column
+            spec.data = data; spec.column = column; spec.fill = fill
             let task = try spec.make(seed: model.seed, known: known, evaluationOnly: true)
             let e = try task.evaluate(model)
             if json { try Output.line(try Console.json(e)); return }

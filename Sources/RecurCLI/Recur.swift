@@ -42,7 +42,7 @@ struct DeviceOptions: ParsableArguments {
     @Option(name: .long, help: "auto, cpu, opencl or opencl:N (default: $RECUR_DEVICE, else auto).")
     var device: String?
 
-    @Option(name: .long, parsing: .unconditional, help: "CPU worker threads, 1...\(Self.maxThreads) (default: every core).")
+    @Option(name: .long, parsing: .unconditional, help: "CPU worker threads, 1...\(Self.maxThreads) (default: every core; not for an OpenCL device).")
     var threads: Int?
 
     /// A fixed bound rather than a multiple of this machine's cores, so a command line valid on one
@@ -55,6 +55,10 @@ struct DeviceOptions: ParsableArguments {
         try Check.parseTime {
             try DeviceRequest.from(flag: device).checkForm()
             try Settings.checkEnvironment()
+        }
+        let request = DeviceRequest.from(flag: device)
+        if threads != nil && (request.spec == "opencl" || request.openCLIndex != nil) {   // an OpenCL device has no CPU workers
+            throw ValidationError("--threads is for the CPU device, not \(request.label)")
         }
     }
 

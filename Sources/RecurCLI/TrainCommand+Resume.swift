@@ -44,6 +44,13 @@ extension TrainCommand {
         apply("--step-size", stepSize, &opt.stepSize) { "\($0)" }
         apply("--gamma", gamma, &opt.gamma) { "\($0)" }
         let steps = try requestedSteps(task: t, config: config)
+        // A length or stop at or behind the checkpoint would train nothing (and a stop would save the same step again).
+        if let steps, steps <= state.step {
+            throw Failure("\(epochs.map { "--epochs \($0) (\(steps) steps)" } ?? "--steps \(steps)"): the checkpoint is already at step \(state.step); give more steps than that")
+        }
+        if let stopAfter, stopAfter <= state.step {
+            throw Failure("--stop-after \(stopAfter): the checkpoint is already at step \(state.step); give a later step")
+        }
         apply(epochs != nil ? "--epochs \(epochs!): --steps" : "--steps", steps, &o.steps) { "\($0)" }
         if steps != nil && o.steps != opt.totalSteps { opt.totalSteps = o.steps }   // the schedule ends with the run
         apply("--eval-every", evalEvery, &o.evalEvery) { "\($0)" }
@@ -79,7 +86,7 @@ extension TrainCommand {
         compare("--filters", filters, config.convFilters, text)
         compare("--conv-widths", try widths(), config.convWidths) { $0.map(String.init).joined(separator: ",") }
         compare("--batch", batch, config.batch, text)
-        if task != "memory" { compare("--seq", seq, config.sequence, text) }   // memory sets it from --max-distance
+        compare("--seq", seq, config.sequence, text)
         compare("--seed", seed, stored, text)
         if data.task == "forecast" {
             compare("--column", column, data.column ?? "", text)

@@ -22,7 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "classify: recurrent or cnn (default: recurrent).") var encoder: String?
     @Option(parsing: .unconditional, help: "Recurrent layers (1 ... 256; default: 1).") var layers: Int?
     @Option(parsing: .unconditional, help: "Hidden size (≥ 1; default: 128).") var hidden: Int?
-    @Option(parsing: .unconditional, help: "Embedding size (≥ 1; default: 64).") var embedding: Int?
+    @Option(parsing: .unconditional, help: "Embedding size (≥ 1; default: 64; charlm, classify and memory: forecast and adding read values, not tokens).") var embedding: Int?
     @Option(parsing: .unconditional, help: "Dropout between recurrent layers and before the classifier, in [0, 1) (default: 0).") var dropout: Float?
     @Option(parsing: .unconditional, help: "LSTM: add this (finite) to the forget-gate bias at initialisation (default 0: PyTorch's init).") var forgetBias: Float?
     @Option(help: "auto, always or never: recurrent layer 0 gathers rows of embedding·W_ihᵀ instead of projecting each position (auto, the default: batches of 2·vocab tokens or more).") var embeddingFold: String?
@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "cnn: comma-separated filter widths (each 1 ... --seq; default: 3,4,5).") var convWidths: String?
 
     @Option(parsing: .unconditional, help: "Batch size (≥ 1; default: 32).") var batch: Int?
-    @Option(parsing: .unconditional, help: "Sequence length (≥ 1; default: 64; memory: set from --max-distance).") var seq: Int?
+    @Option(parsing: .unconditional, help: "Sequence length (≥ 1; default: 64; not for memory, where --max-distance sets it).") var seq: Int?
     @Option(parsing: .unconditional, help: "Training steps in total (≥ 1; a resumed run continues to this count; default there: the checkpoint's). --steps × batch × sequence length must be below 2^63.") var steps: Int?
     @Option(parsing: .unconditional, help: "Epochs over the training data (≥ 1; instead of --steps; classify).") var epochs: Int?
     @Option(parsing: .unconditional, help: "Learning rate (a finite number > 0; default: 0.002).") var lr: Float?
@@ -135,13 +135,32 @@ struct TrainCommand: ParsableCommand {
             (season != nil, "--season", "forecast"), (minDistance != nil, "--min-distance", "memory"), (maxDistance != nil, "--max-distance", "memory")]
         for o in owners where o.given && task != o.task { throw ValidationError("\(o.flag) is for --task \(o.task), not \(task)") }
         if data != nil && ["memory", "adding"].contains(task) { throw ValidationError("--data: --task \(task) makes its own data") }
+        if seq != nil && task == "memory" { throw ValidationError("--seq: --task memory sets the sequence length from --max-distance (the distance + 10)") }
+        if steps != nil && epochs != nil { throw ValidationError("--steps and --epochs both set the run's length; give one") }
+        if TaskSpec(task: task).family() == .regressor {   // values go straight into the recurrent layer
+            for (given, flag) in [(embedding != nil, "--embedding"), (embeddingFold != nil, "--embedding-fold")] where given {
+                throw ValidationError("\(flag) is for tasks read as tokens (charlm, classify, memory), not \(task)")
+            }
+        }
         if (filters != nil || convWidths != nil) && encoder != "cnn" && resume == nil {
             throw ValidationError("--filters and --conv-widths are for --encoder cnn")
         }
-        guard resume == nil else { return }   // on resume the checkpoint's cell, optimizer and schedule decide
+        if encoder == "cnn" {   // the convolutions replace the recurrent layers
+            let recurrent = [(cell != nil, "--cell"), (layers != nil, "--layers"), (hidden != nil, "--hidden"), (forgetBias != nil, "--forget-bias")]
+                .filter(\.0).map(\.1)
+            if let last = recurrent.last {
+                let named = recurrent.count == 1 ? "\(last) is" : recurrent.dropLast().joined(separator: ", ") + " and \(last) are"
+                throw ValidationError("\(named) for the recurrent encoder, not --encoder cnn")
+            }
+        }
+        guard resume == nil else { return }   // on resume the checkpoint's cell, layers, optimizer and schedule decide
         if forgetBias != nil && (cell ?? "lstm") != "lstm" { throw ValidationError("--forget-bias is for --cell lstm, not \(cell!)") }
-        if (momentum != nil || nesterov == true) && optimizer != "sgd" { throw ValidationError("--momentum and --nesterov are for --optimizer sgd") }
+        if (momentum != nil || nesterov != nil) && optimizer != "sgd" { throw ValidationError("--momentum and --nesterov are for --optimizer sgd") }
+        if nesterov == true && momentum == 0 { throw ValidationError("--nesterov needs a momentum above 0, got --momentum 0") }
         if (stepSize != nil || gamma != nil) && schedule != "step" { throw ValidationError("--step-size and --gamma are for --schedule step") }
+        if dropout != nil && (layers ?? 1) == 1 && TaskSpec(task: task).family() != .classifier {
+            throw ValidationError("--dropout acts between recurrent layers and before a classifier's output; --task \(task) with one layer has neither (give --layers 2 or more)")
+        }
     }
 
     /// A new run from the flags (defaults where not given).
@@ -234,6 +253,7 @@ struct TrainCommand: ParsableCommand {
 
     func check(_ o: TrainOptions) throws {
         if let stopAfter = o.stopAfter, stopAfter < 1 { throw Failure("--stop-after must be positive, got \(stopAfter)") }
+        if let stopAfter = o.stopAfter, stopAfter > o.steps { throw Failure("--stop-after \(stopAfter) is past the run's last step (\(o.steps))") }
         guard o.evalEvery > 0, o.logEvery > 0 else { throw Failure("--eval-every and --log-every must be positive") }
         if let patience = o.patience, patience < 1 { throw Failure("--patience must be at least 1, got \(patience)") }
     }

@@ -29,6 +29,10 @@ import Testing
         put("series.csv", Data("t,value\n1,2\n2,3\n3,x\n".utf8))
         put("missing.csv", Data(("t,value\n" + (0..<300).map { $0 == 7 ? "\($0)," : "\($0),\($0 % 12)" }.joined(separator: "\n")).utf8))
         put("shortseries.csv", Data("t,value\n1,2\n2,3\n3,4\n".utf8))
+        put("blanks.csv", Data("t,value\n1,2\n\n\n2,x\n".utf8))
+        put("blankgaps.csv", Data(("t,value\n\n\n" + (0..<300).map { $0 == 7 ? "\($0)," : "\($0),\($0 % 12)" }.joined(separator: "\n")).utf8))
+        put("wide.csv", Data(((0..<30).map { "c\($0)" }.joined(separator: ",") + "\n" + (0..<30).map(String.init).joined(separator: ",")).utf8))
+        put("crlf.tsv", Data("pos\tgood\r\n\r\nthis line has no tab\r\n".utf8))
         put("afile", Data("x".utf8))
         put("notsafetensors", Data("hello world, not a checkpoint".utf8))
         try? FileManager.default.createDirectory(at: d.appendingPathComponent("folder"), withIntermediateDirectories: true)
@@ -62,6 +66,13 @@ import Testing
         Case(name: "label never seen in training", args: ["train", "--task", "classify", "--data", p("train.tsv"), "--test", p("unseen.tsv"), "--steps", "1"], expect: "'meh' that training never saw"),
         Case(name: "CSV without the column", args: ["train", "--task", "forecast", "--data", p("series.csv"), "--column", "sales", "--steps", "1"], expect: "no column 'sales'"),
         Case(name: "non-numeric value", args: ["train", "--task", "forecast", "--data", p("series.csv"), "--column", "value", "--steps", "1"], expect: "series.csv:4: 'x'"),
+        Case(name: "non-numeric value after blank lines: the file's line", args: ["train", "--task", "forecast", "--data", p("blanks.csv"), "--column", "value", "--steps", "1"],
+             expect: "blanks.csv:5: 'x' in column 'value' is not a number"),
+        Case(name: "missing values after blank lines: the file's line", args: ["train", "--task", "forecast", "--data", p("blankgaps.csv"), "--column", "value", "--steps", "1"],
+             expect: "1 missing values in column 'value' (first on line 11)"),
+        Case(name: "CSV header of many columns: the list is cut", args: ["train", "--task", "forecast", "--data", p("wide.csv"), "--column", "sales", "--steps", "1"],
+             expect: "no column 'sales' (columns: " + (0..<20).map { "'c\($0)'" }.joined(separator: ", ") + ", …)"),
+        Case(name: "CRLF TSV line without a tab", args: ["train", "--task", "classify", "--data", p("crlf.tsv"), "--steps", "1"], expect: "crlf.tsv:3: no tab"),
         Case(name: "missing values without --fill", args: ["train", "--task", "forecast", "--data", p("missing.csv"), "--column", "value", "--steps", "1"], expect: "missing values"),
         Case(name: "series shorter than the window", args: ["train", "--task", "forecast", "--data", p("shortseries.csv"), "--column", "value", "--steps", "1"], expect: "too short"),
         Case(name: "zero batch", args: ["train", "--task", "memory", "--batch", "0", "--steps", "1"], expect: "--batch must be positive"),
@@ -101,14 +112,16 @@ import Testing
         Case(name: "verify cases beyond the bound", args: ["verify", "--cases", "9223372036854775807"], expect: "--cases must be in 0...100000"),
     ]
 
-    static func snapshot() throws -> [String: Data] {
+    /// Every file under `folder` (recursively) and its bytes.
+    static func snapshot(_ folder: URL = dir) throws -> [String: Data] {
         var s: [String: Data] = [:]
-        for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
-            let path = dir.appendingPathComponent(f).path
+        for f in try FileManager.default.subpathsOfDirectory(atPath: folder.path) {
+            let path = folder.appendingPathComponent(f).path
             var st = stat()
             lstat(path, &st)
             // a link by its target and a FIFO or device by its type: reading a FIFO would block
             if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) { s[f] = Data("link to \(target)".utf8) }
+            else if st.st_mode & S_IFMT == S_IFDIR { s[f] = Data("folder".utf8) }
             else if st.st_mode & S_IFMT != S_IFREG { s[f] = Data("mode \(st.st_mode)".utf8) }
             else { s[f] = FileManager.default.contents(atPath: path) ?? Data() }
         }
@@ -119,9 +132,9 @@ import Testing
     func rejected(_ c: Case) throws { try Self.expectRejected(c) }
 
     /// Runs the case (on the CPU device unless it names a device): exit 1 or 64, one line on stderr
-    /// holding `expect` (and not `absent`), no trap, no file of the folder changed.
-    static func expectRejected(_ c: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let before = try snapshot()
+    /// holding `expect` (and not `absent`), no trap, no file of `folder` changed.
+    static func expectRejected(_ c: Case, in folder: URL = dir, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = try snapshot(folder)
         let device = c.args.contains("--device") || c.env[Devices.environmentVariable] != nil || ["devices", "tune"].contains(c.args.first)
         let r = try RecurProcess.run(c.args + (device ? [] : ["--device", "cpu"]), environment: c.env)
         #expect(r.status == 1 || r.status == 64, "exit \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
@@ -130,7 +143,7 @@ import Testing
         #expect(r.stderr.contains(c.expect), "\(r.stderr)", sourceLocation: sourceLocation)
         if let absent = c.absent { #expect(!r.stderr.contains(absent), "names \(absent): \(r.stderr)", sourceLocation: sourceLocation) }
         #expect(!r.stderr.contains("Fatal error"), sourceLocation: sourceLocation)
-        #expect(try snapshot() == before, "files changed", sourceLocation: sourceLocation)
+        #expect(try snapshot(folder) == before, "files changed", sourceLocation: sourceLocation)
     }
 
     @Test("The largest --steps that fits (with --stop-after) runs: progress shows the count and an ETA too long for a clock as -")

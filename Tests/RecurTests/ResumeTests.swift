@@ -40,7 +40,9 @@ import Testing
         }
         #expect(!r.stderr.contains("--embedding 8"), "a flag equal to the checkpoint's value is no conflict: \(r.stderr)")
         var adding = (Self.run + ["--resume", out]).map { $0 == "memory" ? "adding" : $0 }
-        if let i = adding.firstIndex(of: "--max-distance") { adding.removeSubrange(i...(i + 1)) }   // a memory flag
+        for flag in ["--max-distance", "--embedding"] {   // a memory flag; adding reads no tokens
+            if let i = adding.firstIndex(of: flag) { adding.removeSubrange(i...(i + 1)) }
+        }
         let task = try RecurProcess.run(adding)
         #expect(task.status == 1 && task.stderr.contains("--task adding (checkpoint: memory)"), "\(task.stderr)")
         #expect(OutputFolderTests.bytes(out).filter { $0.key != ".lock" } == before)
@@ -69,6 +71,20 @@ import Testing
         let meta = try Self.trainerMetadata(out)
         #expect(try Self.object(meta["recur.optimizer"])["lr"] as? Double == 0.002)
         #expect(try Self.object(meta["recur.options"])["evalEvery"] as? Int == 2)
+    }
+
+    @Test("--steps or --stop-after at or behind the checkpoint's step is refused naming both steps; nothing is written",
+          arguments: [["--steps", "2"], ["--steps", "1"], ["--stop-after", "2"], ["--stop-after", "1"]])
+    func behindCheckpointRefused(_ flag: [String]) throws {
+        let out = try Self.stopped("behind")
+        let before = OutputFolderTests.bytes(out).filter { $0.key != ".lock" }
+        let r = try RecurProcess.run(Self.run + ["--resume", out] + flag)
+        #expect(r.status == 1, "\(r.stderr)")
+        let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("recur: using") }
+        #expect(lines.count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("\(flag[0]) \(flag[1]): the checkpoint is already at step 2"), "\(r.stderr)")
+        #expect(OutputFolderTests.bytes(out).filter { $0.key != ".lock" } == before)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out + "/checkpoint") == "checkpoint-2")
     }
 
     @Test("--resume with other data than the checkpoint's is refused; the same data resumes")

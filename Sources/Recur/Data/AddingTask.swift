@@ -46,8 +46,10 @@ public final class AddingTask: TrainingTask {
     }
 
     /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
+    /// A model whose sequence is shorter than 2 is refused: each half of a sequence holds one marker.
     public func evaluate(_ model: Model) throws -> Evaluation {
         let T = model.config.sequence, B = model.config.batch
+        guard T >= 2 else { throw DataError("adding: the model's sequence length \(T) is below 2 (one marked value in each half)") }
         var rng = PhiloxStream(seed: seed ^ 0xADD, stream: 1 << 62)
         var done = 0, sq = 0.0, base = 0.0
         while done < validationSamples {

@@ -8,6 +8,7 @@ public final class CharLMTask: TrainingTask {
     public let data: DataDescription
     let train: [Int32], validation: [Int32]
     let seed: UInt64
+    let source: String   // "--data FILE" or "tokens", for messages
     /// The tokens' strings: index i is token i.
     public var vocabulary: [String] { data.vocab ?? [] }
     /// Validation batches per evaluation (at most).
@@ -33,7 +34,7 @@ public final class CharLMTask: TrainingTask {
             ids.append(i)
         }
         let cut = wholeFileIsValidation ? 0 : ids.count - ids.count / 10
-        self.init(train: Array(ids[..<cut]), validation: Array(ids[cut...]), vocabulary: vocab, seed: seed)
+        self.init(train: Array(ids[..<cut]), validation: Array(ids[cut...]), vocabulary: vocab, seed: seed, source: "--data \(path)")
     }
 
     /// A token stream held in memory: `tokens` index `vocabulary` (each in 0 ..< vocabulary.count);
@@ -45,12 +46,12 @@ public final class CharLMTask: TrainingTask {
         }
         guard validationFraction >= 0 && validationFraction < 1 else { throw DataError("tokens: validationFraction must be in [0, 1), got \(validationFraction)") }
         let cut = tokens.count - Int(Double(tokens.count) * validationFraction)
-        self.init(train: Array(tokens[..<cut]), validation: Array(tokens[cut...]), vocabulary: vocabulary, seed: seed)
+        self.init(train: Array(tokens[..<cut]), validation: Array(tokens[cut...]), vocabulary: vocabulary, seed: seed, source: "tokens")
     }
 
-    init(train: [Int32], validation: [Int32], vocabulary: [String], seed: UInt64) {
+    init(train: [Int32], validation: [Int32], vocabulary: [String], seed: UInt64, source: String) {
         self.train = train; self.validation = validation
-        self.seed = seed
+        self.seed = seed; self.source = source
         var d = DataDescription(task: "charlm")
         d.vocab = vocabulary
         data = d
@@ -62,10 +63,10 @@ public final class CharLMTask: TrainingTask {
         // One batch is --batch × (--seq + 1) characters; an absurd pair is more than any text, not a trap.
         let need = Sizes.sum(c.sequence, 1).flatMap { Sizes.product(c.batch, $0) }
         if !train.isEmpty && need.map({ train.count < $0 }) ?? true {
-            throw DataError("--data: the training text has \(train.count) characters, shorter than one batch (\(c.batch) × (\(c.sequence) + 1)); lower --batch or --seq")
+            throw DataError("\(source): the training text has \(train.count) characters, shorter than one batch (\(c.batch) × (\(c.sequence) + 1)); lower --batch or --seq")
         }
         if validation.count <= c.sequence {
-            throw DataError("--data: the validation text has \(validation.count) characters, fewer than --seq + 1 (--seq \(c.sequence))")
+            throw DataError("\(source): the validation text has \(validation.count) characters, fewer than --seq + 1 (--seq \(c.sequence))")
         }
     }
 
@@ -89,7 +90,12 @@ public final class CharLMTask: TrainingTask {
     public func batch(step: Int, b: Int, T: Int) -> Batch { Self.window(train, step: step, b: b, T: T) }
 
     /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
+    /// A text of at most `sequence` characters (or a model whose sequence was set longer than the
+    /// text) is refused: a window reads sequence + 1 characters.
     public func evaluate(_ model: Model) throws -> Evaluation {
+        guard validation.count > model.config.sequence else {
+            throw DataError("\(source): \(validation.count) characters to evaluate on, fewer than the model's sequence length + 1 (\(model.config.sequence) + 1)")
+        }
         let saved = try model.stateSnapshot()
         defer { try? model.restoreState(saved) }
         try model.resetState()

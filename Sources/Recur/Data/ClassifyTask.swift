@@ -10,6 +10,7 @@ public final class ClassifyTask: TrainingTask {
     /// Examples in the training split.
     public var trainingExamples: Int { train.count }
     let seed: UInt64
+    let validationSource: String                      // the flag and file (or "test") the held-out examples came from
     private var permutations: [Int: [Int]] = [:]   // the last epoch's, guarded by `permutationLock`
     private let permutationLock = NSLock()            // trainers on several threads may share a task
     private var digest: String?                       // guarded by `permutationLock`
@@ -32,54 +33,55 @@ public final class ClassifyTask: TrainingTask {
     static func parse(_ path: String, flag: String) throws -> [(label: String, text: String)] {
         let text = try DataFile.text(path, flag: flag)
         var rows: [(String, String)] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let l = line.hasSuffix("\r") ? line.dropLast() : line
+        for (n, l) in DataFile.lines(text) {
             if l.allSatisfy({ $0 == " " }) { continue }
-            guard let tab = l.firstIndex(of: "\t") else { throw DataError("\(flag) \(shownPath(path)):\(n + 1): no tab between label and text") }
-            let label = l[..<tab].trimmingCharacters(in: .whitespaces)
-            guard !label.isEmpty else { throw DataError("\(flag) \(shownPath(path)):\(n + 1): empty label") }
-            rows.append((label, String(l[l.index(after: tab)...])))
+            guard let tab = l.unicodeScalars.firstIndex(of: "\t") else { throw DataError("\(flag) \(shownPath(path)):\(n): no tab between label and text") }
+            let label = Substring(l.unicodeScalars[..<tab]).trimmingCharacters(in: .whitespaces)
+            guard !label.isEmpty else { throw DataError("\(flag) \(shownPath(path)):\(n): empty label") }
+            rows.append((label, String(l.unicodeScalars[l.unicodeScalars.index(after: tab)...])))
         }
         guard !rows.isEmpty else { throw DataError("\(flag) \(shownPath(path)): no examples") }
         return rows
     }
 
-    /// A TSV file of `label<TAB>text` lines, and optionally a held-out one; `known` (from a checkpoint) fixes tokens and labels.
-    public convenience init(trainPath: String?, testPath: String?, seed: UInt64, known: DataDescription? = nil) throws {
+    /// A TSV file of `label<TAB>text` lines, and optionally a held-out one; `known` (from a checkpoint)
+    /// fixes tokens and labels. `testFlag` is the flag that named `testPath`, for messages.
+    public convenience init(trainPath: String?, testPath: String?, seed: UInt64, known: DataDescription? = nil, testFlag: String = "--test") throws {
         try self.init(examples: try trainPath.map { try Self.parse($0, flag: "--data") } ?? [],
-                      test: try testPath.map { try Self.parse($0, flag: "--test") }, seed: seed, known: known,
-                      names: (trainPath ?? "", testPath ?? ""))
+                      test: try testPath.map { try Self.parse($0, flag: testFlag) }, seed: seed, known: known,
+                      sources: (trainPath.map { "--data \($0)" } ?? "", testPath.map { "\(testFlag) \($0)" } ?? ""))
     }
 
     /// Labelled texts held in memory; `test` is the held-out set, else every tenth example of a
     /// seeded shuffle. Characters are tokens as for a TSV file.
     public convenience init(examples: [(label: String, text: String)], test: [(label: String, text: String)]? = nil, seed: UInt64) throws {
-        try self.init(examples: examples, test: test, seed: seed, known: nil, names: ("examples", "test"))
+        try self.init(examples: examples, test: test, seed: seed, known: nil, sources: ("examples", "test"))
     }
 
     init(examples trainRows: [(label: String, text: String)], test: [(label: String, text: String)]?, seed: UInt64,
-         known: DataDescription?, names: (train: String, test: String)) throws {
+         known: DataDescription?, sources: (train: String, test: String)) throws {
         self.seed = seed
-        let trainPath: String? = names.train, testRows = test
         let vocab = known?.vocab ?? (["<pad>", "<unk>"] + Set(trainRows.flatMap { $0.text.unicodeScalars.map { String($0) } }).sorted())
         let labels = known?.labels ?? Set(trainRows.map(\.label)).sorted()
         let index = try tokenIndex(vocab, "the checkpoint's vocabulary")
         let labelIndex = try tokenIndex(labels, "the checkpoint's labels")
-        func encode(_ rows: [(label: String, text: String)], _ flag: String, _ path: String) throws -> [([Int32], Int32)] {
+        func encode(_ rows: [(label: String, text: String)], _ source: String) throws -> [([Int32], Int32)] {
             try rows.enumerated().map { n, r in
-                guard let y = labelIndex[r.label] else { throw DataError("\(flag) \(shownPath(path)): example \(n + 1) has label '\(r.label)' that training never saw") }
+                guard let y = labelIndex[r.label] else { throw DataError("\(source): example \(n + 1) has label \(shown(r.label)) that training never saw") }
                 return (r.text.unicodeScalars.map { index[String($0)] ?? 1 }, y)
             }
         }
-        var all = try encode(trainRows, "--data", trainPath ?? "")
-        if let testRows {
-            validation = try encode(testRows, "--test", names.test)
+        var all = try encode(trainRows, sources.train)
+        if let test {
+            validation = try encode(test, sources.test)
+            validationSource = sources.test
             train = all
         } else {
             let p = permutation(all.count, seed: seed, stream: 0xC1A55)
             all = p.map { all[$0] }
             validation = all.enumerated().filter { $0.offset % 10 == 9 }.map(\.element)
             train = all.enumerated().filter { $0.offset % 10 != 9 }.map(\.element)
+            validationSource = sources.train
         }
         var d = DataDescription(task: "classify")
         d.vocab = vocab; d.labels = labels
@@ -122,6 +124,7 @@ public final class ClassifyTask: TrainingTask {
 
     /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
     public func evaluate(_ model: Model) throws -> Evaluation {
+        guard !validation.isEmpty else { throw DataError("\(validationSource): no examples to evaluate on") }
         let T = model.config.sequence, B = model.config.batch, C = model.config.outputs
         var correct = [Int](repeating: 0, count: C), total = correct
         var lossSum = 0.0, start = 0

@@ -12,6 +12,7 @@ public final class ForecastTask: TrainingTask {
     let raw: [Float]
     let trainEnd: Int        // targets before this index are training targets
     let seed: UInt64
+    let source: String       // "--data FILE" or "series", for messages
     /// Missing values that `fill` filled.
     public private(set) var filled = 0
     /// A digest of the series (after filling) and where its training part ends.
@@ -25,21 +26,25 @@ public final class ForecastTask: TrainingTask {
     /// One numeric column of a CSV file (gaps filled by `fill`: previous or linear), normalised; windows predict the next value; baselines naive and seasonal-naive with `season`.
     public convenience init(path: String, column: String, seed: UInt64, fill: String?, season: Int, known: DataDescription? = nil) throws {
         let text = try DataFile.text(path)
-        var lines = text.split(separator: "\n").map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }.filter { !$0.isEmpty }
+        var lines = DataFile.lines(text).filter { !$0.text.isEmpty }
         guard !lines.isEmpty else { throw DataError("--data \(shownPath(path)): no header line") }
-        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")) }
+        let unquote = CharacterSet(charactersIn: " \"")
+        let header = DataFile.fields(lines.removeFirst().text, ",").map { $0.trimmingCharacters(in: unquote) }
         guard let col = header.firstIndex(of: column) else {
-            throw DataError("--data \(shownPath(path)): no column '\(column)' (columns: \(header.joined(separator: ", ")))")
+            // A header that is not split (another separator, no line breaks) must not print the whole file.
+            let shownColumns = header.prefix(Self.columnsShown).map { shown($0) }.joined(separator: ", ") + (header.count > Self.columnsShown ? ", …" : "")
+            throw DataError("--data \(shownPath(path)): no column \(shown(column)) (columns: \(shownColumns))")
         }
         var values: [Float?] = []
-        for (n, line) in lines.enumerated() {
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            let cell = col < fields.count ? fields[col].trimmingCharacters(in: CharacterSet(charactersIn: " \"")) : ""
+        for (n, line) in lines {
+            let fields = DataFile.fields(line, ",")
+            let cell = col < fields.count ? fields[col].trimmingCharacters(in: unquote) : ""
             if cell.isEmpty || ["na", "nan", "null"].contains(cell.lowercased()) { values.append(nil); continue }
-            guard let v = Float(cell), v.isFinite else { throw DataError("--data \(shownPath(path)):\(n + 2): '\(cell)' in column '\(column)' is not a number") }
+            guard let v = Float(cell), v.isFinite else { throw DataError("--data \(shownPath(path)):\(n): \(shown(cell)) in column \(shown(column)) is not a number") }
             values.append(v)
         }
-        try self.init(series: values, name: column, seed: seed, fill: fill, season: season, known: known, source: "--data \(shownPath(path))")
+        try self.init(series: values, name: column, seed: seed, fill: fill, season: season, known: known, source: "--data \(shownPath(path))",
+                      lineNumbers: lines.map(\.number))
     }
 
     /// A series held in memory (`nil` marks a missing value, filled by `fill`: previous, linear or
@@ -51,17 +56,22 @@ public final class ForecastTask: TrainingTask {
         try self.init(series: values, name: name, seed: seed, fill: fill, season: season, known: nil, source: "series")
     }
 
-    init(series values: [Float?], name column: String, seed: UInt64, fill: String?, season: Int, known: DataDescription?, source: String) throws {
-        self.seed = seed
+    /// Header columns a message lists before "…".
+    static let columnsShown = 20
+
+    /// `lineNumbers[i]` is the file line of value i (nil: values held in memory, named by index).
+    init(series values: [Float?], name column: String, seed: UInt64, fill: String?, season: Int, known: DataDescription?, source: String,
+         lineNumbers: [Int]? = nil) throws {
+        self.seed = seed; self.source = source
         guard fill == nil || ["previous", "linear", "zero"].contains(fill!) else {
             throw DataError("--fill must be previous, linear or zero, got '\(fill!)'")
         }
         guard season >= 1 else { throw DataError("--season must be at least 1, got \(season)") }
         let missing = values.filter { $0 == nil }.count
         if missing > 0 && fill == nil {
-            let first = values.firstIndex { $0 == nil }! + (source == "series" ? 0 : 2)
-            throw DataError(source == "series" ? "series: \(missing) missing values (first at index \(first)); pass fill: previous, linear or zero"
-                            : "\(source): \(missing) missing values in column '\(column)' (first on line \(first)); pass --fill previous|linear|zero")
+            let first = values.firstIndex { $0 == nil }!
+            throw DataError(lineNumbers.map { "\(source): \(missing) missing values in column \(shown(column)) (first on line \($0[first])); pass --fill previous|linear|zero" }
+                            ?? "\(source): \(missing) missing values (first at index \(first)); pass fill: previous, linear or zero")
         }
         raw = Self.fill(values, how: fill ?? "zero")
         filled = missing
@@ -97,10 +107,10 @@ public final class ForecastTask: TrainingTask {
     public func configure(_ c: inout ModelConfig) throws {
         c.inputs = 1; c.outputs = 1
         guard trainEnd - c.sequence >= c.batch else {
-            throw DataError("--data: the series has \(raw.count) values; its training part (\(trainEnd)) is too short for windows of --seq \(c.sequence) and --batch \(c.batch)")
+            throw DataError("\(source): the series has \(raw.count) values; its training part (\(trainEnd)) is too short for windows of --seq \(c.sequence) and --batch \(c.batch)")
         }
         guard raw.count - trainEnd >= 1, trainEnd > max(c.sequence, data.season!) else {
-            throw DataError("--data: the series of \(raw.count) values is shorter than the window (--seq \(c.sequence)) plus a validation part")
+            throw DataError("\(source): the series of \(raw.count) values is shorter than the window (--seq \(c.sequence)) plus a validation part")
         }
     }
 
@@ -121,8 +131,14 @@ public final class ForecastTask: TrainingTask {
     }
 
     /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
+    /// A series too short for the model's window (or the season) before its last fifth, or with no
+    /// value in that fifth, is refused: every evaluated target needs max(window, season) values before it.
     public func evaluate(_ model: Model) throws -> Evaluation {
         let T = model.config.sequence, B = model.config.batch, std = Double(data.std!), s = data.season!
+        guard raw.count > trainEnd, trainEnd >= max(T, s) else {
+            throw DataError("\(source): the series has \(raw.count) values, too few to evaluate on: its last fifth (\(raw.count - trainEnd) values) is evaluated, "
+                            + "each value after the \(max(T, s)) before it (the model's window of \(T), the season of \(s))")
+        }
         var t = trainEnd, sq = 0.0, naive = 0.0, seasonal = 0.0, n = 0, lossSum = 0.0
         while t < raw.count {
             let b = min(B, raw.count - t)

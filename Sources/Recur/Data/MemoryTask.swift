@@ -87,8 +87,13 @@ public final class MemoryTask: TrainingTask {
     }
 
     /// Evaluates on the held-out data without changing the parameters (the carried state is restored).
+    /// A model whose sequence is shorter than the longest sentence is refused: the sentence's start,
+    /// which decides the answer, would be cut off and accuracy would be chance, not the model's.
     public func evaluate(_ model: Model) throws -> Evaluation {
         let T = model.config.sequence, B = model.config.batch
+        guard T >= Self.length(data.maxDistance!) else {
+            throw DataError("memory: the model's sequence length \(T) is shorter than a sentence at distance \(data.maxDistance!) (\(Self.length(data.maxDistance!)) words)")
+        }
         var total: Float = 0, batches = 0, allCorrect = 0, all = 0
         var rows: [DistanceAccuracy] = []
         for d in distances {

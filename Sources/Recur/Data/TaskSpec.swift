@@ -30,7 +30,9 @@ public struct TaskSpec: Sendable {
         case "charlm":
             return try CharLMTask(path: try need(data), seed: seed, vocab: known?.vocab, wholeFileIsValidation: evaluationOnly)
         case "classify":
-            if evaluationOnly { return try ClassifyTask(trainPath: nil, testPath: try need(test ?? data), seed: seed, known: known) }
+            if evaluationOnly {
+                return try ClassifyTask(trainPath: nil, testPath: try need(test ?? data), seed: seed, known: known, testFlag: test != nil ? "--test" : "--data")
+            }
             return try ClassifyTask(trainPath: try need(data), testPath: test, seed: seed, known: known)
         case "forecast":
             guard let column = column ?? known?.column else { throw DataError("--task forecast needs --column NAME") }

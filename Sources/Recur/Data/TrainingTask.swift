@@ -111,6 +111,21 @@ enum DataFile {
         guard let text = String(data: data, encoding: .utf8) else { throw DataError("\(name): not valid UTF-8") }
         return text
     }
+
+    /// The lines of a text file with their 1-based line numbers (blank lines counted): split at each
+    /// U+000A scalar, one trailing U+000D removed. Splitting on the Character "\n" would miss CRLF
+    /// endings, since "\r\n" is one grapheme cluster.
+    static func lines(_ text: String) -> [(number: Int, text: Substring)] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { n, scalars in
+            let line = scalars.last == "\r" ? scalars.dropLast() : scalars
+            return (n + 1, Substring(line))
+        }
+    }
+
+    /// The fields of a line between `separator` scalars (so a separator followed by a combining mark still separates).
+    static func fields(_ line: Substring, _ separator: Unicode.Scalar) -> [Substring] {
+        line.unicodeScalars.split(separator: separator, omittingEmptySubsequences: false).map(Substring.init)
+    }
 }
 
 extension Model {
