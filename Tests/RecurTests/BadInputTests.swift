@@ -38,6 +38,13 @@ import Testing
         try? FileManager.default.createDirectory(at: d.appendingPathComponent("folder"), withIntermediateDirectories: true)
         try? FileManager.default.createSymbolicLink(atPath: d.appendingPathComponent("dangling").path, withDestinationPath: d.appendingPathComponent("nowhere").path)
         mkfifo(d.appendingPathComponent("fifo").path, 0o644)
+        // 50 GB that are not there (a sparse file): its header says 0, so nothing past it is read
+        let sparse = d.appendingPathComponent("sparse.safetensors").path
+        if FileManager.default.createFile(atPath: sparse, contents: nil) { _ = truncate(sparse, 50_000_000_000) }
+        // a valid header whose tensor data lies past the file's end
+        var header = Data("{\"w\":{\"dtype\":\"F32\",\"shape\":[1000000000],\"data_offsets\":[0,4000000000]}}".utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        put("shortdata.safetensors", withUnsafeBytes(of: UInt64(header.count).littleEndian) { Data($0) } + header + Data(count: 16))
         try? FileManager.default.createSymbolicLink(atPath: d.appendingPathComponent("null").path, withDestinationPath: "/dev/null")
         return d
     }()
@@ -86,6 +93,14 @@ import Testing
         Case(name: "output folder is a file", args: ["train", "--task", "memory", "--steps", "1", "--out", p("afile")], expect: "is a file"),
         Case(name: "checkpoint that is not safetensors", args: ["eval", "--checkpoint", p("notsafetensors")], expect: "header length"),
         Case(name: "checkpoint missing", args: ["eval", "--checkpoint", p("nothing-here")], expect: "no such file"),
+        Case(name: "checkpoint that is a character device (never read to its endless end)", args: ["eval", "--checkpoint", "/dev/zero"],
+             expect: "/dev/zero: is a character device, not a safetensors file"),
+        Case(name: "checkpoint that is a FIFO (never waited on)", args: ["generate", "--checkpoint", p("fifo")],
+             expect: "\(p("fifo")): is a FIFO, not a safetensors file"),
+        Case(name: "checkpoint of 50 GB of zeros (refused from its header, not read)", args: ["eval", "--checkpoint", p("sparse.safetensors")],
+             expect: "header is not a JSON object"),
+        Case(name: "checkpoint whose tensor data lies past its end", args: ["eval", "--checkpoint", p("shortdata.safetensors")],
+             expect: "tensor data ends 4000000000 bytes after the header, past the file's end (16 data bytes): truncated"),
         Case(name: "generate with a bad temperature", args: ["generate", "--checkpoint", p("notsafetensors"), "--temperature", "0"], expect: "--temperature must be a positive"),
         // sizes whose arithmetic would overflow a 64-bit integer
         Case(name: "batch of 2^63 - 1", args: ["train", "--task", "memory", "--batch", "9223372036854775807", "--steps", "1"],
