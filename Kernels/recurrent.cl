@@ -1,5 +1,5 @@
 #pragma OPENCL FP_CONTRACT OFF
-// Fused LSTM / GRU cells and the embedding; twin of CPUBackend+Recurrent.swift. Global (H, B).
+// Fused LSTM / GRU cells; twin of CPUBackend+Recurrent.swift. Global (H, B).
 
 __kernel void lstm_forward(int B, int H, __global const float* gates, int go, __global const float* cp, int cpo,
                            __global float* act, int ao, __global float* c, int co, __global float* h, int ho) {
@@ -108,43 +108,4 @@ __kernel void gru_backward(int B, int H, __global const float* act, int ao, __gl
     dgi[dgio + g0] = drPre; dgi[dgio + g0 + H] = dzPre; dgi[dgio + g0 + 2 * H] = dnPre;
     dgh[dgho + g0] = drPre; dgh[dgho + g0 + H] = dzPre; dgh[dgho + g0 + 2 * H] = dnPre * r;
     dhp[dhpo + e] = d * z;
-}
-
-// Global (D, N). An index outside [0, V) gives a NaN row.
-__kernel void embedding_forward(int V, int D, int N, __global const float* table, int to,
-                                __global const int* idx, int io, __global float* out, int oo) {
-    int d = get_global_id(0), p = get_global_id(1);
-    if (d >= D || p >= N) return;
-    int v = idx[io + p];
-    out[oo + p * D + d] = (v >= 0 && v < V) ? table[to + v * D + d] : RECUR_NAN;
-}
-
-// Global (V). The positions holding token v, ascending, into order[start[v] .. end[v]), where
-// start[v] counts the positions holding a token in [0, v). sc: order (N), start (V), end (V).
-__kernel void embedding_order(int V, int N, __global const int* idx, int io, __global int* sc, int so) {
-    int v = get_global_id(0);
-    if (v >= V) return;
-    int lo = 0, n = 0;
-    for (int p = 0; p < N; p++) {
-        int t = idx[io + p];
-        lo += (t >= 0 && t < v) ? 1 : 0;
-        n += (t == v) ? 1 : 0;
-    }
-    sc[so + N + v] = lo;
-    sc[so + N + V + v] = lo + n;
-    for (int p = 0, q = so + lo; p < N; p++) {
-        if (idx[io + p] == v) sc[q++] = p;
-    }
-}
-
-// Global (D, V). dTable[v, d] sums dOut rows of the positions holding v, ascending, from +0
-// (the order embedding_order wrote). No atomics.
-__kernel void embedding_backward(int V, int D, int N, __global const float* dout, int doo,
-                                 __global const int* sc, int so, __global float* dt, int dto) {
-    int d = get_global_id(0), v = get_global_id(1);
-    if (d >= D || v >= V) return;
-    float acc = 0.0f;
-    int end = sc[so + N + V + v];
-    for (int q = sc[so + N + v]; q < end; q++) acc = acc + dout[doo + sc[so + q] * D + d];
-    dt[dto + v * D + d] = acc;
 }

@@ -57,7 +57,7 @@ struct DeviceOptions: ParsableArguments {
             try Settings.checkEnvironment()
         }
         let request = DeviceRequest.from(flag: device)
-        if threads != nil && (request.spec == "opencl" || request.openCLIndex != nil) {   // an OpenCL device has no CPU workers
+        if threads != nil, let family = request.family, family.prefix != "cpu" {   // only the CPU device has worker threads
             throw ValidationError("--threads is for the CPU device, not \(request.label)")
         }
     }

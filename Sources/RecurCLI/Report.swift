@@ -82,7 +82,8 @@ final class Report {
             Console.note("kept the earlier metrics.jsonl as metrics.jsonl.\(n)")
             return
         }
-        guard let text = fm.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else { throw Failure("\(path): cannot read") }
+        guard UserFile.notRegular(path) == nil else { return }   // a link to a device or a FIFO is not read
+        guard let text = fm.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else { throw Failure("\(shownPath(path)): cannot read") }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         let before = lines.count
         lines.removeAll { line in

@@ -60,7 +60,8 @@ import Testing
         #expect(ReliabilityTests.waitFor(out + "/checkpoint", a))
         kill(a.processIdentifier, SIGKILL)
         a.waitUntilExit()
-        let r = try RecurProcess.run(Self.run + ["--steps", "1", "--resume", out])
+        let step = try #require(Int(try Checkpoint.load(out + "/checkpoint").trainerMetadata["recur.step"] ?? ""))
+        let r = try RecurProcess.run(Self.run + ["--steps", "\(step + 1)", "--resume", out])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("resuming"), "\(r.stderr)")
     }

@@ -2,7 +2,7 @@
 /// db sums over (b, t); padded positions are skipped, never fed into a chain (NUMERICS rule 3).
 extension CPUBackend {
     func conv1dForward(_ s: Conv1DShape, x: View, w: View, bias: View, y: View) throws {
-        let X = x.f, W = w.f, Bi = bias.f, Y = y.f, T = s.length, To = s.outLength, K = s.kernel
+        let X = x.floats, W = w.floats, Bi = bias.floats, Y = y.floats, T = s.length, To = s.outLength, K = s.kernel
         // Stride 1: positions whose every tap is inside the input run as one packed product per batch
         // entry (CPUBackend+ConvProduct.swift, the same (c, k) chains); the rest one by one.
         let lo = s.stride == 1 ? min(To, max(0, s.padding)) : 0
@@ -14,7 +14,7 @@ extension CPUBackend {
                 let xr = X + (b * s.inChannels + c) * T, wr = W + (o * s.inChannels + c) * K
                 for k in 0..<K {
                     let idx = base + k * s.dilation
-                    if idx >= 0 && idx < T { acc = fused(wr[k], xr[idx], acc) }
+                    if idx >= 0 && idx < T { acc = fusedMultiplyAdd(wr[k], xr[idx], acc) }
                 }
             }
             Y[(b * s.outChannels + o) * To + t] = acc
@@ -31,7 +31,7 @@ extension CPUBackend {
     }
 
     func conv1dBackwardData(_ s: Conv1DShape, dy: View, w: View, dx: View) throws {
-        let DY = dy.f, W = w.f, DX = dx.f, T = s.length, To = s.outLength, K = s.kernel
+        let DY = dy.floats, W = w.floats, DX = dx.floats, T = s.length, To = s.outLength, K = s.kernel
         // Stride 1: positions every tap of which reads an existing output (tt = i + p − k·d in
         // 0 ..< To for every k) run as packed products, the rest 16 channels per vector; other
         // strides one output at a time. Same (o, k) chains everywhere.
@@ -43,7 +43,7 @@ extension CPUBackend {
                 let wr = W + (o * s.inChannels + c) * K, dyr = DY + (b * s.outChannels + o) * To
                 for k in 0..<K {
                     let tt = i + s.padding - k * s.dilation
-                    if tt >= 0 && tt % s.stride == 0 && tt / s.stride < To { acc = fused(wr[k], dyr[tt / s.stride], acc) }
+                    if tt >= 0 && tt % s.stride == 0 && tt / s.stride < To { acc = fusedMultiplyAdd(wr[k], dyr[tt / s.stride], acc) }
                 }
             }
             DX[(b * s.inChannels + c) * T + i] = acc
@@ -57,7 +57,7 @@ extension CPUBackend {
     }
 
     func conv1dBackwardWeight(_ s: Conv1DShape, x: View, dy: View, dw: View, db: View) throws {
-        let X = x.f, DY = dy.f, DW = dw.f, DB = db.f, T = s.length, To = s.outLength, K = s.kernel
+        let X = x.floats, DY = dy.floats, DW = dw.floats, DB = db.floats, T = s.length, To = s.outLength, K = s.kernel
         let C = s.inChannels, vectors = C / 16
         let product = s.stride == 1 && s.padding == 0
         if product {
@@ -86,7 +86,7 @@ extension CPUBackend {
                     let xr = X + (b * s.inChannels + c) * T, dyr = DY + (b * s.outChannels + o) * To
                     for t in 0..<To {
                         let idx = t * s.stride - s.padding + k * s.dilation
-                        if idx >= 0 && idx < T { acc = fused(dyr[t], xr[idx], acc) }
+                        if idx >= 0 && idx < T { acc = fusedMultiplyAdd(dyr[t], xr[idx], acc) }
                     }
                 }
                 DW[ock] = acc
@@ -112,7 +112,7 @@ extension CPUBackend {
     }
 
     func maxPoolForward(_ s: PoolShape, x: View, y: View, argmax: View) throws {
-        let X = x.f, Y = y.f, AM = argmax.i, To = s.outLength
+        let X = x.floats, Y = y.floats, AM = argmax.ints, To = s.outLength
         parallel(s.batch * s.channels, cost: s.length) { range in
             for bc in range {
                 let xr = X + bc * s.length
@@ -178,7 +178,7 @@ extension CPUBackend {
     }
 
     func maxPoolBackward(_ s: PoolShape, dy: View, argmax: View, dx: View) throws {
-        let DY = dy.f, AM = argmax.i, DX = dx.f, To = s.outLength
+        let DY = dy.floats, AM = argmax.ints, DX = dx.floats, To = s.outLength
         // dx[i] = +0, then dy[t] added for each window t whose argmax is i, in ascending t: the order
         // of "the windows covering i, ascending" with O(T + To) work per row.
         parallel(s.batch * s.channels, cost: s.length) { range in

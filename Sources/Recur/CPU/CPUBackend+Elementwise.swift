@@ -16,8 +16,8 @@ extension CPUBackend {
         switch op {
         case .scale: return dy
         case .relu: return s > 0 ? dy : 0
-        case .tanh: return dy * fused(-s, s, 1)
-        case .sigmoid: return dy * fused(-s, s, s)
+        case .tanh: return dy * fusedMultiplyAdd(-s, s, 1)
+        case .sigmoid: return dy * fusedMultiplyAdd(-s, s, s)
         case .exp: return dy * s
         case .log: return dy / s
         }
@@ -61,7 +61,7 @@ extension CPUBackend {
     }
 
     func unary(_ op: UnaryOp, alpha: Float, x: View, y: View) throws {
-        let X = x.f, Y = y.f
+        let X = x.floats, Y = y.floats
         func run(_ op: UnaryOp) {
             elementwise(x.count, cost: op == .relu || op == .scale ? 1 : 16,
                         lanes: { e in MatmulKernel.store(Self.unaryLanes(op, alpha, MatmulKernel.load(X + e)), Y + e) },
@@ -71,7 +71,7 @@ extension CPUBackend {
     }
 
     func unaryBackward(_ op: UnaryOp, saved: View, dy: View, dx: View) throws {
-        let S = saved.f, DY = dy.f, DX = dx.f
+        let S = saved.floats, DY = dy.floats, DX = dx.floats
         func run(_ op: UnaryOp) {
             elementwise(dy.count, cost: 1,
                         lanes: { e in MatmulKernel.store(Self.gradientLanes(op, MatmulKernel.load(S + e), MatmulKernel.load(DY + e)), DX + e) },
@@ -93,24 +93,24 @@ extension CPUBackend {
     }
 
     func binary(_ op: BinaryOp, alpha: Float, a: View, b: View, y: View) throws {
-        let A = a.f, B = b.f, Y = y.f
+        let A = a.floats, B = b.floats, Y = y.floats
         parallel(a.count) { range in
             switch op {
             case .add: for e in range { Y[e] = A[e] + B[e] }
             case .sub: for e in range { Y[e] = A[e] - B[e] }
             case .mul: for e in range { Y[e] = A[e] * B[e] }
-            case .axpy: for e in range { Y[e] = fused(alpha, A[e], B[e]) }
+            case .axpy: for e in range { Y[e] = fusedMultiplyAdd(alpha, A[e], B[e]) }
             }
         }
     }
 
     func scaleBy(factor: View, x: View, y: View) throws {
-        let s = factor.f[0], X = x.f, Y = y.f
+        let s = factor.floats[0], X = x.floats, Y = y.floats
         parallel(x.count) { range in for e in range { Y[e] = X[e] * s } }
     }
 
     func dropout(seed: UInt64, stream: UInt64, threshold: UInt32, scale: Float, x: View, y: View) throws {
-        let X = x.f, Y = y.f
+        let X = x.floats, Y = y.floats
         parallel(x.count, cost: 32) { range in
             for e in range {
                 let keep = Philox.bits(seed: seed, stream: stream, position: UInt32(e)) >> 8 >= threshold
@@ -120,14 +120,14 @@ extension CPUBackend {
     }
 
     func copy2D(rows: Int, cols: Int, src: View, srcStride: Int, dst: View, dstStride: Int) throws {
-        let S = src.f, D = dst.f
+        let S = src.floats, D = dst.floats
         parallel(rows, cost: cols) { range in
             for r in range { (D + r * dstStride).update(from: S + r * srcStride, count: cols) }
         }
     }
 
     func transpose(batch: Int, rows: Int, cols: Int, src: View, dst: View) throws {
-        let S = src.f, D = dst.f
+        let S = src.floats, D = dst.floats
         parallel(batch, cost: rows * cols) { range in
             for b in range { blockTranspose(rows: rows, cols: cols, src: S + b * rows * cols, srcStride: cols, dst: D + b * rows * cols, dstStride: rows) }
         }

@@ -3,7 +3,7 @@ extension CPUBackend {
     static let reduceChunk = 256
 
     func softmaxCrossEntropy(rows: Int, cols: Int, logits: View, targets: View, losses: View, stats: View) throws {
-        let X = logits.f, T = targets.i, L = losses.f, S = stats.f
+        let X = logits.floats, T = targets.ints, L = losses.floats, S = stats.floats
         parallel(rows, cost: cols * 8) { range in
             for r in range {
                 let x = X + r * cols, m = Self.maxValue(x, cols)
@@ -30,7 +30,7 @@ extension CPUBackend {
 
     func softmaxCrossEntropyBackward(rows: Int, cols: Int, scale: Float, logits: View, targets: View,
                                             stats: View, dLogits: View) throws {
-        let X = logits.f, T = targets.i, S = stats.f, D = dLogits.f
+        let X = logits.floats, T = targets.ints, S = stats.floats, D = dLogits.floats
         parallel(rows, cost: cols * 8) { range in
             for r in range {
                 let m = S[2 * r], s = S[2 * r + 1], t = Int(T[r]), valid = t >= 0 && t < cols
@@ -52,7 +52,7 @@ extension CPUBackend {
     }
 
     func reduce(_ mode: ReduceMode, x: View, y: View?, divisor: Float, out: View) throws {
-        let X = x.f, Y = y?.f, n = x.count, chunks = (n + Self.reduceChunk - 1) / Self.reduceChunk
+        let X = x.floats, Y = y?.floats, n = x.count, chunks = (n + Self.reduceChunk - 1) / Self.reduceChunk
         var partial = [Float](repeating: 0, count: chunks)
         partial.withUnsafeMutableBufferPointer { P in
             parallel(chunks, cost: Self.reduceChunk) { range in
@@ -61,8 +61,8 @@ extension CPUBackend {
                     for e in (ch * Self.reduceChunk)..<min(n, (ch + 1) * Self.reduceChunk) {
                         switch mode {
                         case .sum: acc = acc + X[e]
-                        case .sumOfSquares: acc = fused(X[e], X[e], acc)
-                        case .squaredDifference: let d = X[e] - Y![e]; acc = fused(d, d, acc)
+                        case .sumOfSquares: acc = fusedMultiplyAdd(X[e], X[e], acc)
+                        case .squaredDifference: let d = X[e] - Y![e]; acc = fusedMultiplyAdd(d, d, acc)
                         }
                     }
                     P[ch] = acc
@@ -71,11 +71,11 @@ extension CPUBackend {
         }
         var total: Float = 0
         for p in partial { total = total + p }
-        out.f[0] = total / divisor
+        out.floats[0] = total / divisor
     }
 
     func rowSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
-        let X = x.f, Y = y.f
+        let X = x.floats, Y = y.floats
         parallel(rows, cost: cols) { range in
             for r in range {
                 var acc: Float = accumulate ? Y[r] : 0
@@ -86,7 +86,7 @@ extension CPUBackend {
     }
 
     func colSum(rows: Int, cols: Int, x: View, y: View, accumulate: Bool) throws {
-        let X = x.f, Y = y.f
+        let X = x.floats, Y = y.floats
         typealias V = SIMD16<Float>
         // Blocks of 64 columns (4 vectors) swept down the rows: each column still adds rows 0, 1, 2, ... in order.
         let blocks = (cols + 63) / 64
@@ -114,7 +114,7 @@ extension CPUBackend {
     }
 
     func argmaxRows(rows: Int, cols: Int, x: View, out: View) throws {
-        let X = x.f, O = out.i
+        let X = x.floats, O = out.ints
         for r in 0..<rows {
             var best = X[r * cols], at = 0
             for j in 1..<max(1, cols) where takesMax(X[r * cols + j], best) { best = X[r * cols + j]; at = j }
@@ -123,33 +123,33 @@ extension CPUBackend {
     }
 
     func clipCoefficient(norms: View, maxNorm: Float, out: View) throws {
-        let N = norms.f
+        let N = norms.floats
         var total: Float = 0
         for k in 0..<norms.count { total = total + N[k] }
         let norm = total.squareRoot()
         let coef = maxNorm / (norm + 1e-6)
-        out.f[0] = coef < 1 ? coef : 1
-        out.f[1] = norm
+        out.floats[0] = coef < 1 ? coef : 1
+        out.floats[1] = norm
     }
 
     func sgd(_ p: SGDParams, param: View, grad: View, velocity: View?) throws {
-        let P = param.f, G = grad.f, V = velocity?.f, lr = -p.lr, mu = p.momentum, wd = p.weightDecay
+        let P = param.floats, G = grad.floats, V = velocity?.floats, lr = -p.lr, mu = p.momentum, wd = p.weightDecay
         parallel(param.count, cost: 4) { range in
             for e in range {
-                let g = fused(wd, P[e], G[e])
+                let g = fusedMultiplyAdd(wd, P[e], G[e])
                 var d = g
                 if let V {
-                    let v = fused(mu, V[e], g)
+                    let v = fusedMultiplyAdd(mu, V[e], g)
                     V[e] = v
-                    d = p.nesterov ? fused(mu, v, g) : v
+                    d = p.nesterov ? fusedMultiplyAdd(mu, v, g) : v
                 }
-                P[e] = fused(lr, d, P[e])
+                P[e] = fusedMultiplyAdd(lr, d, P[e])
             }
         }
     }
 
     func adam(_ p: AdamParams, corrections: (Float, Float), param: View, grad: View, m: View, v: View) throws {
-        let P = param.f, G = grad.f, M = m.f, Vv = v.f
+        let P = param.floats, G = grad.floats, M = m.floats, Vv = v.floats
         let k = AdamConstants(p, corrections)
         parallel((param.count + 15) / 16, cost: 8 * 16) { range in
             // 16 elements at a time, the scalar tail alike: the same operations per element.
@@ -159,22 +159,22 @@ extension CPUBackend {
             while e + 16 <= end {
                 let io = MatmulKernel.self
                 var g = io.load(G + e), w = io.load(P + e)
-                if k.decoupled { w = w.addingProduct(L(repeating: k.lrwd), w) } else { g = g.addingProduct(L(repeating: k.wd), w) }
-                let mt = (L(repeating: k.omb1) * g).addingProduct(L(repeating: k.b1), io.load(M + e))
-                let vt = ((L(repeating: k.omb2) * g) * g).addingProduct(L(repeating: k.b2), io.load(Vv + e))
+                if k.decoupled { w = w.addingProduct(L(repeating: k.decayRate), w) } else { g = g.addingProduct(L(repeating: k.wd), w) }
+                let mt = (L(repeating: k.oneMinusBeta1) * g).addingProduct(L(repeating: k.b1), io.load(M + e))
+                let vt = ((L(repeating: k.oneMinusBeta2) * g) * g).addingProduct(L(repeating: k.b2), io.load(Vv + e))
                 io.store(mt, M + e); io.store(vt, Vv + e)
                 let mhat = mt / L(repeating: k.c1), vhat = vt / L(repeating: k.c2)
-                io.store(w.addingProduct(L(repeating: k.nlr), mhat / (vhat.squareRoot() + L(repeating: k.eps))), P + e)
+                io.store(w.addingProduct(L(repeating: k.negativeRate), mhat / (vhat.squareRoot() + L(repeating: k.eps))), P + e)
                 e += 16
             }
             for e in e..<end {
                 var g = G[e], w = P[e]
-                if k.decoupled { w = fused(k.lrwd, w, w) } else { g = fused(k.wd, w, g) }
-                let mt = fused(k.b1, M[e], k.omb1 * g)
-                let vt = fused(k.b2, Vv[e], (k.omb2 * g) * g)
+                if k.decoupled { w = fusedMultiplyAdd(k.decayRate, w, w) } else { g = fusedMultiplyAdd(k.wd, w, g) }
+                let mt = fusedMultiplyAdd(k.b1, M[e], k.oneMinusBeta1 * g)
+                let vt = fusedMultiplyAdd(k.b2, Vv[e], (k.oneMinusBeta2 * g) * g)
                 M[e] = mt; Vv[e] = vt
                 let mhat = mt / k.c1, vhat = vt / k.c2
-                P[e] = fused(k.nlr, mhat / (vhat.squareRoot() + k.eps), w)
+                P[e] = fusedMultiplyAdd(k.negativeRate, mhat / (vhat.squareRoot() + k.eps), w)
             }
         }
     }
@@ -182,12 +182,13 @@ extension CPUBackend {
 
 /// The scalars of one Adam step, computed once on the host for every device alike.
 struct AdamConstants {
-    let b1, b2, omb1, omb2, c1, c2, eps, wd, lrwd, nlr: Float
+    /// β1, β2 and 1 − β; the bias corrections; ε; the weight decay; −lr·decay (decoupled: w += that·w); −lr.
+    let b1, b2, oneMinusBeta1, oneMinusBeta2, c1, c2, eps, wd, decayRate, negativeRate: Float
     let decoupled: Bool
     init(_ p: AdamParams, _ corrections: (Float, Float)) {
-        b1 = p.beta1; b2 = p.beta2; omb1 = 1 - p.beta1; omb2 = 1 - p.beta2
+        b1 = p.beta1; b2 = p.beta2; oneMinusBeta1 = 1 - p.beta1; oneMinusBeta2 = 1 - p.beta2
         (c1, c2) = corrections
-        eps = p.eps; wd = p.weightDecay; lrwd = -(p.lr * p.weightDecay); nlr = -p.lr
+        eps = p.eps; wd = p.weightDecay; decayRate = -(p.lr * p.weightDecay); negativeRate = -p.lr
         decoupled = p.decoupled
     }
 }

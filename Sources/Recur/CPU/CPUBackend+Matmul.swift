@@ -18,11 +18,11 @@ extension CPUBackend {
     static let packFloats = kc * panel + (mc + MatmulKernel.mr - 1) / MatmulKernel.mr * MatmulKernel.mr * kcLargeC
 
     func matmul(_ s: MatmulShape, a: View, b: View, c: View, start: MatmulStart) throws {
-        multiply(s, A: a.f, B: b.f, C: c.f, start: start, packed: nil)
+        multiply(s, A: a.floats, B: b.floats, C: c.floats, start: start, packed: nil)
     }
 
     func matmul(_ s: MatmulShape, a: View, b: View, packedB: View, c: View, start: MatmulStart) throws {
-        multiply(s, A: a.f, B: b.f, C: c.f, start: start, packed: packedB.f)
+        multiply(s, A: a.floats, B: b.floats, C: c.floats, start: start, packed: packedB.floats)
     }
 
     /// B packed whole: for each k-block (of `kc`) at k0, its panels side by side, panel p of the
@@ -39,7 +39,7 @@ extension CPUBackend {
     }
 
     func packB(_ s: MatmulShape, b: View, into: View) throws {
-        let B = b.f, P = into.f, panels = (s.n + Self.panel - 1) / Self.panel
+        let B = b.floats, P = into.floats, panels = (s.n + Self.panel - 1) / Self.panel
         var k0 = 0
         repeat {
             let k1 = min(s.k, k0 + Self.kc)
@@ -81,7 +81,7 @@ extension CPUBackend {
         let part = RowPartThread.index
         if part == nil { matmulLock.lock() }
         defer { if part == nil { matmulLock.unlock() } }
-        let bias: UnsafeMutablePointer<Float>? = if case .bias(let v) = start { v.f } else { nil }
+        let bias: UnsafeMutablePointer<Float>? = if case .bias(let v) = start { v.floats } else { nil }
         let panels = (s.n + Self.panel - 1) / Self.panel
         let rg = rowGroups(s.m), groups = rg.count
         // Work items: (batch, row group, chunk of panels). Inside an item the k-blocks are outermost;

@@ -2,7 +2,7 @@
 /// scalar formula as Kernels/recurrent.cl; see the doc comments on `Device` for the equations.
 extension CPUBackend {
     func lstmForward(batch: Int, hidden H: Int, gates: View, cPrev: View, act: View, c: View, h: View) throws {
-        let G = gates.f, CP = cPrev.f, A = act.f, C = c.f, Hh = h.f
+        let G = gates.floats, CP = cPrev.floats, A = act.floats, C = c.floats, Hh = h.floats
         typealias V = PortableMath.Lanes
         let vectors = H / 16   // per row: 16 units at a time, the rest one by one; same operations per unit
         parallel(batch * (vectors + H % 16), cost: 64 * 16) { range in
@@ -20,7 +20,7 @@ extension CPUBackend {
                     let j = vectors * 16 + slot - vectors, e = b * H + j, g0 = b * 4 * H + j
                     let i = PortableMath.sigmoid(G[g0]), f = PortableMath.sigmoid(G[g0 + H])
                     let g = PortableMath.tanh(G[g0 + 2 * H]), o = PortableMath.sigmoid(G[g0 + 3 * H])
-                    let cn = fused(f, CP[e], i * g)
+                    let cn = fusedMultiplyAdd(f, CP[e], i * g)
                     A[g0] = i; A[g0 + H] = f; A[g0 + 2 * H] = g; A[g0 + 3 * H] = o
                     C[e] = cn
                     Hh[e] = o * PortableMath.tanh(cn)
@@ -31,7 +31,7 @@ extension CPUBackend {
 
     func lstmBackward(batch: Int, hidden H: Int, act: View, cPrev: View, c: View, dh: View, dcNext: View?,
                              dGates: View, dcPrev: View) throws {
-        let A = act.f, CP = cPrev.f, C = c.f, DH = dh.f, DCN = dcNext?.f, DG = dGates.f, DCP = dcPrev.f
+        let A = act.floats, CP = cPrev.floats, C = c.floats, DH = dh.floats, DCN = dcNext?.floats, DG = dGates.floats, DCP = dcPrev.floats
         typealias V = PortableMath.Lanes
         let vectors = H / 16   // 16 units at a time per row, the rest one by one; the same operations per unit
         parallel(batch * vectors, cost: 64 * 16) { range in
@@ -54,41 +54,41 @@ extension CPUBackend {
                 let b = item / max(rest, 1), j = vectors * 16 + item % max(rest, 1), e = b * H + j, g0 = b * 4 * H + j
                 let i = A[g0], f = A[g0 + H], g = A[g0 + 2 * H], o = A[g0 + 3 * H]
                 let tc = PortableMath.tanh(C[e]), d = DH[e]
-                let dc = fused(d * o, fused(-tc, tc, 1), DCN?[e] ?? 0)
-                DG[g0] = (dc * g) * fused(-i, i, i)
-                DG[g0 + H] = (dc * CP[e]) * fused(-f, f, f)
-                DG[g0 + 2 * H] = (dc * i) * fused(-g, g, 1)
-                DG[g0 + 3 * H] = (d * tc) * fused(-o, o, o)
+                let dc = fusedMultiplyAdd(d * o, fusedMultiplyAdd(-tc, tc, 1), DCN?[e] ?? 0)
+                DG[g0] = (dc * g) * fusedMultiplyAdd(-i, i, i)
+                DG[g0 + H] = (dc * CP[e]) * fusedMultiplyAdd(-f, f, f)
+                DG[g0 + 2 * H] = (dc * i) * fusedMultiplyAdd(-g, g, 1)
+                DG[g0 + 3 * H] = (d * tc) * fusedMultiplyAdd(-o, o, o)
                 DCP[e] = dc * f
             }
         }
     }
 
     func gruForward(batch: Int, hidden H: Int, gi: View, gh: View, hPrev: View, act: View, h: View) throws {
-        let GI = gi.f, GH = gh.f, HP = hPrev.f, A = act.f, Hh = h.f
+        let GI = gi.floats, GH = gh.floats, HP = hPrev.floats, A = act.floats, Hh = h.floats
         parallel(batch * H, cost: 64) { range in
             for e in range {
                 let b = e / H, j = e % H, g0 = b * 3 * H + j, a0 = b * 4 * H + j
                 let r = PortableMath.sigmoid(GI[g0] + GH[g0])
                 let z = PortableMath.sigmoid(GI[g0 + H] + GH[g0 + H])
                 let ghn = GH[g0 + 2 * H]
-                let n = PortableMath.tanh(fused(r, ghn, GI[g0 + 2 * H]))
+                let n = PortableMath.tanh(fusedMultiplyAdd(r, ghn, GI[g0 + 2 * H]))
                 A[a0] = r; A[a0 + H] = z; A[a0 + 2 * H] = n; A[a0 + 3 * H] = ghn
-                Hh[e] = fused(z, HP[e] - n, n)
+                Hh[e] = fusedMultiplyAdd(z, HP[e] - n, n)
             }
         }
     }
 
     func gruBackward(batch: Int, hidden H: Int, act: View, hPrev: View, dh: View,
                             dgi: View, dgh: View, dhPrev: View) throws {
-        let A = act.f, HP = hPrev.f, DH = dh.f, DGI = dgi.f, DGH = dgh.f, DHP = dhPrev.f
+        let A = act.floats, HP = hPrev.floats, DH = dh.floats, DGI = dgi.floats, DGH = dgh.floats, DHP = dhPrev.floats
         parallel(batch * H, cost: 64) { range in
             for e in range {
                 let b = e / H, j = e % H, g0 = b * 3 * H + j, a0 = b * 4 * H + j
                 let r = A[a0], z = A[a0 + H], n = A[a0 + 2 * H], ghn = A[a0 + 3 * H], d = DH[e]
-                let dnPre = (d * (1 - z)) * fused(-n, n, 1)
-                let dzPre = (d * (HP[e] - n)) * fused(-z, z, z)
-                let drPre = (dnPre * ghn) * fused(-r, r, r)
+                let dnPre = (d * (1 - z)) * fusedMultiplyAdd(-n, n, 1)
+                let dzPre = (d * (HP[e] - n)) * fusedMultiplyAdd(-z, z, z)
+                let drPre = (dnPre * ghn) * fusedMultiplyAdd(-r, r, r)
                 DGI[g0] = drPre; DGI[g0 + H] = dzPre; DGI[g0 + 2 * H] = dnPre
                 DGH[g0] = drPre; DGH[g0 + H] = dzPre; DGH[g0 + 2 * H] = dnPre * r
                 DHP[e] = d * z
@@ -97,7 +97,7 @@ extension CPUBackend {
     }
 
     func embeddingForward(vocab: Int, dim: Int, table: View, indices: View, out: View) throws {
-        let T = table.f, I = indices.i, O = out.f, n = indices.count
+        let T = table.floats, I = indices.ints, O = out.floats, n = indices.count
         parallel(n, cost: dim) { range in
             for p in range {
                 let v = Int(I[p]), row = O + p * dim
@@ -107,8 +107,8 @@ extension CPUBackend {
     }
 
     func embeddingBackward(vocab: Int, dim: Int, dOut: View, indices: View, dTable: View) throws {
-        let D = dOut.f, DT = dTable.f
-        let (order, starts) = Self.tokenOrder(indices.i, count: indices.count, vocab: vocab)
+        let D = dOut.floats, DT = dTable.floats
+        let (order, starts) = Self.tokenOrder(indices.ints, count: indices.count, vocab: vocab)
         order.withUnsafeBufferPointer { ord in
             starts.withUnsafeBufferPointer { st in
                 parallel(vocab, cost: dim * max(1, indices.count / vocab)) { range in

@@ -1,9 +1,9 @@
-/// A convolution over embedded tokens from the tokens themselves; twin of Kernels/tokenconv.cl.
+/// A convolution over embedded tokens from the tokens themselves; twin of the token convolution in Kernels/embedding.cl.
 /// Every output column is one chain (bias, then tap 0, 1, …), computed 16 columns at a time.
 extension CPUBackend {
     // table (V, K·F), tokens (B, T) → y (B, T_out, F)
     func tokenConvForward(_ s: TokenConvShape, table: View, bias: View, tokens: View, y: View) throws {
-        let P = table.f, Bias = bias.f, I = tokens.i, Y = y.f
+        let P = table.floats, Bias = bias.floats, I = tokens.ints, Y = y.floats
         let F = s.filters, K = s.kernel, T = s.length, To = s.outLength, V = s.vocab, KF = K * F
         parallel(s.batch * To, cost: K * F) { range in
             for r in range {
@@ -29,9 +29,9 @@ extension CPUBackend {
 
     // dy (B, T_out, F), tokens (B, T) → sums (V, K·F)
     func tokenConvBackward(_ s: TokenConvShape, dy: View, tokens: View, sums: View) throws {
-        let D = dy.f, S = sums.f
+        let D = dy.floats, S = sums.floats
         let F = s.filters, K = s.kernel, T = s.length, To = s.outLength, KF = K * F
-        let (order, starts) = Self.tokenOrder(tokens.i, count: s.batch * T, vocab: s.vocab)
+        let (order, starts) = Self.tokenOrder(tokens.ints, count: s.batch * T, vocab: s.vocab)
         order.withUnsafeBufferPointer { ord in
             starts.withUnsafeBufferPointer { st in
                 parallel(s.vocab, cost: KF * max(1, s.batch * T / s.vocab)) { range in

@@ -98,16 +98,16 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func write(_ source: UnsafeRawBufferPointer, to: View) throws {
-        UnsafeMutableRawPointer(to.f).copyMemory(from: source.baseAddress!, byteCount: source.count)
+        UnsafeMutableRawPointer(to.floats).copyMemory(from: source.baseAddress!, byteCount: source.count)
     }
 
     func read(_ view: View, into: UnsafeMutableRawBufferPointer) throws {
         activity.waited()
-        into.baseAddress!.copyMemory(from: view.f, byteCount: view.count * 4)
+        into.baseAddress!.copyMemory(from: view.floats, byteCount: view.count * 4)
     }
 
     func fill(_ view: View, bits: UInt32) throws {
-        let p = UnsafeMutableRawPointer(view.f).bindMemory(to: UInt32.self, capacity: view.count)
+        let p = UnsafeMutableRawPointer(view.floats).bindMemory(to: UInt32.self, capacity: view.count)
         p.update(repeating: bits, count: view.count)
     }
 
@@ -153,13 +153,13 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
 
 extension View {
     /// Host pointer to the first element (CPU buffers only; the Device front guarantees that).
-    var f: UnsafeMutablePointer<Float> {
+    var floats: UnsafeMutablePointer<Float> {
         guard case .host(let p) = buffer.storage else { preconditionFailure("CPU op on a non-CPU buffer") }
         return p + offset
     }
     /// The same memory read as Int32 (indices, targets, argmax).
-    var i: UnsafeMutablePointer<Int32> {
-        UnsafeMutableRawPointer(f).assumingMemoryBound(to: Int32.self)
+    var ints: UnsafeMutablePointer<Int32> {
+        UnsafeMutableRawPointer(floats).assumingMemoryBound(to: Int32.self)
     }
 }
 

@@ -1,8 +1,15 @@
 /// What `recur devices` reports about a device.
 public struct DeviceInfo: Sendable, Codable, Equatable {
-    /// Which backend runs the device.
-    public enum Kind: String, Sendable, Codable { case cpu, opencl }
-    /// CPU or OpenCL.
+    /// Which backend runs the device: its family's prefix (`DeviceFamily`).
+    public struct Kind: RawRepresentable, Hashable, Sendable, Codable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// The pure-Swift CPU device.
+        public static let cpu = Kind(rawValue: "cpu")
+        /// An OpenCL device.
+        public static let opencl = Kind(rawValue: "opencl")
+    }
+    /// The backend: `.cpu`, `.opencl` or another registered family's.
     public var kind: Kind
     /// The device's name (OpenCL: CL_DEVICE_NAME).
     public var name: String

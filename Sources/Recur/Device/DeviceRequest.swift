@@ -8,8 +8,11 @@ public struct DeviceRequest: Sendable, Equatable {
     public let spec: String
     public let origin: Origin
 
-    /// The forms a request takes.
-    public static let forms = "auto, cpu, opencl or opencl:N"
+    /// The forms a request takes: `auto` and each registered family's `prefix` and `prefix:N`.
+    public static var forms: String {
+        let all = ["auto"] + Devices.families.flatMap { $0.prefix == "cpu" ? [$0.prefix] : [$0.prefix, "\($0.prefix):N"] }
+        return all.dropLast().joined(separator: ", ") + " or " + all.last!
+    }
 
     /// `spec` from the given origin.
     public init(_ spec: String, origin: Origin = .flag) {
@@ -32,17 +35,23 @@ public struct DeviceRequest: Sendable, Equatable {
     /// `--device opencl:3` or `RECUR_DEVICE=opencl:3`: what a message about the device names.
     public var label: String { origin == .environment ? "\(source)=\(spec)" : "\(source) \(spec)" }
 
-    /// The index of `opencl:N`, N decimal digits only (`opencl:+0` is no form); nil for the other forms.
-    public var openCLIndex: Int? {
-        guard spec.hasPrefix("opencl:") else { return nil }
-        let digits = spec.dropFirst("opencl:".count)
-        guard !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }) else { return nil }
-        return Int(digits)
+    /// The family's prefix and the device index of `prefix:N` (N decimal digits only: `opencl:+0` is
+    /// no form); nil for `auto` and for a request that names no registered family.
+    public var family: (prefix: String, index: Int?)? {
+        let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let f = Devices.family(parts[0]) else { return nil }
+        guard parts.count == 2 else { return (f.prefix, nil) }
+        let digits = parts[1]
+        guard !digits.isEmpty, digits.allSatisfy({ ("0"..."9").contains($0) }), let index = Int(digits) else { return nil }
+        return (f.prefix, index)
     }
+
+    /// The index of `opencl:N`; nil for the other forms.
+    public var openCLIndex: Int? { family?.prefix == "opencl" ? family?.index : nil }
 
     /// Throws a one-line message naming the source when the request is none of the forms.
     public func checkForm() throws {
-        guard ["auto", "cpu", "opencl"].contains(spec) || openCLIndex != nil else {
+        guard spec == "auto" || family != nil else {
             throw DeviceError.setting("\(source): unknown device '\(spec)' (expected \(Self.forms))")
         }
     }

@@ -9,16 +9,19 @@ public enum Devices {
     /// The environment variable read when no `--device` is given.
     public static let environmentVariable = "RECUR_DEVICE"
 
-    /// Every device: the CPU first, then each OpenCL device with its admission verdict.
-    /// An OpenCL device that cannot be opened is listed, not admitted, with the error as reason.
+    /// Every device of every registered family (the CPU first), with its admission verdict. A device
+    /// that cannot be opened is listed, not admitted, with the error as reason.
     public static func all(threads: Int? = nil) -> [DeviceInfo] {
-        var infos = [Device.cpu(threads: threads).info]
-        for index in 0..<openCLCount() {
-            do { infos.append(try openCL(index).info) } catch {
-                infos.append(DeviceInfo(kind: .opencl, name: "opencl:\(index)", vendor: "", driver: "", version: "",
-                                        computeUnits: 0, globalMemoryBytes: 0, maxAllocationBytes: 0, admitted: false,
-                                        reason: "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)",
-                                        selector: "opencl:\(index)"))
+        var infos: [DeviceInfo] = []
+        for family in families {
+            for index in 0..<family.count() {
+                do { infos.append(try family.open(index, threads).info) } catch {
+                    let selector = family.prefix == "cpu" ? "cpu" : "\(family.prefix):\(index)"
+                    infos.append(DeviceInfo(kind: DeviceInfo.Kind(rawValue: family.prefix), name: selector, vendor: "", driver: "", version: "",
+                                            computeUnits: 0, globalMemoryBytes: 0, maxAllocationBytes: 0, admitted: false,
+                                            reason: "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)",
+                                            selector: selector))
+                }
             }
         }
         return infos
@@ -73,13 +76,15 @@ public enum Devices {
         try select(DeviceRequest.from(flag: explicit), threads: threads)
     }
 
-    /// Chooses a device from `auto`, `cpu`, `opencl` or `opencl:N`, and says why in `note`.
+    /// Chooses a device from `auto`, a family's prefix (`cpu`, `opencl`) or `prefix:N` (`opencl:N`), and
+    /// says why in `note`.
     ///
-    /// `auto` takes the first admitted OpenCL device, else the CPU. `opencl` takes the first
-    /// admitted OpenCL device or throws; it never falls back to the CPU. `opencl:N` opens device N
-    /// even when it is not admitted, and the note says its results are not guaranteed identical.
-    /// A setting that cannot be used (`DeviceError.setting`: a bad `RECUR_TUNING`, tuning table
-    /// entry, ...) is thrown, never a reason for `auto` to take the CPU.
+    /// `auto` takes the first admitted device of the preferred families (accelerators, in registration
+    /// order), else the CPU. `opencl` (any preferred family's prefix) takes its first admitted device or
+    /// throws; it never falls back to the CPU. `opencl:N` opens device N even when it is not admitted,
+    /// and the note says its results are not guaranteed identical. A setting that cannot be used
+    /// (`DeviceError.setting`: a bad `RECUR_TUNING`, tuning table entry, ...) is thrown, never a
+    /// reason for `auto` to take the CPU.
     public static func select(_ spec: String, threads: Int? = nil) throws -> (device: Device, note: String) {
         try select(DeviceRequest(spec), threads: threads)
     }
@@ -88,36 +93,40 @@ public enum Devices {
     public static func select(_ request: DeviceRequest, threads: Int? = nil) throws -> (device: Device, note: String) {
         try request.checkForm()
         let spec = request.spec
-        switch spec {
-        case "cpu":
-            return (Device.cpu(threads: threads), "using cpu (requested)")
-        case "auto", "opencl":
-            var reasons: [String] = []
-            let count = openCLCount()
-            for index in 0..<count {
-                do {
-                    let d = try openCL(index)
-                    if d.info.admitted { return (d, "using opencl:\(index) \(d.info.name) (\(d.info.platform)): first admitted OpenCL device") }
-                    reasons.append("opencl:\(index) \(d.info.name): \(d.info.reason)")
-                } catch let e as DeviceError where e.isSetting {
-                    throw e
-                } catch {
-                    reasons.append("opencl:\(index): \(String(describing: error).split(separator: "\n").first ?? "")")
-                }
-            }
-            let why = count == 0 ? "no OpenCL device found (no ICD or platform)" : "no OpenCL device admitted: " + reasons.joined(separator: "; ")
-            if spec == "opencl" { throw DeviceError.unavailable("\(request.label): \(why)") }
-            return (Device.cpu(threads: threads), "using cpu: \(why)")
-        default:
-            let index = request.openCLIndex!
+        if spec == "cpu" { return (Device.cpu(threads: threads), "using cpu (requested)") }
+        if let requested = request.family, let index = requested.index, let family = family(requested.prefix) {
             let d: Device
-            do { d = try openCL(index) } catch let e as DeviceError where e.isSetting { throw e } catch {
+            do { d = try family.open(index, threads) } catch let e as DeviceError where e.isSetting { throw e } catch {
                 throw DeviceError.unavailable("\(request.label): \(error)")
             }
             let note = d.info.admitted ? "using \(spec) \(d.info.name) (requested; admitted)"
                 : "using \(spec) \(d.info.name) (requested) — NOT admitted, results may differ from the CPU: \(d.info.reason)"
             return (d, note)
         }
+        // `auto`, or a family's first admitted device
+        let candidates = spec == "auto" ? families.filter(\.preferred) : families.filter { $0.prefix == spec }
+        var reasons: [String] = [], found = 0
+        for family in candidates {
+            let count = family.count()
+            found += count
+            for index in 0..<count {
+                let selector = "\(family.prefix):\(index)"
+                do {
+                    let d = try family.open(index, threads)
+                    if d.info.admitted { return (d, "using \(selector) \(d.info.name)\(d.info.platform.isEmpty ? "" : " (\(d.info.platform))"): first admitted \(family.prefix == "opencl" ? "OpenCL" : family.prefix) device") }
+                    reasons.append("\(selector) \(d.info.name): \(d.info.reason)")
+                } catch let e as DeviceError where e.isSetting {
+                    throw e
+                } catch {
+                    reasons.append("\(selector): \(String(describing: error).split(separator: "\n").first ?? "")")
+                }
+            }
+        }
+        let kinds = candidates.map { $0.prefix == "opencl" ? "OpenCL" : $0.prefix }.joined(separator: " or ")
+        let why = found == 0 ? "no \(kinds) device found\(candidates.contains { $0.prefix == "opencl" } ? " (no ICD or platform)" : "")"
+            : "no \(kinds) device admitted: " + reasons.joined(separator: "; ")
+        if spec != "auto" { throw DeviceError.unavailable("\(request.label): \(why)") }
+        return (Device.cpu(threads: threads), "using cpu: \(why)")
     }
 }
 

@@ -60,5 +60,5 @@ public struct PhiloxStream: Sendable {
         range.lowerBound + Int(next() % UInt32(range.count))
     }
     /// Uniform float in [lo, hi).
-    public mutating func float(_ lo: Float, _ hi: Float) -> Float { fused(uniform(), hi - lo, lo) }
+    public mutating func float(_ lo: Float, _ hi: Float) -> Float { fusedMultiplyAdd(uniform(), hi - lo, lo) }
 }

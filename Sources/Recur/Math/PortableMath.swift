@@ -4,7 +4,7 @@
 
 /// `fma(a, b, c)`: one rounding of `a*b + c` (NUMERICS rule 1).
 @inline(__always) @usableFromInline
-func fused(_ a: Float, _ b: Float, _ c: Float) -> Float { c.addingProduct(a, b) }
+func fusedMultiplyAdd(_ a: Float, _ b: Float, _ c: Float) -> Float { c.addingProduct(a, b) }
 
 /// The portable math of Recur: exp, log, sigmoid and tanh that give identical bits on every device.
 ///
@@ -24,18 +24,18 @@ public enum PortableMath {
         if x.isNaN { return x }
         if x > 0x1.62e42ep+6 { return .infinity }
         if x < -0x1.9fe368p+6 { return 0 }
-        let t = fused(x, 0x1.715476p+0, 0x1.8p23)
+        let t = fusedMultiplyAdd(x, 0x1.715476p+0, 0x1.8p23)
         let kf = t - 0x1.8p23
-        var r = fused(-kf, 0x1.62e400p-1, x)
-        r = fused(-kf, 0x1.7f7d1cp-20, r)
+        var r = fusedMultiplyAdd(-kf, 0x1.62e400p-1, x)
+        r = fusedMultiplyAdd(-kf, 0x1.7f7d1cp-20, r)
         var p: Float = 0x1.a01a02p-13
-        p = fused(p, r, 0x1.6c16c2p-10)
-        p = fused(p, r, 0x1.111112p-7)
-        p = fused(p, r, 0x1.555556p-5)
-        p = fused(p, r, 0x1.555556p-3)
-        p = fused(p, r, 0x1.000000p-1)
-        p = fused(p, r, 0x1.000000p+0)
-        p = fused(p, r, 0x1.000000p+0)
+        p = fusedMultiplyAdd(p, r, 0x1.6c16c2p-10)
+        p = fusedMultiplyAdd(p, r, 0x1.111112p-7)
+        p = fusedMultiplyAdd(p, r, 0x1.555556p-5)
+        p = fusedMultiplyAdd(p, r, 0x1.555556p-3)
+        p = fusedMultiplyAdd(p, r, 0x1.000000p-1)
+        p = fusedMultiplyAdd(p, r, 0x1.000000p+0)
+        p = fusedMultiplyAdd(p, r, 0x1.000000p+0)
         let k = Int32(kf)
         let k1 = k >> 1
         let k2 = k - k1
@@ -67,14 +67,14 @@ public enum PortableMath {
         let s = f / (2 + f)
         let z = s * s
         var p: Float = 0x1.745d18p-4
-        p = fused(p, z, 0x1.c71c72p-4)
-        p = fused(p, z, 0x1.24924ap-3)
-        p = fused(p, z, 0x1.99999ap-3)
-        p = fused(p, z, 0x1.555556p-2)
+        p = fusedMultiplyAdd(p, z, 0x1.c71c72p-4)
+        p = fusedMultiplyAdd(p, z, 0x1.24924ap-3)
+        p = fusedMultiplyAdd(p, z, 0x1.99999ap-3)
+        p = fusedMultiplyAdd(p, z, 0x1.555556p-2)
         let s2 = s + s
-        let r = fused(s2, z * p, s2)
+        let r = fusedMultiplyAdd(s2, z * p, s2)
         let ef = Float(e)
-        return fused(ef, 0x1.62e400p-1, fused(ef, 0x1.7f7d1cp-20, r))
+        return fusedMultiplyAdd(ef, 0x1.62e400p-1, fusedMultiplyAdd(ef, 0x1.7f7d1cp-20, r))
     }
 
     /// 1 / (1 + exp(−x)) for x ≥ 0, and e / (1 + e) with e = exp(x) below, so that tiny results keep
@@ -94,15 +94,15 @@ public enum PortableMath {
         if a < 0.6 {
             let x2 = a * a
             var p: Float = -0x1.f57d78p-13
-            p = fused(p, x2, 0x1.355824p-11)
-            p = fused(p, x2, -0x1.7da364p-10)
-            p = fused(p, x2, 0x1.d6d3d0p-9)
-            p = fused(p, x2, -0x1.226e36p-7)
-            p = fused(p, x2, 0x1.664f48p-6)
-            p = fused(p, x2, -0x1.ba1ba2p-5)
-            p = fused(p, x2, 0x1.111112p-3)
-            p = fused(p, x2, -0x1.555556p-2)
-            r = fused(a * x2, p, a)
+            p = fusedMultiplyAdd(p, x2, 0x1.355824p-11)
+            p = fusedMultiplyAdd(p, x2, -0x1.7da364p-10)
+            p = fusedMultiplyAdd(p, x2, 0x1.d6d3d0p-9)
+            p = fusedMultiplyAdd(p, x2, -0x1.226e36p-7)
+            p = fusedMultiplyAdd(p, x2, 0x1.664f48p-6)
+            p = fusedMultiplyAdd(p, x2, -0x1.ba1ba2p-5)
+            p = fusedMultiplyAdd(p, x2, 0x1.111112p-3)
+            p = fusedMultiplyAdd(p, x2, -0x1.555556p-2)
+            r = fusedMultiplyAdd(a * x2, p, a)
         } else {
             let e = exp(a + a)
             r = 1 - 2 / (e + 1)

@@ -55,7 +55,6 @@ final class RecurrentLayer {
     let wihPacked: View?    // inference, rows in: W_ihᵀ packed once while `weightsFrozen`, for the input products of
                             // one or a few rows (CPU); larger inputs pack it per product in longer k-blocks
     let folded: View?       // layer 0 of a token model: (V, G), see SequenceInput.tokens
-    private var lastB = 0
     /// While set (`Model.generate`, whose weights stay as they are), a forward reuses what an earlier
     /// one derived from the weights (the packed W, the bias sum, the embedding fold) instead of
     /// deriving it again for every token; the transposed pair (`wihT`, `whhT`) is shared by the
@@ -163,7 +162,7 @@ final class RecurrentLayer {
         if kind != .gru && derive { try d.binary(.add, a: bih.value.view, b: bhh.value.view, y: biasSum!) }
         let start = MatmulStart.bias(kind == .gru ? bih.value.view : biasSum!)
         if case .tokens(_, let table, let vocab) = input, derive {   // P (V, G) = E·W_ihᵀ + bias, then gi[p] = P[ids[p]]
-            try d.matmul(MatmulShape(m: vocab, n: G, k: inputs, transB: tB), a: table, b: wi, c: try foldTable(vocab, G), start: start)
+            try d.matmul(MatmulShape(m: vocab, n: G, k: inputs, transB: tB), a: table, b: wi, c: try foldedProjection(vocab, G), start: start)
         }
         let packed = whhPacked ?? wh   // a device that reads B as stored ignores it
         if derive {
@@ -180,7 +179,7 @@ final class RecurrentLayer {
                 if let wihPacked, weightsFrozen { try d.matmul(shape, a: xs, b: wi, packedB: wihPacked, c: all, start: start) }
                 else { try d.matmul(shape, a: xs, b: wi, c: all, start: start) }
             case .tokens(let ids, _, let vocab):
-                try d.embeddingForward(vocab: vocab, dim: G, table: try foldTable(vocab, G), indices: ids.slice(t0 * b, steps * b), out: all)
+                try d.embeddingForward(vocab: vocab, dim: G, table: try foldedProjection(vocab, G), indices: ids.slice(t0 * b, steps * b), out: all)
             }
             try d.rowParts(b, weights: G * hidden) { band in
                 let step = MatmulShape(m: band.count, n: G, k: hidden, transB: tB)
@@ -205,7 +204,6 @@ final class RecurrentLayer {
             }
             t0 += steps
         }
-        lastB = b
         return hs.slice(b * hidden, rows * hidden)
     }
 
@@ -256,7 +254,7 @@ final class RecurrentLayer {
             return dx
         case .tokens(let ids, let table, let vocab):
             // S (V, G): the gate gradients summed per token; ∂W_ih = Sᵀ·E, ∂b = Σ_v S, ∂E = S·W_ih
-            let s = try foldTable(vocab, G)
+            let s = try tokenGradientSums(vocab, G)
             try d.embeddingBackward(vocab: vocab, dim: G, dOut: dgAll, indices: ids, dTable: s)
             try d.matmul(MatmulShape(m: G, n: inputs, k: vocab, transA: true), a: s, b: table, c: wih.grad.view)
             try d.colSum(rows: vocab, cols: G, x: s, y: bih.grad.view)
@@ -268,8 +266,15 @@ final class RecurrentLayer {
         }
     }
 
-    /// The (V, G) table of a layer reading tokens: E·W_ihᵀ + bias in forward, S in backward.
-    private func foldTable(_ vocab: Int, _ G: Int) throws -> View {
+    /// Forward over tokens: P (V, G) = E·W_ihᵀ + bias, whose rows the steps gather.
+    private func foldedProjection(_ vocab: Int, _ G: Int) throws -> View { try tokenTable(vocab, G) }
+
+    /// Backward over tokens: S (V, G), the gate gradients summed per token. It overwrites the folded
+    /// projection (the same memory), so the next forward derives that again.
+    private func tokenGradientSums(_ vocab: Int, _ G: Int) throws -> View { try tokenTable(vocab, G) }
+
+    /// The layer's (V, G) per-token table (`folded`), which forward and backward use in turn.
+    private func tokenTable(_ vocab: Int, _ G: Int) throws -> View {
         guard let folded, folded.count >= vocab * G else { throw ModelError.config("layer reads tokens without a table for \(vocab) of them") }
         return folded.slice(0, vocab * G)
     }

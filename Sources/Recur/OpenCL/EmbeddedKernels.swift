@@ -492,9 +492,45 @@ __kernel void maxpool_backward(int BC, int T, int W, int S, int To, __global con
     dx[dxo + bc * T + i] = acc;
 }
 """#),
+        ("copy.cl", #"""
+#pragma OPENCL FP_CONTRACT OFF
+// Data movement: fills, strided copies, transposes; twin of the copies in CPUBackend+Elementwise.swift.
+
+// Global (n). A kernel rather than clEnqueueFillBuffer: oclgrind does not count filled bytes as
+// initialised, and a kernel keeps every write to a buffer inside one mechanism.
+__kernel void fill_bits(int n, __global uint* d, int o, uint bits) {
+    int e = get_global_id(0);
+    if (e < n) d[o + e] = bits;
+}
+
+// Global (cols, rows).
+__kernel void copy2d(int rows, int cols, __global const float* s, int so, int ss, __global float* d, int dof, int ds) {
+    int j = get_global_id(0), r = get_global_id(1);
+    if (j < cols && r < rows) d[dof + r * ds + j] = s[so + r * ss + j];
+}
+
+// Global (ceil(cols/16), ceil(rows/16), batch): dst[b][j][r] = src[b * stride + r * ld + j], dst
+// packed (cols x rows). A 16 x 16 block per work-item, so both sides stay in cache lines.
+__kernel void transpose_strided(int rows, int cols, int ld, int stride, __global const float* s, int so,
+                                __global float* d, int dof) {
+    int j0 = get_global_id(0) * 16, r0 = get_global_id(1) * 16, b = get_global_id(2);
+    if (r0 >= rows || j0 >= cols) return;
+    int r1 = min(rows, r0 + 16), j1 = min(cols, j0 + 16);
+    __global const float* src = s + so + b * stride;
+    __global float* dst = d + dof + b * rows * cols;
+    for (int j = j0; j < j1; j++)
+        for (int r = r0; r < r1; r++) dst[j * rows + r] = src[r * ld + j];
+}
+
+// Global (rows, cols, batch): dst[b][j][r] = src[b][r][j].
+__kernel void transpose(int rows, int cols, __global const float* s, int so, __global float* d, int dof) {
+    int r = get_global_id(0), j = get_global_id(1), b = get_global_id(2);
+    if (r < rows && j < cols) d[dof + b * rows * cols + j * rows + r] = s[so + b * rows * cols + r * cols + j];
+}
+"""#),
         ("elementwise.cl", #"""
 #pragma OPENCL FP_CONTRACT OFF
-// Elementwise ops, dropout, copies; twin of CPUBackend+Elementwise.swift. Global (n) unless noted.
+// Elementwise ops and dropout; twin of CPUBackend+Elementwise.swift. Global (n) unless noted.
 // Unary op codes: 0 scale, 1 relu, 2 tanh, 3 sigmoid, 4 exp, 5 log. Binary: 0 add, 1 sub, 2 mul, 3 axpy.
 
 inline float unary_value(int op, float alpha, float x) {
@@ -564,42 +600,89 @@ __kernel void dropout(uint k0, uint k1, uint s0, uint s1, uint threshold, float 
     int keep = (philox_bits(k0, k1, s0, s1, (uint)e) >> 8) >= threshold;
     y[yo + e] = keep ? x[xo + e] * scale : 0.0f;
 }
+"""#),
+        ("embedding.cl", #"""
+#pragma OPENCL FP_CONTRACT OFF
+// Embedding gathers and per-token sums, and the convolution over embedded tokens; twins of the
+// embedding ops in CPUBackend+Recurrent.swift and of CPUBackend+TokenConv.swift.
 
-// Global (n). A kernel rather than clEnqueueFillBuffer: oclgrind does not count filled bytes as
-// initialised, and a kernel keeps every write to a buffer inside one mechanism.
-__kernel void fill_bits(int n, __global uint* d, int o, uint bits) {
-    int e = get_global_id(0);
-    if (e < n) d[o + e] = bits;
+// Global (D, N). An index outside [0, V) gives a NaN row.
+__kernel void embedding_forward(int V, int D, int N, __global const float* table, int to,
+                                __global const int* idx, int io, __global float* out, int oo) {
+    int d = get_global_id(0), p = get_global_id(1);
+    if (d >= D || p >= N) return;
+    int v = idx[io + p];
+    out[oo + p * D + d] = (v >= 0 && v < V) ? table[to + v * D + d] : RECUR_NAN;
 }
 
-// Global (cols, rows).
-__kernel void copy2d(int rows, int cols, __global const float* s, int so, int ss, __global float* d, int dof, int ds) {
-    int j = get_global_id(0), r = get_global_id(1);
-    if (j < cols && r < rows) d[dof + r * ds + j] = s[so + r * ss + j];
+// Global (V). The positions holding token v, ascending, into order[start[v] .. end[v]), where
+// start[v] counts the positions holding a token in [0, v). sc: order (N), start (V), end (V).
+__kernel void embedding_order(int V, int N, __global const int* idx, int io, __global int* sc, int so) {
+    int v = get_global_id(0);
+    if (v >= V) return;
+    int lo = 0, n = 0;
+    for (int p = 0; p < N; p++) {
+        int t = idx[io + p];
+        lo += (t >= 0 && t < v) ? 1 : 0;
+        n += (t == v) ? 1 : 0;
+    }
+    sc[so + N + v] = lo;
+    sc[so + N + V + v] = lo + n;
+    for (int p = 0, q = so + lo; p < N; p++) {
+        if (idx[io + p] == v) sc[q++] = p;
+    }
 }
 
-// Global (ceil(cols/16), ceil(rows/16), batch): dst[b][j][r] = src[b * stride + r * ld + j], dst
-// packed (cols x rows). A 16 x 16 block per work-item, so both sides stay in cache lines.
-__kernel void transpose_strided(int rows, int cols, int ld, int stride, __global const float* s, int so,
-                                __global float* d, int dof) {
-    int j0 = get_global_id(0) * 16, r0 = get_global_id(1) * 16, b = get_global_id(2);
-    if (r0 >= rows || j0 >= cols) return;
-    int r1 = min(rows, r0 + 16), j1 = min(cols, j0 + 16);
-    __global const float* src = s + so + b * stride;
-    __global float* dst = d + dof + b * rows * cols;
-    for (int j = j0; j < j1; j++)
-        for (int r = r0; r < r1; r++) dst[j * rows + r] = src[r * ld + j];
+// Global (D, V). dTable[v, d] sums dOut rows of the positions holding v, ascending, from +0
+// (the order embedding_order wrote). No atomics.
+__kernel void embedding_backward(int V, int D, int N, __global const float* dout, int doo,
+                                 __global const int* sc, int so, __global float* dt, int dto) {
+    int d = get_global_id(0), v = get_global_id(1);
+    if (d >= D || v >= V) return;
+    float acc = 0.0f;
+    int end = sc[so + N + V + v];
+    for (int q = sc[so + N + v]; q < end; q++) acc = acc + dout[doo + sc[so + q] * D + d];
+    dt[dto + v * D + d] = acc;
 }
 
-// Global (rows, cols, batch): dst[b][j][r] = src[b][r][j].
-__kernel void transpose(int rows, int cols, __global const float* s, int so, __global float* d, int dof) {
-    int r = get_global_id(0), j = get_global_id(1), b = get_global_id(2);
-    if (r < rows && j < cols) d[dof + b * rows * cols + j * rows + r] = s[so + b * rows * cols + r * cols + j];
+// Global (F, T_out, B). y[b, t, o] = bias[o] + table[tokens[b, t + k], k·F + o] for k ascending;
+// NaN where a token of the window is outside [0, V).
+__kernel void token_conv_forward(int V, int F, int K, int T, int To, __global const float* p, int po,
+                                 __global const float* bias, int bo, __global const int* idx, int io,
+                                 __global float* y, int yo) {
+    int o = get_global_id(0), t = get_global_id(1), b = get_global_id(2);
+    if (o >= F || t >= To) return;
+    int valid = 1;
+    for (int k = 0; k < K; k++) {
+        int v = idx[io + b * T + t + k];
+        if (v < 0 || v >= V) valid = 0;
+    }
+    float acc = bias[bo + o];
+    if (valid) {
+        for (int k = 0; k < K; k++) acc = acc + p[po + idx[io + b * T + t + k] * K * F + k * F + o];
+    }
+    y[yo + (b * To + t) * F + o] = valid ? acc : RECUR_NAN;
+}
+
+// Global (K·F, V). sums[v, k·F + o] = Σ dy[b, t, o] over the positions b·T + t + k holding v, in
+// the ascending order embedding_order listed them in sc, with t in [0, T_out); from +0.
+__kernel void token_conv_backward(int V, int F, int K, int T, int To, int N, __global const float* dy, int dyo,
+                                  __global const int* sc, int so, __global float* s, int sumo) {
+    int j = get_global_id(0), v = get_global_id(1);
+    if (j >= K * F || v >= V) return;
+    int k = j / F, o = j - k * F;
+    float acc = 0.0f;
+    int end = sc[so + N + V + v];
+    for (int q = sc[so + N + v]; q < end; q++) {
+        int p = sc[so + q], b = p / T, t = p - b * T - k;
+        if (t >= 0 && t < To) acc = acc + dy[dyo + (b * To + t) * F + o];
+    }
+    s[sumo + v * K * F + j] = acc;
 }
 """#),
         ("loss.cl", #"""
 #pragma OPENCL FP_CONTRACT OFF
-// Losses, reductions and optimizer steps; twin of CPUBackend+Loss.swift.
+// Losses and reductions; twin of CPUBackend+Loss.swift.
 
 // Global (R). stats[2r] = row max m, stats[2r+1] = the sum over j of pexp(x_j - m), in order.
 __kernel void xent_forward(int R, int C, __global const float* x, int xo, __global const int* tg, int to,
@@ -681,47 +764,6 @@ __kernel void argmax_rows(int R, int C, __global const float* x, int xo, __globa
     int at = 0;
     for (int j = 1; j < C; j++) if (takes_max(row[j], best)) { best = row[j]; at = j; }
     out[oo + r] = at;
-}
-
-// One work-item: out = (min(1, maxNorm / (norm + 1e-6)), norm), norm = sqrt(sum of norms in order).
-__kernel void clip_coefficient(int n, float maxNorm, __global const float* norms, int no, __global float* out, int oo) {
-    if (get_global_id(0) != 0) return;
-    float total = 0.0f;
-    for (int k = 0; k < n; k++) total = total + norms[no + k];
-    float norm = sqrt(total);
-    float coef = maxNorm / (norm + 0x1.0c6f7ap-20f);
-    out[oo] = coef < 1.0f ? coef : 1.0f;
-    out[oo + 1] = norm;
-}
-
-__kernel void sgd_step(int n, float nlr, float mu, float wd, int nesterov, int hasVelocity,
-                       __global float* p, int po, __global const float* g, int go, __global float* v, int vo) {
-    int e = get_global_id(0);
-    if (e >= n) return;
-    float gr = fma(wd, p[po + e], g[go + e]);
-    float d = gr;
-    if (hasVelocity) {
-        float vt = fma(mu, v[vo + e], gr);
-        v[vo + e] = vt;
-        d = nesterov ? fma(mu, vt, gr) : vt;
-    }
-    p[po + e] = fma(nlr, d, p[po + e]);
-}
-
-__kernel void adam_step(int n, float b1, float b2, float omb1, float omb2, float c1, float c2, float eps,
-                        float wd, float lrwd, float nlr, int decoupled,
-                        __global float* p, int po, __global const float* g, int go,
-                        __global float* m, int mo, __global float* v, int vo) {
-    int e = get_global_id(0);
-    if (e >= n) return;
-    float gr = g[go + e], w = p[po + e];
-    if (decoupled) w = fma(lrwd, w, w); else gr = fma(wd, w, gr);
-    float mt = fma(b1, m[mo + e], omb1 * gr);
-    float vt = fma(b2, v[vo + e], (omb2 * gr) * gr);
-    m[mo + e] = mt;
-    v[vo + e] = vt;
-    float mhat = mt / c1, vhat = vt / c2;
-    p[po + e] = fma(nlr, mhat / (sqrt(vhat) + eps), w);
 }
 """#),
         ("matmul.cl", #"""
@@ -883,9 +925,54 @@ __kernel void matmul_rb_bt(int M, int N, int K, int ldat, int ldb, int ldc, int 
     RB_FOR_ROWS(RBT_STORE)
 }
 """#),
+        ("optimizer.cl", #"""
+#pragma OPENCL FP_CONTRACT OFF
+// Gradient clipping and optimizer steps; twin of the optimizer part of CPUBackend+Loss.swift.
+
+// One work-item: out = (min(1, maxNorm / (norm + 1e-6)), norm), norm = sqrt(sum of norms in order).
+__kernel void clip_coefficient(int n, float maxNorm, __global const float* norms, int no, __global float* out, int oo) {
+    if (get_global_id(0) != 0) return;
+    float total = 0.0f;
+    for (int k = 0; k < n; k++) total = total + norms[no + k];
+    float norm = sqrt(total);
+    float coef = maxNorm / (norm + 0x1.0c6f7ap-20f);
+    out[oo] = coef < 1.0f ? coef : 1.0f;
+    out[oo + 1] = norm;
+}
+
+__kernel void sgd_step(int n, float negativeRate, float mu, float wd, int nesterov, int hasVelocity,
+                       __global float* p, int po, __global const float* g, int go, __global float* v, int vo) {
+    int e = get_global_id(0);
+    if (e >= n) return;
+    float gr = fma(wd, p[po + e], g[go + e]);
+    float d = gr;
+    if (hasVelocity) {
+        float vt = fma(mu, v[vo + e], gr);
+        v[vo + e] = vt;
+        d = nesterov ? fma(mu, vt, gr) : vt;
+    }
+    p[po + e] = fma(negativeRate, d, p[po + e]);
+}
+
+__kernel void adam_step(int n, float b1, float b2, float oneMinusBeta1, float oneMinusBeta2, float c1, float c2, float eps,
+                        float wd, float decayRate, float negativeRate, int decoupled,
+                        __global float* p, int po, __global const float* g, int go,
+                        __global float* m, int mo, __global float* v, int vo) {
+    int e = get_global_id(0);
+    if (e >= n) return;
+    float gr = g[go + e], w = p[po + e];
+    if (decoupled) w = fma(decayRate, w, w); else gr = fma(wd, w, gr);
+    float mt = fma(b1, m[mo + e], oneMinusBeta1 * gr);
+    float vt = fma(b2, v[vo + e], (oneMinusBeta2 * gr) * gr);
+    m[mo + e] = mt;
+    v[vo + e] = vt;
+    float mhat = mt / c1, vhat = vt / c2;
+    p[po + e] = fma(negativeRate, mhat / (sqrt(vhat) + eps), w);
+}
+"""#),
         ("recurrent.cl", #"""
 #pragma OPENCL FP_CONTRACT OFF
-// Fused LSTM / GRU cells and the embedding; twin of CPUBackend+Recurrent.swift. Global (H, B).
+// Fused LSTM / GRU cells; twin of CPUBackend+Recurrent.swift. Global (H, B).
 
 __kernel void lstm_forward(int B, int H, __global const float* gates, int go, __global const float* cp, int cpo,
                            __global float* act, int ao, __global float* c, int co, __global float* h, int ho) {
@@ -994,84 +1081,6 @@ __kernel void gru_backward(int B, int H, __global const float* act, int ao, __gl
     dgi[dgio + g0] = drPre; dgi[dgio + g0 + H] = dzPre; dgi[dgio + g0 + 2 * H] = dnPre;
     dgh[dgho + g0] = drPre; dgh[dgho + g0 + H] = dzPre; dgh[dgho + g0 + 2 * H] = dnPre * r;
     dhp[dhpo + e] = d * z;
-}
-
-// Global (D, N). An index outside [0, V) gives a NaN row.
-__kernel void embedding_forward(int V, int D, int N, __global const float* table, int to,
-                                __global const int* idx, int io, __global float* out, int oo) {
-    int d = get_global_id(0), p = get_global_id(1);
-    if (d >= D || p >= N) return;
-    int v = idx[io + p];
-    out[oo + p * D + d] = (v >= 0 && v < V) ? table[to + v * D + d] : RECUR_NAN;
-}
-
-// Global (V). The positions holding token v, ascending, into order[start[v] .. end[v]), where
-// start[v] counts the positions holding a token in [0, v). sc: order (N), start (V), end (V).
-__kernel void embedding_order(int V, int N, __global const int* idx, int io, __global int* sc, int so) {
-    int v = get_global_id(0);
-    if (v >= V) return;
-    int lo = 0, n = 0;
-    for (int p = 0; p < N; p++) {
-        int t = idx[io + p];
-        lo += (t >= 0 && t < v) ? 1 : 0;
-        n += (t == v) ? 1 : 0;
-    }
-    sc[so + N + v] = lo;
-    sc[so + N + V + v] = lo + n;
-    for (int p = 0, q = so + lo; p < N; p++) {
-        if (idx[io + p] == v) sc[q++] = p;
-    }
-}
-
-// Global (D, V). dTable[v, d] sums dOut rows of the positions holding v, ascending, from +0
-// (the order embedding_order wrote). No atomics.
-__kernel void embedding_backward(int V, int D, int N, __global const float* dout, int doo,
-                                 __global const int* sc, int so, __global float* dt, int dto) {
-    int d = get_global_id(0), v = get_global_id(1);
-    if (d >= D || v >= V) return;
-    float acc = 0.0f;
-    int end = sc[so + N + V + v];
-    for (int q = sc[so + N + v]; q < end; q++) acc = acc + dout[doo + sc[so + q] * D + d];
-    dt[dto + v * D + d] = acc;
-}
-"""#),
-        ("tokenconv.cl", #"""
-#pragma OPENCL FP_CONTRACT OFF
-// A convolution over embedded tokens from the tokens themselves; twin of CPUBackend+TokenConv.swift.
-
-// Global (F, T_out, B). y[b, t, o] = bias[o] + table[tokens[b, t + k], k·F + o] for k ascending;
-// NaN where a token of the window is outside [0, V).
-__kernel void token_conv_forward(int V, int F, int K, int T, int To, __global const float* p, int po,
-                                 __global const float* bias, int bo, __global const int* idx, int io,
-                                 __global float* y, int yo) {
-    int o = get_global_id(0), t = get_global_id(1), b = get_global_id(2);
-    if (o >= F || t >= To) return;
-    int valid = 1;
-    for (int k = 0; k < K; k++) {
-        int v = idx[io + b * T + t + k];
-        if (v < 0 || v >= V) valid = 0;
-    }
-    float acc = bias[bo + o];
-    if (valid) {
-        for (int k = 0; k < K; k++) acc = acc + p[po + idx[io + b * T + t + k] * K * F + k * F + o];
-    }
-    y[yo + (b * To + t) * F + o] = valid ? acc : RECUR_NAN;
-}
-
-// Global (K·F, V). sums[v, k·F + o] = Σ dy[b, t, o] over the positions b·T + t + k holding v, in
-// the ascending order embedding_order listed them in sc, with t in [0, T_out); from +0.
-__kernel void token_conv_backward(int V, int F, int K, int T, int To, int N, __global const float* dy, int dyo,
-                                  __global const int* sc, int so, __global float* s, int sumo) {
-    int j = get_global_id(0), v = get_global_id(1);
-    if (j >= K * F || v >= V) return;
-    int k = j / F, o = j - k * F;
-    float acc = 0.0f;
-    int end = sc[so + N + V + v];
-    for (int q = sc[so + N + v]; q < end; q++) {
-        int p = sc[so + q], b = p / T, t = p - b * T - k;
-        if (t >= 0 && t < To) acc = acc + dy[dyo + (b * To + t) * F + o];
-    }
-    s[sumo + v * K * F + j] = acc;
 }
 """#),
     ]

@@ -6,7 +6,7 @@ public enum Sampler {
         let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
         let kept = topK > 0 ? Array(order.prefix(topK)) : order
         let m = logits[kept[0]]
-        var weights = kept.map { PortableMath.exp((logits[$0] - m) / temperature) }
+        let weights = kept.map { PortableMath.exp((logits[$0] - m) / temperature) }
         var total: Float = 0
         for w in weights { total = total + w }
         let u = Philox.uniform(seed: seed, stream: 0x5A3B1E, position: position) * total
@@ -15,7 +15,6 @@ public enum Sampler {
             acc = acc + w
             if u < acc { return kept[i] }
         }
-        weights.removeAll()
         return kept[kept.count - 1]
     }
 }
