@@ -19,6 +19,7 @@ struct DemoCommand: ParsableCommand {
 
     /// The flags, and the models they make (sizes, steps × batch × sequence), before any training.
     func validate() throws {
+        try options.refuseThreadsOffCPU()
         try Check.positive(steps, "--steps")
         try Check.positive(hidden, "--hidden")
         try Check.range(maxDistance, 1...MemoryTask.maxDistanceLimit, "--max-distance")

@@ -19,6 +19,7 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var options: DeviceOptions
 
     func validate() throws {
+        try options.refuseThreadsOffCPU()
         if let fill { try Check.oneOf(fill, ["previous", "linear", "zero"], "--fill") }
     }
 
@@ -66,6 +67,7 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var options: DeviceOptions
 
     func validate() throws {
+        try options.refuseThreadsOffCPU()
         guard (0...Model.maxGenerateLength).contains(length) else { throw ValidationError("--length must be in 0...\(Model.maxGenerateLength), got \(length)") }
         guard temperature.isFinite, temperature > 0 else { throw ValidationError("--temperature must be a positive number, got \(temperature)") }
         guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0, got \(topK)") }

@@ -18,6 +18,7 @@ struct PlanCommand: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: "The model's `recur train` flags.") var modelFlags: [String] = []
 
     func validate() throws {
+        try options.refuseThreadsOffCPU()
         if checkpoint != nil && !modelFlags.isEmpty {
             throw ValidationError("--checkpoint fixes the model; drop \(modelFlags.first!)")
         }

@@ -56,8 +56,13 @@ struct DeviceOptions: ParsableArguments {
             try DeviceRequest.from(flag: device).checkForm()
             try Settings.checkEnvironment()
         }
+    }
+
+    /// For commands that run only the chosen device: `--threads` with another device than the CPU is
+    /// refused (only the CPU device has worker threads). `bench` runs the CPU device beside it and keeps it.
+    func refuseThreadsOffCPU() throws {
         let request = DeviceRequest.from(flag: device)
-        if threads != nil, let family = request.family, family.prefix != "cpu" {   // only the CPU device has worker threads
+        if threads != nil, let family = request.family, family.prefix != "cpu" {
             throw ValidationError("--threads is for the CPU device, not \(request.label)")
         }
     }

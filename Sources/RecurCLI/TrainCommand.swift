@@ -103,6 +103,7 @@ struct TrainCommand: ParsableCommand {
     /// Every flag on its own, before anything is read or written; sizes that depend on the data
     /// (vocabulary, one batch against the text) are checked once it is read, before training.
     func validate() throws {
+        try options.refuseThreadsOffCPU()
         if !TaskSpec.names.contains(task) { throw ValidationError("--task: unknown task '\(task)' (expected \(Check.list(TaskSpec.names)))") }
         if let fill { try Check.oneOf(fill, ["previous", "linear", "zero"], "--fill") }
         if let season { try Check.positive(season, "--season") }

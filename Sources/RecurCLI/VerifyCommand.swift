@@ -29,6 +29,7 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func validate() throws {
+        try options.refuseThreadsOffCPU()
         try Check.range(cases, 0...Self.maxCases, "--cases")
         if label == "" { throw ValidationError("--label must not be empty (it selects the cases whose label contains it)") }
         if let unknown = only.first(where: { !OpCatalogue.ops.contains($0) }) {

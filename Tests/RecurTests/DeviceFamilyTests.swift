@@ -35,4 +35,14 @@ import Testing
         var value: Int { lock.withLock { n } }
         func add() { lock.withLock { n += 1 } }
     }
+
+    @Test("bench keeps --threads beside an OpenCL device (it runs the CPU device too); train refuses it there")
+    func threadsBesideOpenCL() throws {
+        guard TestDevices.openCL() != nil else { return }
+        let bench = try RecurProcess.run(["bench", "--device", "opencl", "--threads", "1", "--shape", "2x2x2", "--repeats", "1"])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        #expect(bench.stdout.contains("cpu") && bench.stdout.contains("opencl:"), "\(bench.stdout)")
+        let train = try RecurProcess.run(["train", "--task", "memory", "--steps", "1", "--device", "opencl", "--threads", "1"])
+        #expect(train.status == 64 && train.stderr.contains("--threads is for the CPU device, not --device opencl"), "\(train.stderr)")
+    }
 }
