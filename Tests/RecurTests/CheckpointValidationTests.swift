@@ -234,4 +234,24 @@ import Testing
         #expect(try model.parameters.map { try model.device.download($0.value.view, as: UInt32.self) } == before)
         #expect(trainer.step == 0)
     }
+
+    @Test("A library run whose stop step is already reached takes no step and writes no second checkpoint")
+    func stopBehindWritesNothing() throws {
+        let out = URL(fileURLWithPath: Scratch.path("stop-behind"))
+        try FileManager.default.copyItem(at: try Self.charlm.get().deletingLastPathComponent(), to: out)
+        try? FileManager.default.removeItem(at: out.appendingPathComponent(".lock"))
+        let checkpoint = try Checkpoint.load(out.path)
+        var spec = TaskSpec(task: "charlm")
+        spec.data = Self.text
+        let t = try spec.make(seed: 2, known: try checkpoint.data)
+        var o = TrainOptions(steps: 4)
+        o.stopAfter = 2
+        let trainer = try Trainer(model: try Model(try checkpoint.config, device: Device.cpu(threads: 1), seed: 2), task: t,
+                                  optimizer: try checkpoint.trainerState.optimizer, options: o)
+        try trainer.restore(checkpoint)
+        let before = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasPrefix("checkpoint-") }.sorted()
+        _ = try trainer.run(out: out)
+        #expect(trainer.step == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasPrefix("checkpoint-") }.sorted() == before)
+    }
 }

@@ -221,7 +221,8 @@ public final class Trainer: @unchecked Sendable {
                 if let p = options.patience, badEvaluations >= p { stoppedEarly = true; break }
             }
         }
-        if step < options.steps && !stoppedEarly, let folder, savedAt != step { try save(in: folder) }
+        // A stopped run saves where it stopped, unless it took no step (its checkpoint is the one it started from).
+        if step > firstStep && step < options.steps && !stoppedEarly, let folder, savedAt != step { try save(in: folder) }
         // A run stopped by a signal exits promptly: it is not evaluated just for the summary.
         if lastEval == nil && !Trainer.stopRequested { lastEval = try task.evaluate(model) }
         let seconds = Date().timeIntervalSince(start)
