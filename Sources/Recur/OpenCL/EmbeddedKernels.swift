@@ -974,98 +974,68 @@ __kernel void adam_step(int n, float b1, float b2, float oneMinusBeta1, float on
 #pragma OPENCL FP_CONTRACT OFF
 // Fused LSTM / GRU cells; twin of CPUBackend+Recurrent.swift. Global (H, B).
 
-__kernel void lstm_forward(int B, int H, __global const float* gates, int go, __global const float* cp, int cpo,
-                           __global float* act, int ao, __global float* c, int co, __global float* h, int ho) {
-    int j = get_global_id(0), b = get_global_id(1);
-    if (j >= H || b >= B) return;
-    int e = b * H + j, g0 = b * 4 * H + j;
-    float i = psigmoid(gates[go + g0]), f = psigmoid(gates[go + g0 + H]);
-    float g = ptanh(gates[go + g0 + 2 * H]), o = psigmoid(gates[go + g0 + 3 * H]);
-    float cn = fma(f, cp[cpo + e], i * g);
-    act[ao + g0] = i; act[ao + g0 + H] = f; act[ao + g0 + 2 * H] = g; act[ao + g0 + 3 * H] = o;
-    c[co + e] = cn;
-    h[ho + e] = o * ptanh(cn);
-}
+// One text per cell for every vector width (as CLBlast does with its VW): CELL_KERNELS(NAME, W, T, SUF)
+// expands to the kernel NAME on W units per work-item (global (H / W, B); W = 16 needs H a multiple
+// of 16), on type T, with the portable math of suffix SUF (`psigmoid`, `psigmoid16`). Every unit
+// runs the same operations at every width, so the widths give the same bits.
+#define LOAD_1(p) (*(p))
+#define STORE_1(v, p) (*(p) = (v))
+#define LOAD_16(p) vload16(0, (p))
+#define STORE_16(v, p) vstore16((v), 0, (p))
 
-// 16 units per work-item (H a multiple of 16), global (H / 16, B): the same operations per unit as
-// lstm_forward on float16 (CPU-type devices).
-__kernel void lstm_forward16(int B, int H, __global const float* gates, int go, __global const float* cp, int cpo,
-                             __global float* act, int ao, __global float* c, int co, __global float* h, int ho) {
-    int j = get_global_id(0) * 16, b = get_global_id(1);
-    if (j >= H || b >= B) return;
-    int e = b * H + j, g0 = b * 4 * H + j;
-    float16 i = psigmoid16(vload16(0, gates + go + g0)), f = psigmoid16(vload16(0, gates + go + g0 + H));
-    float16 g = ptanh16(vload16(0, gates + go + g0 + 2 * H)), o = psigmoid16(vload16(0, gates + go + g0 + 3 * H));
-    float16 cn = fma(f, vload16(0, cp + cpo + e), i * g);
-    vstore16(i, 0, act + ao + g0); vstore16(f, 0, act + ao + g0 + H); vstore16(g, 0, act + ao + g0 + 2 * H); vstore16(o, 0, act + ao + g0 + 3 * H);
-    vstore16(cn, 0, c + co + e);
-    vstore16(o * ptanh16(cn), 0, h + ho + e);
+#define LSTM_FORWARD(NAME, W, T, SUF) \
+__kernel void NAME(int B, int H, __global const float* gates, int go, __global const float* cp, int cpo, \
+                   __global float* act, int ao, __global float* c, int co, __global float* h, int ho) { \
+    int j = get_global_id(0) * W, b = get_global_id(1); \
+    if (j >= H || b >= B) return; \
+    int e = b * H + j, g0 = b * 4 * H + j; \
+    T i = psigmoid##SUF(LOAD_##W(gates + go + g0)), f = psigmoid##SUF(LOAD_##W(gates + go + g0 + H)); \
+    T g = ptanh##SUF(LOAD_##W(gates + go + g0 + 2 * H)), o = psigmoid##SUF(LOAD_##W(gates + go + g0 + 3 * H)); \
+    T cn = fma(f, LOAD_##W(cp + cpo + e), i * g); \
+    STORE_##W(i, act + ao + g0); STORE_##W(f, act + ao + g0 + H); STORE_##W(g, act + ao + g0 + 2 * H); STORE_##W(o, act + ao + g0 + 3 * H); \
+    STORE_##W(cn, c + co + e); \
+    STORE_##W(o * ptanh##SUF(cn), h + ho + e); \
 }
+LSTM_FORWARD(lstm_forward, 1, float, )
+LSTM_FORWARD(lstm_forward16, 16, float16, 16)
 
-__kernel void lstm_backward(int B, int H, __global const float* act, int ao, __global const float* cp, int cpo,
-                            __global const float* c, int co, __global const float* dh, int dho,
-                            int hasNext, __global const float* dcn, int dcno,
-                            __global float* dg, int dgo, __global float* dcp, int dcpo) {
-    int j = get_global_id(0), b = get_global_id(1);
-    if (j >= H || b >= B) return;
-    int e = b * H + j, g0 = b * 4 * H + j;
-    float i = act[ao + g0], f = act[ao + g0 + H], g = act[ao + g0 + 2 * H], o = act[ao + g0 + 3 * H];
-    float tc = ptanh(c[co + e]), d = dh[dho + e];
-    float next = hasNext ? dcn[dcno + e] : 0.0f;
-    float dc = fma(d * o, fma(-tc, tc, 1.0f), next);
-    dg[dgo + g0] = (dc * g) * fma(-i, i, i);
-    dg[dgo + g0 + H] = (dc * cp[cpo + e]) * fma(-f, f, f);
-    dg[dgo + g0 + 2 * H] = (dc * i) * fma(-g, g, 1.0f);
-    dg[dgo + g0 + 3 * H] = (d * tc) * fma(-o, o, o);
-    dcp[dcpo + e] = dc * f;
+#define LSTM_BACKWARD(NAME, W, T, SUF) \
+__kernel void NAME(int B, int H, __global const float* act, int ao, __global const float* cp, int cpo, \
+                   __global const float* c, int co, __global const float* dh, int dho, \
+                   int hasNext, __global const float* dcn, int dcno, \
+                   __global float* dg, int dgo, __global float* dcp, int dcpo) { \
+    int j = get_global_id(0) * W, b = get_global_id(1); \
+    if (j >= H || b >= B) return; \
+    int e = b * H + j, g0 = b * 4 * H + j; \
+    T i = LOAD_##W(act + ao + g0), f = LOAD_##W(act + ao + g0 + H); \
+    T g = LOAD_##W(act + ao + g0 + 2 * H), o = LOAD_##W(act + ao + g0 + 3 * H); \
+    T tc = ptanh##SUF(LOAD_##W(c + co + e)), d = LOAD_##W(dh + dho + e); \
+    T next = hasNext ? LOAD_##W(dcn + dcno + e) : (T)0.0f; \
+    T dc = fma(d * o, fma(-tc, tc, (T)1.0f), next); \
+    STORE_##W((dc * g) * fma(-i, i, i), dg + dgo + g0); \
+    STORE_##W((dc * LOAD_##W(cp + cpo + e)) * fma(-f, f, f), dg + dgo + g0 + H); \
+    STORE_##W((dc * i) * fma(-g, g, (T)1.0f), dg + dgo + g0 + 2 * H); \
+    STORE_##W((d * tc) * fma(-o, o, o), dg + dgo + g0 + 3 * H); \
+    STORE_##W(dc * f, dcp + dcpo + e); \
 }
+LSTM_BACKWARD(lstm_backward, 1, float, )
+LSTM_BACKWARD(lstm_backward16, 16, float16, 16)
 
-// lstm_backward on 16 units per work-item (H a multiple of 16), global (H / 16, B).
-__kernel void lstm_backward16(int B, int H, __global const float* act, int ao, __global const float* cp, int cpo,
-                              __global const float* c, int co, __global const float* dh, int dho,
-                              int hasNext, __global const float* dcn, int dcno,
-                              __global float* dg, int dgo, __global float* dcp, int dcpo) {
-    int j = get_global_id(0) * 16, b = get_global_id(1);
-    if (j >= H || b >= B) return;
-    int e = b * H + j, g0 = b * 4 * H + j;
-    float16 i = vload16(0, act + ao + g0), f = vload16(0, act + ao + g0 + H);
-    float16 g = vload16(0, act + ao + g0 + 2 * H), o = vload16(0, act + ao + g0 + 3 * H);
-    float16 tc = ptanh16(vload16(0, c + co + e)), d = vload16(0, dh + dho + e);
-    float16 next = hasNext ? vload16(0, dcn + dcno + e) : (float16)0.0f;
-    float16 dc = fma(d * o, fma(-tc, tc, (float16)1.0f), next);
-    vstore16((dc * g) * fma(-i, i, i), 0, dg + dgo + g0);
-    vstore16((dc * vload16(0, cp + cpo + e)) * fma(-f, f, f), 0, dg + dgo + g0 + H);
-    vstore16((dc * i) * fma(-g, g, (float16)1.0f), 0, dg + dgo + g0 + 2 * H);
-    vstore16((d * tc) * fma(-o, o, o), 0, dg + dgo + g0 + 3 * H);
-    vstore16(dc * f, 0, dcp + dcpo + e);
+#define GRU_FORWARD(NAME, W, T, SUF) \
+__kernel void NAME(int B, int H, __global const float* gi, int gio, __global const float* gh, int gho, \
+                   __global const float* hp, int hpo, __global float* act, int ao, __global float* h, int ho) { \
+    int j = get_global_id(0) * W, b = get_global_id(1); \
+    if (j >= H || b >= B) return; \
+    int e = b * H + j, g0 = b * 3 * H + j, a0 = b * 4 * H + j; \
+    T r = psigmoid##SUF(LOAD_##W(gi + gio + g0) + LOAD_##W(gh + gho + g0)); \
+    T z = psigmoid##SUF(LOAD_##W(gi + gio + g0 + H) + LOAD_##W(gh + gho + g0 + H)); \
+    T ghn = LOAD_##W(gh + gho + g0 + 2 * H); \
+    T n = ptanh##SUF(fma(r, ghn, LOAD_##W(gi + gio + g0 + 2 * H))); \
+    STORE_##W(r, act + ao + a0); STORE_##W(z, act + ao + a0 + H); STORE_##W(n, act + ao + a0 + 2 * H); STORE_##W(ghn, act + ao + a0 + 3 * H); \
+    STORE_##W(fma(z, LOAD_##W(hp + hpo + e) - n, n), h + ho + e); \
 }
-
-__kernel void gru_forward(int B, int H, __global const float* gi, int gio, __global const float* gh, int gho,
-                          __global const float* hp, int hpo, __global float* act, int ao, __global float* h, int ho) {
-    int j = get_global_id(0), b = get_global_id(1);
-    if (j >= H || b >= B) return;
-    int e = b * H + j, g0 = b * 3 * H + j, a0 = b * 4 * H + j;
-    float r = psigmoid(gi[gio + g0] + gh[gho + g0]);
-    float z = psigmoid(gi[gio + g0 + H] + gh[gho + g0 + H]);
-    float ghn = gh[gho + g0 + 2 * H];
-    float n = ptanh(fma(r, ghn, gi[gio + g0 + 2 * H]));
-    act[ao + a0] = r; act[ao + a0 + H] = z; act[ao + a0 + 2 * H] = n; act[ao + a0 + 3 * H] = ghn;
-    h[ho + e] = fma(z, hp[hpo + e] - n, n);
-}
-
-// gru_forward on 16 units per work-item (H a multiple of 16), global (H / 16, B).
-__kernel void gru_forward16(int B, int H, __global const float* gi, int gio, __global const float* gh, int gho,
-                            __global const float* hp, int hpo, __global float* act, int ao, __global float* h, int ho) {
-    int j = get_global_id(0) * 16, b = get_global_id(1);
-    if (j >= H || b >= B) return;
-    int e = b * H + j, g0 = b * 3 * H + j, a0 = b * 4 * H + j;
-    float16 r = psigmoid16(vload16(0, gi + gio + g0) + vload16(0, gh + gho + g0));
-    float16 z = psigmoid16(vload16(0, gi + gio + g0 + H) + vload16(0, gh + gho + g0 + H));
-    float16 ghn = vload16(0, gh + gho + g0 + 2 * H);
-    float16 n = ptanh16(fma(r, ghn, vload16(0, gi + gio + g0 + 2 * H)));
-    vstore16(r, 0, act + ao + a0); vstore16(z, 0, act + ao + a0 + H); vstore16(n, 0, act + ao + a0 + 2 * H); vstore16(ghn, 0, act + ao + a0 + 3 * H);
-    vstore16(fma(z, vload16(0, hp + hpo + e) - n, n), 0, h + ho + e);
-}
+GRU_FORWARD(gru_forward, 1, float, )
+GRU_FORWARD(gru_forward16, 16, float16, 16)
 
 __kernel void gru_backward(int B, int H, __global const float* act, int ao, __global const float* hp, int hpo,
                            __global const float* dh, int dho, __global float* dgi, int dgio,
