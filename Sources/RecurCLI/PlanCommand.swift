@@ -30,8 +30,10 @@ struct PlanCommand: ParsableCommand {
             let device = try options.open()
             let plan: MemoryPlan
             if let checkpoint {
-                let c = try Checkpoint.loadModel(checkpoint)
-                plan = try Model.plan(try c.config, device: device, training: !inference)
+                // a training plan includes the optimizer state a --resume would allocate
+                let c = inference ? try Checkpoint.loadModel(checkpoint) : try Checkpoint.load(checkpoint)
+                let optimizer = inference || c.trainerMetadata.isEmpty ? nil : try c.trainerState.optimizer
+                plan = try Model.plan(try c.config, device: device, training: !inference, optimizer: optimizer)
             } else {
                 var flags = modelFlags
                 if !flags.contains(where: { $0.hasPrefix("--steps") || $0.hasPrefix("--epochs") || $0.hasPrefix("--resume") }) { flags += ["--steps", "1"] }

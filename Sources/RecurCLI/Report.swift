@@ -82,7 +82,12 @@ final class Report {
             Console.note("kept the earlier metrics.jsonl as metrics.jsonl.\(n)")
             return
         }
-        guard UserFile.notRegular(path) == nil else { return }   // a link to a device or a FIFO is not read
+        // a FIFO is never opened (the appends would wait for a reader), nor read; other non-regular files are not read
+        var st = stat()
+        if stat(path, &st) == 0, [S_IFIFO, S_IFSOCK, S_IFDIR].contains(st.st_mode & S_IFMT), let why = UserFile.notRegular(path) {
+            throw Failure("\(shownPath(path)): \(why); move it away to resume here")
+        }
+        guard UserFile.notRegular(path) == nil else { return }
         guard let text = fm.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else { throw Failure("\(shownPath(path)): cannot read") }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         let before = lines.count

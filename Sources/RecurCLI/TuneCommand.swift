@@ -34,7 +34,7 @@ struct TuneCommand: ParsableCommand {
             try request.checkForm()
             try Settings.checkEnvironment()
         }
-        if request.spec == "cpu" {
+        if request.family?.prefix == "cpu" {
             throw ValidationError("\(request.label): tuning is for OpenCL devices (opencl or opencl:N); the CPU device has no kernel parameters")
         }
         if let only { _ = try candidates(only, base: KernelTuning(matmul: .simple)) }

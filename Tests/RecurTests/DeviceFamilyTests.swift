@@ -20,6 +20,8 @@ import Testing
         #expect(d.info.kind == .cpu && note.contains("using testdev:1"), "\(note)")
         #expect(try Devices.select("testdev").note.contains("first admitted testdev device"))
         #expect(throws: DeviceError.self) { try Devices.select("testdev:7") }
+        #expect(throws: DeviceError.self) { try Devices.select("cpu:7") }   // one CPU device
+        #expect(try Devices.select("cpu:0").device.info.kind == .cpu)
         #expect(throws: DeviceError.self) { try Devices.select("testdev:+1") }
         #expect(throws: DeviceError.self) { try Devices.select("nosuchdev") }
         #expect(DeviceRequest("testdev:1").family?.prefix == "testdev" && DeviceRequest("testdev:1").family?.index == 1)

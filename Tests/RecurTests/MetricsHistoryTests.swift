@@ -50,4 +50,13 @@ import Testing
         #expect(r.status == 1)
         #expect(r.stderr.contains("\(flag) \(out): its checkpoint link points to \(target), which does not exist"), "\(r.stderr)")
     }
+
+    @Test("A resume whose metrics.jsonl is a FIFO is refused at once, never waiting for a reader")
+    func fifoMetricsRefused() throws {
+        let out = try ResumeTests.stopped("fifo-history")
+        try FileManager.default.removeItem(atPath: out + "/metrics.jsonl")
+        mkfifo(out + "/metrics.jsonl", 0o644)
+        let r = try RecurProcess.run(Self.run + ["--steps", "4", "--resume", out])
+        #expect(r.status == 1 && r.stderr.contains("metrics.jsonl: is a FIFO, not a regular file"), "\(r.stderr)")
+    }
 }

@@ -27,6 +27,9 @@ import Testing
         #expect(tensors.contains { $0["name"] as? String == "rnn.weight_hh_l0" && $0["lifetime"] as? String == "parameter" })
         #expect(tensors.contains { $0["name"] as? String == "rnn.weight_hh_l0.moment1" && $0["lifetime"] as? String == "optimizer state" })
 
+        let training = try RecurProcess.run(["plan", "--checkpoint", out, "--device", "cpu", "--json"])   // with the checkpoint's optimizer
+        #expect(training.status == 0, "\(training.stderr)")
+        #expect((try Self.object(training.stdout)["totalBytes"] as? Double).map(UInt64.init) == expected.totalBytes)
         let inference = try RecurProcess.run(["plan", "--checkpoint", out, "--inference", "--device", "cpu"])
         #expect(inference.status == 0, "\(inference.stderr)")
         let lean = try Model.plan(config, device: device, training: false)

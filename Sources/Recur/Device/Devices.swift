@@ -95,6 +95,10 @@ public enum Devices {
         let spec = request.spec
         if spec == "cpu" { return (Device.cpu(threads: threads), "using cpu (requested)") }
         if let requested = request.family, let index = requested.index, let family = family(requested.prefix) {
+            let count = family.count()
+            guard index < count else {
+                throw DeviceError.unavailable("\(request.label): no \(family.prefix == "opencl" ? "OpenCL" : family.prefix) device \(index); there \(count == 1 ? "is 1" : "are \(count)")")
+            }
             let d: Device
             do { d = try family.open(index, threads) } catch let e as DeviceError where e.isSetting { throw e } catch {
                 throw DeviceError.unavailable("\(request.label): \(error)")
