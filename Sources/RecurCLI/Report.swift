@@ -83,11 +83,11 @@ final class Report {
             return
         }
         // a FIFO is never opened (the appends would wait for a reader), nor read; other non-regular files are not read
-        var st = stat()
-        if stat(path, &st) == 0, [S_IFIFO, S_IFSOCK, S_IFDIR].contains(st.st_mode & S_IFMT), let why = UserFile.notRegular(path) {
+        if let why = UserFile.notRegular(path) {
+            var st = stat()
+            guard stat(path, &st) == 0, [S_IFIFO, S_IFSOCK, S_IFDIR].contains(st.st_mode & S_IFMT) else { return }   // a device: appended to, not read
             throw Failure("\(shownPath(path)): \(why); move it away to resume here")
         }
-        guard UserFile.notRegular(path) == nil else { return }
         guard let text = fm.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else { throw Failure("\(shownPath(path)): cannot read") }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         let before = lines.count

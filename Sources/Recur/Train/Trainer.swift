@@ -91,7 +91,9 @@ public final class Trainer: @unchecked Sendable {
             throw ModelError.config("\(options.steps) steps × batch \(model.config.batch) × sequence length \(model.config.sequence) is more than 2^63 - 1 positions; fewer steps")
         }
         var need = model.memory
-        need.optimizer = try Model.memoryNeeded(model.config, device: model.device, training: model.training, optimizer: optimizer).optimizer
+        var state = MemoryPlan()   // the optimizer's part of the plan alone: the model's is `model.memory`
+        Optimizer.plan(&state, optimizer, parameters: model.parameters.map { ($0.name, $0.count) }, facts: model.device.facts)
+        need.optimizer = state.need.optimizer
         try Model.admit(need, device: model.device)
         self.model = model; self.task = task; self.options = options
         self.optimizer = try Optimizer(optimizer, parameters: model.parameters, device: model.device)
